@@ -1,0 +1,25 @@
+# Two commands on a fresh machine: `make drills` and `make test`. Both bootstrap .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: drills test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+drills: $(STAMP)
+	$(BIN)/beamdrill run scenarios/demo.yaml --out runs/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/beamdrill bench
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,169 @@
+"""The ``beamdrill`` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from simulator.conservation import ConservationError
+from simulator.lifecycle import STATES, IllegalTransition
+from simulator.scenario import InputError, Problem, Scenario, load_scenario
+from simulator.units import DURATION_HINT, parse_duration
+from simulator.world import Summary, World
+from drills.results import EventLog, versions, write_json
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
+console = Console()
+errors = Console(stderr=True)
+
+#: Runs longer than this many virtual seconds get a progress bar.
+PROGRESS_THRESHOLD = 3600.0
+
+
+def fail_input(problems: list[Problem]) -> None:
+    """Print one line per problem and exit 2."""
+    for problem in problems:
+        errors.print(problem.line(), markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _duration_option(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        fail_input([Problem(file="(command line)", field=option, message=f"expected {DURATION_HINT}, found {value!r}")])
+    return None
+
+
+@app.command(epilog="Example: beamdrill run scenarios/partner-day.yaml --seed 3 --until 6h --out runs/day --events")
+def run(
+    scenario_file: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.")],
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Virtual time to run to, e.g. 6h (default: the scenario's duration).")] = None,
+    out: Annotated[Path, typer.Option(help="Result directory.")] = Path("runs/latest"),
+    events: Annotated[bool, typer.Option("--events", help="Also write every event to events.jsonl.")] = False,
+) -> None:
+    """Run one scenario and write DIR/result.json (and DIR/events.jsonl with --events)."""
+    try:
+        scenario = load_scenario(scenario_file)
+    except InputError as error:
+        fail_input(error.problems)
+    if seed is not None and seed < 0:
+        fail_input([Problem(file="(command line)", field="--seed", message=f"expected a non-negative integer, found {seed}")])
+    end = _duration_option(until, "--until")
+    world = World(scenario, seed)
+    end = scenario.duration if end is None else end
+    files = ["result.json"]
+    log = EventLog(out / "events.jsonl") if events else None
+    if log is not None:
+        world.subscribe(log)
+        files.append("events.jsonl")
+    started = time.perf_counter()
+    failure: str | None = None
+    summary: Summary | None = None
+    try:
+        summary = _run_with_progress(world, end)
+    except (ConservationError, IllegalTransition) as error:
+        failure = f"{type(error).__name__}: {error}"
+    finally:
+        if log is not None:
+            log.close()
+    wall = time.perf_counter() - started
+    if summary is None:
+        summary = world.summary()
+    result = _result(scenario_file, scenario, world, end, summary, files, failure)
+    write_json(out / "result.json", result)
+    _print_summary(summary, world.seed)
+    console.print(f"wrote {', '.join(str(out / f) for f in files)}  "
+                  f"({summary.virtual_seconds:g} virtual s in {wall:.2f} s wall)", highlight=False)
+    if failure is not None:
+        errors.print(f"run failed: {failure}; partial results are in {out / 'result.json'}", markup=False)
+        raise typer.Exit(1)
+
+
+def _run_with_progress(world: World, end: float) -> Summary:
+    if end < PROGRESS_THRESHOLD:
+        return world.run(until=end)
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[virtual]}"),
+                  TimeRemainingColumn(), console=errors, transient=True) as progress:
+        task = progress.add_task("run", total=end, virtual="")
+
+        def advance(now: float) -> None:
+            progress.update(task, completed=now, virtual=f"t={now:,.0f}s")
+
+        return world.run(until=end, progress=advance)
+
+
+def _result(scenario_file: Path, scenario: Scenario, world: World, end: float, summary: Summary,
+            files: list[str], failure: str | None) -> dict[str, Any]:
+    return {
+        "status": "failed" if failure else "completed",
+        "error": failure,
+        "scenario_file": str(scenario_file),
+        "seed": world.seed,
+        "until": end,
+        "versions": versions(),
+        "files": files,
+        "scenario": scenario.model_dump(mode="json", by_alias=True),
+        "summary": summary.model_dump(mode="json"),
+    }
+
+
+def _print_summary(summary: Summary, seed: int) -> None:
+    table = Table(title=f"seed {seed}, {summary.virtual_seconds:g} virtual seconds")
+    table.add_column("")
+    for name in summary.paths:
+        table.add_column(name, justify="right")
+    paths = list(summary.paths.values())
+    table.add_row("accepted", *(str(p.accepted) for p in paths), end_section=True)
+    for state in STATES:
+        table.add_row(state, *(str(p.states[state]) for p in paths))
+    table.add_section()
+    for bucket in ("success", "error", "in_flight"):
+        table.add_row(bucket, *(str(p.buckets[bucket]) for p in paths))
+    console.print(table)
+    bus = summary.bus
+    console.print(f"bus: {bus.attempts} attempts, {bus.retries} retries, {bus.dead_letters} dead letters "
+                  f"({bus.dead_letters_total} ever), {bus.requeues} requeues, {bus.deduped} deduped, "
+                  f"rejected {bus.rejections_by_code or 'none'}", highlight=False)
+    directory = summary.directory
+    console.print(f"directory: failures {directory.failures_by_code or 'none'}, "
+                  f"rejected {directory.rejections_by_code or 'none'}", highlight=False)
+    for run in summary.quote_runs:
+        console.print(f"quote {run.quote_nonce}: {run.quote_status}, total {run.total_price_eur}, "
+                      f"inventory {run.inventory_status}, preflight bus {run.preflight_bus_status} / "
+                      f"directory {run.preflight_directory_status}", highlight=False)
+    if summary.conservation:
+        console.print(f"conservation VIOLATED: {summary.conservation}", style="bold red", highlight=False)
+
+
+@app.command(epilog="Example: beamdrill bench --intents 200000")
+def bench(
+    intents: Annotated[int, typer.Option(help="Approximate number of intents for each model.")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Root seed.")] = 1,
+) -> None:
+    """Measure the world against a bare-SimPy reference model of the same flow, in one process."""
+    from drills.bench import run_bench
+
+    if intents < 1000:
+        fail_input([Problem(file="(command line)", field="--intents", message=f"expected at least 1000, found {intents}")])
+    run_bench(intents, seed, console)
+
+
+def main() -> None:
+    """Entry point of the ``beamdrill`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,63 @@
+"""Result directories that describe themselves: atomic writes, versions, resolved config."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+from simulator.events import Event
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON with a trailing newline, atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of Python and the packages a result depends on."""
+    found = {"python": platform.python_version()}
+    for package in ("beamdrill", "simpy", "pydantic"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+class EventLog:
+    """A sink writing each event as one JSON line; written to a temporary file, renamed on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._temporary = path.with_name(f".{path.name}.tmp")
+        self._stream: TextIO = self._temporary.open("w", encoding="utf-8")
+        self.count = 0
+
+    def __call__(self, event: Event) -> None:
+        """Append one event."""
+        self._stream.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        self._stream.close()
+        os.replace(self._temporary, self.path)

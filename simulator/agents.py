@@ -1,0 +1,144 @@
+"""Agents: whether they are connected, how long they take, what they answer, how many
+intents they work on at once, and (for the demo) handlers that send further intents."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple
+
+import simpy
+
+from simulator.scenario import AgentSpec, Latency
+
+if TYPE_CHECKING:
+    from simulator.directory import IntentRow
+
+#: The payload an async receiver answers with (§2.4), as the demo's finance agent does.
+ASYNC_ACCEPTED: dict[str, Any] = {
+    "accepted": True,
+    "acknowledgement": "accepted",
+    "terminal": False,
+    "reviewedBy": "finance",
+    "nextAction": "approval.pending",
+}
+
+
+class AgentResult(NamedTuple):
+    """What an agent answers: a result frame's success flag, error code and payload."""
+
+    success: bool
+    code: str | None = None
+    payload: dict[str, Any] | None = None
+    #: Work the agent does right after its answer is on the wire (the demo's preflight).
+    follow_up: Callable[[], None] | None = None
+
+    @property
+    def accepted_async(self) -> bool:
+        """True for a success that only accepts the work (``terminal: false``)."""
+        return bool(self.payload) and self.payload.get("terminal") is False  # type: ignore[union-attr]
+
+
+#: Called with the agent's result once it has answered.
+Reply = Callable[[AgentResult], None]
+#: A handler is a SimPy process body that receives the intent and returns the result.
+HandlerFactory = Callable[["Agent", "IntentRow"], Generator[simpy.Event, Any, AgentResult]]
+
+
+def latency_sampler(spec: Latency, stream: random.Random) -> Callable[[], float]:
+    """Return a function drawing one latency in seconds from ``spec``."""
+    mean = spec.mean
+    if spec.dist == "fixed":
+        return lambda: mean
+    if spec.dist == "exponential":
+        rate = 1.0 / mean if mean > 0 else math.inf
+        return (lambda: stream.expovariate(rate)) if mean > 0 else (lambda: 0.0)
+    if spec.dist == "uniform":
+        low, high = spec.low or 0.0, spec.high or 0.0
+        return lambda: stream.uniform(low, high)
+    sigma = spec.sigma
+    mu = math.log(mean) - sigma * sigma / 2 if mean > 0 else -math.inf
+    return (lambda: stream.lognormvariate(mu, sigma)) if mean > 0 else (lambda: 0.0)
+
+
+class Agent:
+    """A Beam agent as the directory sees it: a connection and a worker answering intents.
+
+    ``connection`` counts connections; a result produced for an older connection is lost,
+    as a frame on a closed socket is.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        spec: AgentSpec,
+        stream: random.Random,
+        handler: HandlerFactory | None = None,
+    ) -> None:
+        self.env = env
+        self.spec = spec
+        self.id = spec.id
+        self.connected = spec.connected
+        self.connection = 1 if spec.connected else 0
+        self.handler = handler
+        self._stream = stream
+        self._latency = latency_sampler(spec.latency, stream)
+        self._failure_rate = spec.failure_rate
+        self._async_rate = spec.async_accept
+        self._capacity = spec.concurrency
+        self._busy = 0
+        self._waiting: deque[tuple[IntentRow, Reply]] = deque()
+        self.received = 0
+        self.answered = 0
+
+    def connect(self) -> None:
+        """Open a new WebSocket connection (replacing any old one)."""
+        self.connected = True
+        self.connection += 1
+
+    def disconnect(self) -> None:
+        """Close the connection; results still being worked on are lost."""
+        self.connected = False
+
+    def accept(self, row: IntentRow, reply: Reply) -> None:
+        """Take delivery of ``row``; ``reply`` is called when (and if) the agent answers."""
+        self.received += 1
+        if self._capacity is not None and self._busy >= self._capacity:
+            self._waiting.append((row, reply))
+            return
+        self._start(row, reply)
+
+    def _start(self, row: IntentRow, reply: Reply) -> None:
+        self._busy += 1
+        connection = self.connection
+        if self.handler is not None:
+            process = self.env.process(self._run_handler(row))
+            process.callbacks.append(lambda event: self._finish(event.value, reply, connection))
+            return
+        result = self._draw_result()
+        timer = self.env.timeout(self._latency())
+        timer.callbacks.append(lambda _event: self._finish(result, reply, connection))
+
+    def _run_handler(self, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
+        yield self.env.timeout(self._latency())
+        assert self.handler is not None
+        return (yield from self.handler(self, row))
+
+    def _draw_result(self) -> AgentResult:
+        draw = self._stream.random()
+        if draw < self._failure_rate:
+            return AgentResult(False, self.spec.failure_code)
+        if draw < self._failure_rate + self._async_rate * (1.0 - self._failure_rate):
+            return AgentResult(True, None, ASYNC_ACCEPTED)
+        return AgentResult(True)
+
+    def _finish(self, result: AgentResult, reply: Reply, connection: int) -> None:
+        self._busy -= 1
+        if self._waiting:
+            self._start(*self._waiting.popleft())
+        if self.connected and connection == self.connection:
+            self.answered += 1
+            reply(result)
+            if result.follow_up is not None:
+                result.follow_up()

@@ -1,0 +1,447 @@
+"""Beam's message bus on virtual time (beam-model §4, requirements §14.3–§14.11).
+
+Send validation and dedupe, the per-sender sliding window, one synchronous attempt,
+the retry worker, dead letters, requeue, poll and ack, restart recovery and stats.
+Every status change goes through the bus :class:`~simulator.lifecycle.Ledger`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+from collections import deque
+from typing import Any, Callable, Final, Generator, NamedTuple
+
+import simpy
+
+from simulator.directory import Directory, Frame, RelayOutcome
+from simulator.events import EventStream
+from simulator.lifecycle import Ledger, is_allowed
+from simulator.retention import Retention
+from simulator.retry import RetryPolicy, is_retryable
+from simulator.rng import random_hex_id
+
+RATE_WINDOW: Final[float] = 60.0
+RESTART_ERROR: Final[str] = "Recovered after message bus restart"
+#: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
+SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
+
+
+class BusResponse(NamedTuple):
+    """An HTTP answer of the bus API: status code and JSON body."""
+
+    http_status: int
+    body: dict[str, Any]
+
+
+class BusMessage:
+    """One ``beam_messages`` row."""
+
+    __slots__ = (
+        "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
+        "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
+        "acked_at", "failed_at", "error", "response", "generation",
+    )
+
+    def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
+                 payload: dict[str, Any], priority: int, max_retries: int, now: float) -> None:
+        self.id = message_id
+        self.nonce = nonce
+        self.sender = sender
+        self.recipient = recipient
+        self.intent = intent
+        self.payload = payload
+        self.status = ""
+        self.priority = priority
+        self.retry_count = 0
+        self.max_retries = max_retries
+        self.next_retry_at: float | None = None
+        self.created_at = now
+        self.delivered_at: float | None = None
+        self.acked_at: float | None = None
+        self.failed_at: float | None = None
+        self.error: str | None = None
+        self.response: Any = None
+        self.generation = 0
+
+    def view(self) -> dict[str, Any]:
+        """Return the row as the API shows it."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "generation"}
+
+
+class Attempt(NamedTuple):
+    """The result of one delivery attempt as the bus sees it."""
+
+    delivered: bool
+    http_status: int | None
+    error_code: str | None
+    error: str | None
+    response: Any = None
+
+
+_ABORTED: Final[Attempt] = Attempt(False, None, "TIMEOUT", "Delivery timeout (30s)")
+
+
+def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
+    """Map the directory's answer to ``POST /intents/send`` onto a bus attempt."""
+    if 200 <= outcome.http_status < 300 and outcome.success:
+        return Attempt(True, outcome.http_status, None, None, outcome.payload)
+    code = outcome.error_code
+    return Attempt(False, outcome.http_status, code, code or f"HTTP {outcome.http_status}")
+
+
+class Bus:
+    """The message bus: the API of §4 and the 30 s retry worker."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        events: EventStream,
+        directory: Directory,
+        policy: RetryPolicy,
+        ids: random.Random,
+        rate_limit_per_min: int = 10,
+        max_retries: int = 5,
+        worker_interval: float = 30.0,
+        worker_batch: int = 10,
+        attempt_timeout: float = 30.0,
+        retention: float | None = None,
+        keep_dead_letters: bool = True,
+    ) -> None:
+        self.env = env
+        self.events = events
+        self.directory = directory
+        self.policy = policy
+        self.rate_limit = rate_limit_per_min
+        self.max_retries = max_retries
+        self.worker_interval = worker_interval
+        self.worker_batch = worker_batch
+        self.attempt_timeout = attempt_timeout
+        self.keep_dead_letters = keep_dead_letters
+        self._ids = ids
+        self.ledger = Ledger("bus", None)
+        self.by_nonce: dict[str, BusMessage] = {}
+        self.by_id: dict[str, BusMessage] = {}
+        self.retention = Retention(env, retention, self.by_nonce, self._forget)
+        self._windows: dict[str, deque[float]] = {}
+        self._due: list[tuple[float, int, int, BusMessage]] = []  # (next_retry_at, seq, generation, msg)
+        self._ready: list[tuple[int, float, int, int, BusMessage]] = []  # (-priority, created_at, seq, generation, msg)
+        self._seq = 0
+        self._epoch = 0
+        self._created: deque[float] = deque()
+        self.sent_by_agent: dict[str, int] = {}
+        self.received_by_agent: dict[str, int] = {}
+        self.attempts = 0
+        self.retries = 0
+        self.dead_letters_total = 0
+        self.requeues = 0
+        self.restarts = 0
+        self.rejections_by_code: dict[str, int] = {}
+        self.deduped = 0
+        self._worker = env.process(self._run_worker(self._epoch))
+
+    def watch(self) -> None:
+        """Start emitting transition events (call after sinks subscribe)."""
+        self.ledger.hook = self._on_transition
+
+    def _on_transition(self, nonce: str, previous: str | None, next: str) -> None:
+        self.events.emit("transition", nonce, path="bus", **{"from": previous, "to": next})
+
+    # -- send --------------------------------------------------------------------------
+
+    def send(self, sender: str | None, recipient: str | None, intent: str | None,
+             payload: Any = None, nonce: str | None = None, priority: int = 0) -> simpy.Event:
+        """``POST /v1/beam/send``: return an event that triggers with the :class:`BusResponse`."""
+        done = self.env.event()
+        if not sender or not recipient or not intent:
+            return self._refuse(done, nonce, 400, "MISSING_REQUIRED_FIELDS", "from, to and intent are required")
+        if payload is None:
+            payload = {}
+        elif not isinstance(payload, dict):
+            return self._refuse(done, nonce, 400, "INVALID_PAYLOAD", "payload must be an object")
+        if nonce is not None:
+            existing = self.by_nonce.get(nonce)
+            if existing is not None:
+                return self._dedupe(done, existing, sender, recipient, intent, payload)
+        if not self._admit_rate(sender):
+            return self._refuse(done, nonce, 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded")
+        now = self.env.now
+        message_id = random_hex_id(self._ids)
+        msg = BusMessage(message_id, nonce or random_hex_id(self._ids), sender, recipient, intent,
+                         payload, priority, self.max_retries, now)
+        self.by_nonce[msg.nonce] = msg
+        self.by_id[message_id] = msg
+        created = self._created
+        created.append(now)
+        if created[0] < now - 86400.0:
+            created.popleft()
+        self.sent_by_agent[sender] = self.sent_by_agent.get(sender, 0) + 1
+        self.received_by_agent[recipient] = self.received_by_agent.get(recipient, 0) + 1
+        self.ledger.admit(msg)
+        self._attempt(msg, self._epoch,
+                      lambda attempt: done.succeed(BusResponse(201, self._settle_first(msg, attempt, now))))
+        return done
+
+    def _refuse(self, done: simpy.Event, nonce: str | None, status: int, code: str, message: str) -> simpy.Event:
+        self.rejections_by_code[code] = self.rejections_by_code.get(code, 0) + 1
+        self.events.emit("send_rejected", nonce, http_status=status, code=code)
+        done.succeed(BusResponse(status, {"error": message, "errorCode": code}))
+        return done
+
+    def _dedupe(self, done: simpy.Event, msg: BusMessage, sender: str, recipient: str,
+                intent: str, payload: dict[str, Any]) -> simpy.Event:
+        same = (msg.sender, msg.recipient, msg.intent) == (sender, recipient, intent) and _canonical(
+            msg.payload) == _canonical(payload)
+        if not same:
+            return self._refuse(done, msg.nonce, 409, "NONCE_REUSE_CONFLICT",
+                                f"Nonce {msg.nonce} was already used with a different message")
+        self.deduped += 1
+        self.events.emit("deduped", msg.nonce, status=msg.status)
+        done.succeed(BusResponse(200, {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
+                                       "created_at": msg.created_at, "retry_count": msg.retry_count,
+                                       "deduped": True}))
+        return done
+
+    def _admit_rate(self, sender: str) -> bool:
+        now = self.env.now
+        window = self._windows.get(sender)
+        if window is None:
+            window = self._windows[sender] = deque()
+        while window and now - window[0] >= RATE_WINDOW:
+            window.popleft()
+        if len(window) >= self.rate_limit:
+            return False
+        window.append(now)
+        return True
+
+    def _settle_first(self, msg: BusMessage, attempt: Attempt, base_time: float) -> dict[str, Any]:
+        """Apply the outcome of a send's or requeue's synchronous attempt; return the body."""
+        if attempt.delivered:
+            self._deliver(msg, attempt)
+        elif is_retryable(attempt.error_code, attempt.http_status):
+            self._schedule_retry(msg, 1, base_time, attempt)
+        else:
+            self._dead_letter(msg, attempt)
+        body: dict[str, Any] = {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
+                                "created_at": msg.created_at, "retry_count": msg.retry_count}
+        if not attempt.delivered:
+            body["error"] = attempt.error
+            body["error_code"] = attempt.error_code
+        return body
+
+    # -- attempts ----------------------------------------------------------------------
+
+    def _attempt(self, msg: BusMessage, epoch: int, then: Callable[[Attempt], None]) -> None:
+        """Mark ``msg`` dispatched, deliver it through the directory and call ``then``.
+
+        The directory may take longer than :attr:`attempt_timeout`; the bus then aborts
+        with ``TIMEOUT`` while the directory keeps waiting for the agent.
+        """
+        self.ledger.move(msg, "dispatched")
+        self.attempts += 1
+        settled = [False]
+
+        def settle(attempt: Attempt) -> None:
+            if settled[0]:
+                return
+            settled[0] = True
+            if epoch != self._epoch:
+                return  # the bus restarted meanwhile; this process no longer exists
+            self.events.emit("attempt", msg.nonce, delivered=attempt.delivered,
+                             http_status=attempt.http_status, code=attempt.error_code)
+            then(attempt)
+
+        frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)
+        outcome = self.directory.relay(frame, "http")
+        outcome.callbacks.append(lambda event: settle(attempt_from_relay(event.value)))
+        self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
+
+    def _deliver(self, msg: BusMessage, attempt: Attempt) -> None:
+        msg.delivered_at = self.env.now
+        msg.response = attempt.response
+        self.ledger.move(msg, "delivered")
+        self.retention.finished(msg)
+
+    def _schedule_retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> None:
+        delay = self.policy.retry_delay(retry_count, msg.nonce)
+        msg.retry_count = retry_count
+        msg.next_retry_at = base_time + delay
+        msg.failed_at = None
+        msg.error = attempt.error
+        self.ledger.move(msg, "queued")
+        self._seq += 1
+        heapq.heappush(self._due, (msg.next_retry_at, self._seq, msg.generation, msg))
+        self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
+                         next_retry_at=msg.next_retry_at, code=attempt.error_code)
+
+    def _dead_letter(self, msg: BusMessage, attempt: Attempt) -> None:
+        msg.failed_at = self.env.now
+        msg.error = attempt.error
+        self.dead_letters_total += 1
+        self.ledger.move(msg, "dead_letter")
+        if not self.keep_dead_letters:
+            self.retention.finished(msg)
+
+    # -- the retry worker --------------------------------------------------------------
+
+    def _run_worker(self, epoch: int) -> Generator[simpy.Event, Any, None]:
+        """Every interval, take up to a batch of due rows and work through them in turn.
+
+        Like Beam's ``setInterval`` there is no re-entrancy guard: a tick starts a new batch
+        even while the last one still runs; a row already taken is skipped when reached.
+        """
+        while epoch == self._epoch:
+            yield self.env.timeout(self.worker_interval)
+            if epoch != self._epoch:
+                return
+            batch = self._take_due()
+            if batch:
+                self.env.process(self._run_batch(batch, epoch))
+
+    def _take_due(self) -> list[tuple[BusMessage, int]]:
+        now = self.env.now
+        due, ready = self._due, self._ready
+        while due and due[0][0] <= now:
+            _, seq, generation, msg = heapq.heappop(due)
+            heapq.heappush(ready, (-msg.priority, msg.created_at, seq, generation, msg))
+        batch: list[tuple[BusMessage, int]] = []
+        while ready and len(batch) < self.worker_batch:
+            _, _, _, generation, msg = heapq.heappop(ready)
+            if msg.generation == generation and msg.status == "queued":
+                batch.append((msg, generation))
+        return batch
+
+    def _run_batch(self, batch: list[tuple[BusMessage, int]], epoch: int) -> Generator[simpy.Event, Any, None]:
+        for msg, generation in batch:
+            if epoch != self._epoch:
+                return
+            if msg.status != "queued" or msg.generation != generation:
+                continue
+            finished = self.env.event()
+            self.retries += 1
+            self._attempt(msg, epoch, lambda attempt, m=msg: self._after_retry(m, attempt, finished))
+            yield finished
+
+    def _after_retry(self, msg: BusMessage, attempt: Attempt, finished: simpy.Event) -> None:
+        if attempt.delivered:
+            self._deliver(msg, attempt)
+        elif not is_retryable(attempt.error_code, attempt.http_status):
+            self._dead_letter(msg, attempt)
+        else:
+            new_count = msg.retry_count + 1
+            if self.policy.gives_up(new_count, msg.max_retries):
+                self._dead_letter(msg, attempt)
+            else:
+                self._schedule_retry(msg, new_count, self.env.now, attempt)
+        finished.succeed()
+
+    # -- operator API ------------------------------------------------------------------
+
+    def requeue(self, message_id: str) -> simpy.Event:
+        """``POST /v1/beam/dead-letter/:id/requeue``: event with the :class:`BusResponse`."""
+        done = self.env.event()
+        msg = self.by_id.get(message_id)
+        if msg is None:
+            done.succeed(BusResponse(404, {"error": "Message not found", "errorCode": "MESSAGE_NOT_FOUND"}))
+            return done
+        if msg.status not in ("dead_letter", "failed"):
+            done.succeed(BusResponse(409, {"error": f"Cannot requeue a {msg.status} message",
+                                           "errorCode": "INVALID_STATE"}))
+            return done
+        now = self.env.now
+        msg.generation += 1
+        msg.retry_count = 0
+        msg.next_retry_at = msg.delivered_at = msg.acked_at = msg.failed_at = None
+        msg.error = msg.response = None
+        self.requeues += 1
+        self.ledger.move(msg, "queued")
+        self.events.emit("requeue", msg.nonce, message_id=msg.id)
+
+        self._attempt(msg, self._epoch, lambda attempt: done.succeed(
+            BusResponse(200, {**self._settle_first(msg, attempt, now), "requeued": True})))
+        return done
+
+    def poll(self, agent: str, status: str = "delivered", limit: int = 100,
+             since: float | None = None) -> list[BusMessage]:
+        """``GET /v1/beam/poll``: rows for ``agent`` in ``status``, oldest first; no state change."""
+        limit = max(1, min(limit, 100))
+        rows = [m for m in self.by_id.values() if m.recipient == agent and m.status == status
+                and (since is None or m.created_at > since)]
+        rows.sort(key=lambda m: m.created_at)
+        return rows[:limit]
+
+    def ack(self, message_id: str | None, status: str | None, response: Any = None) -> BusResponse:
+        """``POST /v1/beam/ack``: move a row to ``acked`` or ``failed`` through the guard."""
+        if not message_id:
+            return BusResponse(400, {"error": "message_id is required", "errorCode": "MISSING_MESSAGE_ID"})
+        if status not in ("acked", "failed"):
+            return BusResponse(400, {"error": "status must be acked or failed", "errorCode": "INVALID_STATUS"})
+        msg = self.by_id.get(message_id)
+        if msg is None:
+            return BusResponse(404, {"error": "Message not found", "errorCode": "MESSAGE_NOT_FOUND"})
+        if not is_allowed(msg.status, status, "bus"):
+            return BusResponse(409, {"error": f"Invalid bus transition from {msg.status} to {status}",
+                                     "errorCode": "INVALID_STATE"})
+        now = self.env.now
+        if status == "acked":
+            msg.acked_at = now
+            msg.response = response
+        else:
+            msg.failed_at = now
+            msg.error = json.dumps(response) if response is not None else "Manually failed"
+        self.ledger.move(msg, status)
+        self.retention.finished(msg)
+        return BusResponse(200, msg.view())
+
+    def dead_letters(self, sender: str | None = None, recipient: str | None = None,
+                     intent: str | None = None, limit: int = 100) -> list[BusMessage]:
+        """``GET /v1/beam/dead-letter``: newest failures first."""
+        limit = max(1, min(limit, 500))
+        rows = [m for m in self.by_id.values() if m.status == "dead_letter"
+                and (sender is None or m.sender == sender)
+                and (recipient is None or m.recipient == recipient)
+                and (intent is None or m.intent == intent)]
+        rows.sort(key=lambda m: (m.failed_at or 0.0, m.created_at), reverse=True)
+        return rows[:limit]
+
+    def restart(self) -> None:
+        """Restart the bus process (§4.7): in-flight attempts die, rows are recovered."""
+        self._epoch += 1
+        self.restarts += 1
+        self._windows.clear()
+        now = self.env.now
+        recovered = sorted((m for m in self.by_id.values() if m.status in ("received", "dispatched")),
+                           key=lambda m: m.created_at)
+        for msg in recovered:
+            msg.generation += 1
+            msg.next_retry_at = now
+            msg.error = RESTART_ERROR
+            self.ledger.move(msg, "queued")
+            self._seq += 1
+            heapq.heappush(self._due, (now, self._seq, msg.generation, msg))
+        self.events.emit("restart", None, component="bus", recovered=len(recovered))
+        self._worker = self.env.process(self._run_worker(self._epoch))
+
+    def stats(self) -> dict[str, Any]:
+        """``GET /v1/beam/stats``: totals by status, per-agent counts and the last 24 h."""
+        now = self.env.now
+        while self._created and self._created[0] < now - 86400.0:
+            self._created.popleft()
+        counts = self.ledger.counts
+        agents = sorted(set(self.sent_by_agent) | set(self.received_by_agent))
+        return {
+            "total": self.ledger.accepted,
+            **{state: counts[state] for state in
+               ("queued", "received", "dispatched", "delivered", "acked", "failed", "dead_letter")},
+            "by_agent": {a: {"sent": self.sent_by_agent.get(a, 0), "received": self.received_by_agent.get(a, 0)}
+                         for a in agents},
+            "last_24h": len(self._created),
+        }
+
+    def _forget(self, msg: BusMessage) -> None:
+        self.by_id.pop(msg.id, None)
+
+
+def _canonical(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,70 @@
+"""World events and the subscription mechanism sinks use to receive them.
+
+An event is small and immutable: when it happened in virtual seconds, what kind it is,
+the nonce it concerns (if any) and a few attributes. The world builds events only when
+somebody listens, so a run without sinks pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+
+class Event(NamedTuple):
+    """One thing that happened in the world at virtual time ``time``."""
+
+    time: float
+    kind: str
+    nonce: str | None
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready mapping with stable key order."""
+        return {"t": self.time, "kind": self.kind, "nonce": self.nonce, **self.data}
+
+
+#: A sink is any callable taking an event.
+Sink = Callable[[Event], None]
+
+#: Event kinds the world emits, with what their ``data`` carries.
+KINDS: dict[str, str] = {
+    "transition": "path, from (None at admission), to, and code for failures",
+    "attempt": "bus delivery attempt: attempt number, http status, error code, outcome",
+    "retry_scheduled": "retry_count, delay and next_retry_at of a queued bus row",
+    "send_rejected": "bus send refused before insert: http status and error code",
+    "deduped": "bus send answered from an existing row with the same body",
+    "requeue": "a dead-lettered or failed bus row sent again with its original nonce",
+    "relay_rejected": "directory refused a frame before any lifecycle row: code, http status",
+    "nonce_claim": "directory nonce claim other than a fresh row: outcome",
+    "agent_result": "an agent finished an intent: success, code, async acceptance",
+    "agent": "an agent connected or disconnected",
+    "restart": "a component restarted and recovered its rows",
+    "workflow": "a scripted workflow step finished, with its outcome",
+}
+
+
+class EventStream:
+    """Fans events out to subscribed sinks, in subscription order."""
+
+    __slots__ = ("_sinks", "_now")
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._sinks: list[Sink] = []
+        self._now = now
+
+    @property
+    def active(self) -> bool:
+        """True when at least one sink listens; producers may skip building events otherwise."""
+        return bool(self._sinks)
+
+    def subscribe(self, sink: Sink) -> None:
+        """Deliver every later event to ``sink``."""
+        self._sinks.append(sink)
+
+    def emit(self, kind: str, nonce: str | None = None, **data: Any) -> None:
+        """Build an event stamped with the current virtual time and deliver it."""
+        if not self._sinks:
+            return
+        event = Event(self._now(), kind, nonce, data)
+        for sink in self._sinks:
+            sink(event)

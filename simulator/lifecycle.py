@@ -1,0 +1,150 @@
+"""Beam's intent lifecycle: states, the two transition tables, outcome buckets and the guard.
+
+Every state change in the world goes through :class:`Ledger.move`, which enforces the
+transition table of its path (beam-model §2.2) and keeps the per-state counts that the
+conservation check compares against the stores at the end of a run.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Final, Literal, Protocol
+
+Path = Literal["bus", "directory"]
+
+STATES: Final[tuple[str, ...]] = (
+    "received",
+    "validated",
+    "queued",
+    "dispatched",
+    "delivered",
+    "acked",
+    "failed",
+    "dead_letter",
+)
+
+_DIRECTORY_NEXT: Final[dict[str, frozenset[str]]] = {
+    "received": frozenset({"validated", "queued", "failed", "dead_letter"}),
+    "validated": frozenset({"queued", "dispatched", "failed", "dead_letter"}),
+    "queued": frozenset({"dispatched", "failed", "dead_letter"}),
+    "dispatched": frozenset({"queued", "delivered", "failed", "dead_letter"}),
+    "delivered": frozenset({"acked", "failed", "queued", "dead_letter"}),
+    "acked": frozenset(),
+    "failed": frozenset({"queued"}),
+    "dead_letter": frozenset({"queued"}),
+}
+
+# The bus skips `validated`, so it may go straight from received to dispatched.
+_BUS_NEXT: Final[dict[str, frozenset[str]]] = {
+    **_DIRECTORY_NEXT,
+    "received": _DIRECTORY_NEXT["received"] | {"dispatched"},
+}
+
+#: Next-state sets per path, each state also allowed to repeat itself.
+TRANSITIONS: Final[dict[str, dict[str, frozenset[str]]]] = {
+    path: {state: nexts | {state} for state, nexts in table.items()}
+    for path, table in (("directory", _DIRECTORY_NEXT), ("bus", _BUS_NEXT))
+}
+
+#: The only state an intent may start in, on both paths.
+INITIAL_STATE: Final[str] = "received"
+
+BUCKETS: Final[tuple[str, ...]] = ("success", "error", "in_flight")
+
+
+def bucket(state: str) -> str:
+    """Return the outcome bucket of a state (§2.3): success, error or in_flight."""
+    if state == "acked":
+        return "success"
+    if state in ("failed", "dead_letter"):
+        return "error"
+    return "in_flight"
+
+
+def is_terminal(state: str) -> bool:
+    """Return True when the state's bucket is not in_flight."""
+    return bucket(state) != "in_flight"
+
+
+def is_allowed(previous: str | None, next: str, path: str = "bus") -> bool:
+    """Return True when ``previous → next`` is a legal change on ``path``.
+
+    ``previous=None`` means the intent has no state yet; only ``received`` may start it.
+    """
+    table = TRANSITIONS.get(path)
+    if table is None:
+        raise ValueError(f"path must be 'bus' or 'directory', not {path!r}")
+    if next not in table:
+        return False
+    if previous is None:
+        return next == INITIAL_STATE
+    allowed = table.get(previous)
+    return allowed is not None and next in allowed
+
+
+class IllegalTransition(RuntimeError):
+    """A state change the transition table forbids: a bug in the model, never a result."""
+
+    def __init__(self, nonce: str, path: str, previous: str | None, next: str) -> None:
+        self.nonce = nonce
+        self.path = path
+        self.previous = previous
+        self.next = next
+        super().__init__(
+            f"Invalid {path} transition from {previous or 'start'} to {next} (nonce {nonce})"
+        )
+
+
+class Tracked(Protocol):
+    """Anything whose lifecycle a ledger tracks: it has a nonce and a status."""
+
+    nonce: str
+    status: str
+
+
+#: Called on every state change: (nonce, previous state or None, next state).
+TransitionHook = Callable[[str, "str | None", str], None]
+
+
+class Ledger:
+    """Guards and counts the lifecycle of every intent on one path.
+
+    ``accepted`` counts intents admitted; ``counts`` holds how many are in each state
+    right now. Their sum always equals ``accepted``: nothing is created or lost except
+    through :meth:`admit` and :meth:`move`.
+    """
+
+    __slots__ = ("path", "accepted", "counts", "hook", "_table")
+
+    def __init__(self, path: Path, hook: TransitionHook | None = None) -> None:
+        self.path: Path = path
+        self.accepted = 0
+        self.counts: dict[str, int] = dict.fromkeys(STATES, 0)
+        self.hook = hook
+        self._table = TRANSITIONS[path]
+
+    def admit(self, item: Tracked) -> None:
+        """Start tracking ``item`` in the initial state."""
+        self.accepted += 1
+        self.counts[INITIAL_STATE] += 1
+        item.status = INITIAL_STATE
+        if self.hook is not None:
+            self.hook(item.nonce, None, INITIAL_STATE)
+
+    def move(self, item: Tracked, next: str) -> None:
+        """Change ``item``'s state to ``next``, or raise :class:`IllegalTransition`."""
+        previous = item.status
+        if next not in self._table[previous]:
+            raise IllegalTransition(item.nonce, self.path, previous, next)
+        counts = self.counts
+        counts[previous] -= 1
+        counts[next] += 1
+        item.status = next
+        if self.hook is not None:
+            self.hook(item.nonce, previous, next)
+
+    def buckets(self) -> dict[str, int]:
+        """Return the counts per outcome bucket."""
+        totals = dict.fromkeys(BUCKETS, 0)
+        for state, count in self.counts.items():
+            totals[bucket(state)] += count
+        return totals

@@ -1,0 +1,398 @@
+"""Scenario files: the pydantic schema of a world, and a loader that reports every problem.
+
+A scenario describes topology (agents, ACL rows), the bus and directory settings and the
+traffic. :func:`load_scenario` turns a YAML file into a validated :class:`Scenario` or
+raises :class:`ScenarioError` listing one line per problem: file, field path, what was
+expected and what was found.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from simulator.units import Duration, Rate
+
+BeamId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$", max_length=200)
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Model(BaseModel):
+    """Base for every schema model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _latency_shorthand(value: Any) -> Any:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return {"dist": "fixed", "mean": value}
+    return value
+
+
+class Latency(Model):
+    """How long an agent takes to answer: a distribution over seconds.
+
+    ``fixed`` always takes ``mean``; ``exponential`` has mean ``mean``; ``lognormal`` has
+    mean ``mean`` and shape ``sigma``; ``uniform`` draws from ``low``..``high``.
+    A bare duration (``latency: 80ms``) means fixed.
+    """
+
+    dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
+    mean: Duration = 0.05
+    sigma: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
+    low: Duration | None = None
+    high: Duration | None = None
+
+    @model_validator(mode="after")
+    def _uniform_bounds(self) -> "Latency":
+        if self.dist == "uniform":
+            if self.low is None or self.high is None:
+                raise ValueError("expected both low and high for dist uniform")
+            if self.low > self.high:
+                raise ValueError("expected low ≤ high")
+        return self
+
+
+class QuoteDeskHandler(Model):
+    """The demo's partner desk (§11): checks inventory over WebSocket, answers the quote,
+    then sends a purchase preflight to finance through the bus."""
+
+    kind: Literal["quote-desk"]
+    warehouse: BeamId
+    finance: BeamId
+    unit_price_eur: Annotated[float, Field(ge=0)] = 184
+
+
+class InventoryHandler(Model):
+    """The demo's warehouse: ``available = quantity ≤ max_quantity``."""
+
+    kind: Literal["inventory"]
+    max_quantity: Annotated[int, Field(ge=0)] = 240
+    ship_window: str = "Thu 08:00-12:00 CET"
+
+
+Handler = Annotated[QuoteDeskHandler | InventoryHandler, Field(discriminator="kind")]
+
+
+class AgentSpec(Model):
+    """One agent: whether it holds a WebSocket connection and how it answers intents."""
+
+    id: BeamId
+    connected: bool = True
+    latency: Annotated[Latency, BeforeValidator(_latency_shorthand)] = Latency()
+    failure_rate: Probability = 0.0
+    failure_code: str = "RESULT_ERROR"
+    async_accept: Probability = 0.0
+    concurrency: Annotated[int, Field(ge=1)] | None = None
+    handler: Handler | None = None
+
+
+class AclEntry(Model):
+    """One ACL row: ``target`` accepts ``intent`` from senders matching ``allowed_from``."""
+
+    target: BeamId
+    intent: str
+    allowed_from: Annotated[str, StringConstraints(min_length=1)]
+
+
+class BusSpec(Model):
+    """Message bus settings (beam-model §4). Defaults are Beam's own."""
+
+    rate_limit_per_min: Annotated[int, Field(ge=1)] = 10
+    max_retries: Annotated[int, Field(ge=1, le=100)] = 5
+    worker_interval: Duration = 30.0
+    worker_batch: Annotated[int, Field(ge=1)] = 10
+    attempt_timeout: Duration = 30.0
+    retry_policy: Literal["beam"] = "beam"
+
+
+class DirectorySpec(Model):
+    """Directory settings (beam-model §3.5): how long a relay waits for the agent's result."""
+
+    http_result_timeout: Duration = 60.0
+    ws_result_timeout: Duration = 30.0
+
+
+class RetentionSpec(Model):
+    """How long finished rows stay addressable by nonce or id before they are compacted
+    into counts. Beam keeps rows forever; a bounded horizon keeps memory flat on long
+    runs. ``null`` keeps every row."""
+
+    finished_rows: Duration | None = 3600.0
+
+
+class RouteSpec(Model):
+    """Background traffic: Poisson arrivals of one intent type from one agent to another."""
+
+    name: str | None = None
+    sender: BeamId = Field(alias="from")
+    recipient: BeamId = Field(alias="to")
+    intent: str
+    via: Literal["bus", "http", "ws"] = "ws"
+    rate: Rate
+    payload: dict[str, Any] = Field(default_factory=dict)
+    priority: int = 0
+
+    @property
+    def label(self) -> str:
+        """The route's name, or ``from->to:intent`` when it has none."""
+        return self.name or f"{self.sender}->{self.recipient}:{self.intent}"
+
+
+class BurstSpec(Model):
+    """A window in which one route's rate is multiplied."""
+
+    route: str
+    start: Duration
+    duration: Duration
+    multiplier: Annotated[float, Field(gt=0)]
+
+
+class QuoteWorkflow(Model):
+    """The demo workflow of beam-model §11, run ``count`` times, ``every`` apart."""
+
+    kind: Literal["quote"] = "quote"
+    at: Duration = 1.0
+    every: Duration = 60.0
+    count: Annotated[int, Field(ge=1)] = 1
+    requester: BeamId = "procurement@acme.beam.directory"
+    desk: BeamId = "partner-desk@northwind.beam.directory"
+    project: str = "Mannheim rooftop rollout"
+    sku: str = "INV-240"
+    quantity: Annotated[int, Field(ge=0)] = 240
+    ship_to: str = "Mannheim, DE"
+    needed_by: str = "2026-04-03"
+
+
+class TrafficSpec(Model):
+    """All traffic of a scenario: routes, bursts, a daily profile and scripted workflows."""
+
+    routes: list[RouteSpec] = Field(default_factory=list)
+    bursts: list[BurstSpec] = Field(default_factory=list)
+    daily_profile: Annotated[
+        list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)
+    ] | None = None
+    workflows: list[QuoteWorkflow] = Field(default_factory=list)
+
+
+class Scenario(Model):
+    """A whole world: what exists, how it is configured and what traffic it carries."""
+
+    name: Annotated[str, StringConstraints(min_length=1)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 1
+    duration: Duration = 600.0
+    bus: BusSpec = BusSpec()
+    directory: DirectorySpec = DirectorySpec()
+    retention: RetentionSpec = RetentionSpec()
+    agents: Annotated[list[AgentSpec], Field(min_length=1)]
+    acl: list[AclEntry] = Field(default_factory=list)
+    traffic: TrafficSpec = TrafficSpec()
+
+    def agent(self, beam_id: str) -> AgentSpec:
+        """Return the agent with id ``beam_id``."""
+        for spec in self.agents:
+            if spec.id == beam_id:
+                return spec
+        raise KeyError(beam_id)
+
+
+class Problem(BaseModel):
+    """One thing wrong with an input file."""
+
+    file: str
+    field: str
+    message: str
+
+    def line(self) -> str:
+        """Return the one-line form printed to the user."""
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+class InputError(Exception):
+    """A file the user gave is wrong; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.line() for p in problems))
+
+
+class ScenarioError(InputError):
+    """A scenario file failed to load or validate."""
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("quote-desk", "inventory", "function-after[_uniform_bounds()]"):
+            continue  # discriminator tags and validator names say nothing to the user
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _found(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    message: str = error["msg"]
+    if kind == "extra_forbidden":
+        return f"unknown key; expected one of: {', '.join(_known_keys(model, loc[:-1]))}"
+    if kind == "missing":
+        return "missing; expected a value"
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        return "expected " + message.removeprefix("Input should be ").strip()
+    if message.startswith("String should match pattern"):
+        return "expected a Beam id like name@domain"
+    return "expected " + message[0].lower() + message[1:]
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk ``loc`` through the schema and return the keys the model at its end accepts."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        if field is None:
+            if part == "quote-desk":
+                current = QuoteDeskHandler
+            elif part == "inventory":
+                current = InventoryHandler
+            continue
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """Return the first pydantic model inside a type annotation (through lists, unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def validation_problems(
+    error: ValidationError, file: str, model: type[BaseModel]
+) -> list[Problem]:
+    """Turn a pydantic error into one :class:`Problem` per failing field."""
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        message = _expected(item, model, loc)
+        if item["type"] not in ("missing", "extra_forbidden"):
+            message += f", found {_found(item.get('input'))}"
+        problems.append(Problem(file=file, field=_field_path(loc), message=message))
+    return problems
+
+
+def read_yaml_mapping(path: Path, error: type[InputError]) -> dict[str, Any]:
+    """Read ``path`` as a YAML mapping or raise ``error`` with one clear problem."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error([Problem(file=file, field="(file)", message="expected an existing file, found nothing there")])
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise error([Problem(file=file, field="(file)", message=f"expected a readable UTF-8 text file ({exc.__class__.__name__})")])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        reason = getattr(exc, "problem", None) or "syntax error"
+        raise error([Problem(file=file, field=where, message=f"expected valid YAML, found {reason}")])
+    if data is None:
+        raise error([Problem(file=file, field="(file)", message="expected a YAML mapping, found an empty file")])
+    if not isinstance(data, dict):
+        raise error([Problem(file=file, field="(top level)", message=f"expected a YAML mapping, found {type(data).__name__}")])
+    return data
+
+
+def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:
+    """Checks that span fields: ids must be unique and every reference must resolve."""
+    problems: list[Problem] = []
+
+    def problem(field: str, message: str) -> None:
+        problems.append(Problem(file=file, field=field, message=message))
+
+    counts = Counter(agent.id for agent in scenario.agents)
+    for index, agent in enumerate(scenario.agents):
+        if counts[agent.id] > 1:
+            problem(f"agents[{index}].id", f"expected a unique agent id, found {agent.id!r} {counts[agent.id]} times")
+            counts[agent.id] = 1  # report each duplicate once
+    known = {agent.id for agent in scenario.agents}
+
+    def agent_ref(field: str, beam_id: str) -> None:
+        if beam_id not in known:
+            problem(field, f"expected one of the scenario's agents, found {beam_id!r}")
+
+    for index, agent in enumerate(scenario.agents):
+        handler = agent.handler
+        if isinstance(handler, QuoteDeskHandler):
+            agent_ref(f"agents[{index}].handler.warehouse", handler.warehouse)
+            agent_ref(f"agents[{index}].handler.finance", handler.finance)
+    for index, entry in enumerate(scenario.acl):
+        agent_ref(f"acl[{index}].target", entry.target)
+    labels = Counter(route.label for route in scenario.traffic.routes)
+    for index, route in enumerate(scenario.traffic.routes):
+        agent_ref(f"traffic.routes[{index}].from", route.sender)
+        agent_ref(f"traffic.routes[{index}].to", route.recipient)
+        if labels[route.label] > 1:
+            problem(f"traffic.routes[{index}].name", f"expected a unique route name, found {route.label!r} {labels[route.label]} times")
+            labels[route.label] = 1
+    for index, burst in enumerate(scenario.traffic.bursts):
+        if burst.route not in labels:
+            problem(f"traffic.bursts[{index}].route", f"expected one of the route names {sorted(labels)}, found {burst.route!r}")
+    for index, workflow in enumerate(scenario.traffic.workflows):
+        agent_ref(f"traffic.workflows[{index}].requester", workflow.requester)
+        agent_ref(f"traffic.workflows[{index}].desk", workflow.desk)
+        if workflow.desk in known and not isinstance(scenario.agent(workflow.desk).handler, QuoteDeskHandler):
+            problem(f"traffic.workflows[{index}].desk", f"expected an agent with handler kind quote-desk, found {workflow.desk!r}")
+    return problems
+
+
+def parse_scenario(data: dict[str, Any], file: str = "<scenario>") -> Scenario:
+    """Validate an already-parsed mapping; raise :class:`ScenarioError` on any problem."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(validation_problems(exc, file, Scenario)) from None
+    problems = _cross_checks(scenario, file)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario YAML file; raise :class:`ScenarioError` on any problem."""
+    path = Path(path)
+    return parse_scenario(read_yaml_mapping(path, ScenarioError), str(path))

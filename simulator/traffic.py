@@ -1,0 +1,214 @@
+"""Traffic: Poisson arrivals per route (shaped by a daily profile and bursts) and the
+scripted quote workflow of beam-model §11, with the handlers its agents run."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import TYPE_CHECKING, Any, Generator
+
+import simpy
+from pydantic import BaseModel
+
+from simulator.agents import Agent, AgentResult
+from simulator.directory import Directory, Frame, IntentRow
+from simulator.rng import random_hex_id, random_uuid
+from simulator.scenario import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
+
+if TYPE_CHECKING:
+    from simulator.bus import Bus, BusResponse
+
+DAY = 86400.0
+HOUR = 3600.0
+
+
+class QuoteRun(BaseModel):
+    """What one run of the quote workflow produced, as the demo runner reports it."""
+
+    quote_nonce: str
+    started_at: float
+    quote_status: str | None = None
+    quote_http_status: int | None = None
+    quote_error_code: str | None = None
+    total_price_eur: int | float | None = None
+    inventory_nonce: str | None = None
+    inventory_status: str | None = None
+    available: bool | None = None
+    preflight_nonce: str | None = None
+    preflight_message_id: str | None = None
+    preflight_bus_status: str | None = None
+    preflight_directory_status: str | None = None
+    preflight_http_status: int | None = None
+    finance_received: bool = False
+    acknowledgement: str | None = None
+    terminal: bool | None = None
+
+
+class Traffic:
+    """Starts every arrival process and workflow of a scenario in a world."""
+
+    def __init__(self, env: simpy.Environment, spec: TrafficSpec, directory: Directory,
+                 bus: Bus, streams: Any) -> None:
+        self.env = env
+        self.spec = spec
+        self.directory = directory
+        self.bus = bus
+        self.streams = streams
+        self.sent: dict[str, int] = {}
+        self.quote_runs: dict[str, QuoteRun] = {}
+        self._ids = streams("ids:workflows")
+        for route in spec.routes:
+            env.process(self._arrivals(route, streams(f"route:{route.label}")))
+        for index, workflow in enumerate(spec.workflows):
+            env.process(self._workflows(workflow, index))
+
+    # -- background load ---------------------------------------------------------------
+
+    def rate_at(self, route: RouteSpec, t: float) -> float:
+        """Return the route's arrival rate (per second) at virtual time ``t``."""
+        rate = route.rate
+        profile = self.spec.daily_profile
+        if profile is not None:
+            rate *= profile[int((t % DAY) // HOUR)]
+        for burst in self.spec.bursts:
+            if burst.route == route.label and burst.start <= t < burst.start + burst.duration:
+                rate *= burst.multiplier
+        return rate
+
+    def next_change(self, route: RouteSpec, t: float) -> float:
+        """Return the first time after ``t`` at which the route's rate may change."""
+        change = math.inf
+        if self.spec.daily_profile is not None:
+            change = (t // HOUR + 1) * HOUR
+        for burst in self.spec.bursts:
+            if burst.route == route.label:
+                for edge in (burst.start, burst.start + burst.duration):
+                    if edge > t:
+                        change = min(change, edge)
+        return change
+
+    def _arrivals(self, route: RouteSpec, stream: random.Random) -> Generator[simpy.Event, Any, None]:
+        """A Poisson process whose rate is constant between changes; exact by memorylessness."""
+        env = self.env
+        label = route.label
+        send = self._sender(route, stream)
+        shaped = self.spec.daily_profile is not None or any(b.route == label for b in self.spec.bursts)
+        rate = route.rate
+        change = math.inf
+        while True:
+            if shaped:
+                rate = self.rate_at(route, env.now)
+                change = self.next_change(route, env.now)
+                if rate <= 0.0:
+                    yield env.timeout(change - env.now)
+                    continue
+            gap = stream.expovariate(rate)
+            if env.now + gap >= change:
+                yield env.timeout(change - env.now)
+                continue
+            yield env.timeout(gap)
+            send()
+            self.sent[label] = self.sent.get(label, 0) + 1
+
+    def _sender(self, route: RouteSpec, stream: random.Random) -> Any:
+        sender, recipient, intent, payload = route.sender, route.recipient, route.intent, route.payload
+        if route.via == "bus":
+            bus, priority = self.bus, route.priority
+            return lambda: bus.send(sender, recipient, intent, payload, None, priority)
+        relay, origin, env = self.directory.relay, route.via, self.env
+        return lambda: relay(Frame(sender, recipient, intent, payload, random_hex_id(stream), env.now), origin)
+
+    # -- the quote workflow ------------------------------------------------------------
+
+    def _workflows(self, spec: QuoteWorkflow, index: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(spec.at)
+        for _ in range(spec.count):
+            self.env.process(self._quote(spec))
+            yield self.env.timeout(spec.every)
+
+    def _quote(self, spec: QuoteWorkflow) -> Generator[simpy.Event, Any, None]:
+        """procurement → partner-desk ``quote.request`` over HTTP, then wait for the preflight."""
+        nonce = random_uuid(self._ids)
+        run = self.quote_runs[nonce] = QuoteRun(quote_nonce=nonce, started_at=self.env.now)
+        payload = {"project": spec.project, "sku": spec.sku, "quantity": spec.quantity,
+                   "shipTo": spec.ship_to, "neededBy": spec.needed_by}
+        frame = Frame(spec.requester, spec.desk, "quote.request", payload, nonce, self.env.now)
+        outcome = yield self.directory.relay(frame, "http")
+        run.quote_http_status = outcome.http_status
+        run.quote_error_code = outcome.error_code
+        row = self.directory.rows.get(nonce)
+        run.quote_status = row.status if row is not None else None
+        if outcome.success and outcome.payload:
+            run.total_price_eur = outcome.payload.get("totalPriceEur")
+        # The demo runner polls up to 5 s, every 100 ms, for the preflight's bus status.
+        for _ in range(50):
+            if run.preflight_bus_status is not None or run.finance_received:
+                break
+            yield self.env.timeout(0.1)
+
+    def quote_desk(self, handler: QuoteDeskHandler) -> Any:
+        """Return the partner desk's handler: inventory check, quote answer, then preflight."""
+
+        def handle(agent: Agent, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
+            run = self.quote_runs.get(row.nonce)
+            quantity = _as_int(row.payload.get("quantity"))
+            sku = row.payload.get("sku")
+            inventory_nonce = random_uuid(self._ids)
+            inventory = Frame(agent.id, handler.warehouse, "inventory.check",
+                              {"sku": sku, "quantity": quantity}, inventory_nonce, self.env.now)
+            answer = yield self.directory.relay(inventory, "ws")
+            if run is not None:
+                run.inventory_nonce = inventory_nonce
+                inventory_row = self.directory.rows.get(inventory_nonce)
+                run.inventory_status = inventory_row.status if inventory_row is not None else None
+                run.available = bool(answer.payload and answer.payload.get("available"))
+            if not answer.success:
+                return AgentResult(False, "INVENTORY_CHECK_FAILED")
+            total = quantity * handler.unit_price_eur
+            total_value: float = int(total) if float(total).is_integer() else total
+            quote = {"sku": sku, "quantity": quantity, "quotedUnitPriceEur": handler.unit_price_eur,
+                     "totalPriceEur": total_value, "supplier": agent.id,
+                     "available": bool(answer.payload and answer.payload.get("available"))}
+            preflight = {"requestNonce": row.nonce, "sku": sku, "quantity": quantity, "totalPriceEur": total_value}
+
+            def send_preflight() -> None:
+                sent = self.bus.send(agent.id, handler.finance, "purchase.preflight", preflight)
+                sent.callbacks.append(lambda event: self._record_preflight(run, event.value))
+
+            return AgentResult(True, None, quote, send_preflight)
+
+        return handle
+
+    def _record_preflight(self, run: QuoteRun | None, response: BusResponse) -> None:
+        if run is None:
+            return
+        body = response.body
+        run.preflight_http_status = response.http_status
+        run.preflight_message_id = body.get("message_id")
+        run.preflight_nonce = body.get("nonce")
+        run.preflight_bus_status = body.get("status")
+        row = self.directory.rows.get(run.preflight_nonce or "")
+        if row is not None:
+            run.preflight_directory_status = row.status
+        if row is not None and row.result is not None:
+            run.finance_received = True
+            payload = row.result.payload or {}
+            run.acknowledgement = payload.get("acknowledgement")
+            run.terminal = payload.get("terminal")
+
+    @staticmethod
+    def inventory(handler: InventoryHandler) -> Any:
+        """Return the warehouse's handler: ``available = quantity ≤ max_quantity``."""
+
+        def handle(agent: Agent, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
+            quantity = _as_int(row.payload.get("quantity"))
+            return AgentResult(True, None, {"sku": row.payload.get("sku"), "quantity": quantity,
+                                            "available": quantity <= handler.max_quantity,
+                                            "confidence": "high", "shipWindow": handler.ship_window})
+            yield  # a generator, though it answers at once
+
+        return handle
+
+
+def _as_int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

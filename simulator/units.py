@@ -1,0 +1,61 @@
+"""Parsing of the human units scenario files use: durations and rates."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_RATE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)")
+_RATE_SECONDS = {
+    "s": 1.0, "sec": 1.0, "second": 1.0,
+    "m": 60.0, "min": 60.0, "minute": 60.0,
+    "h": 3600.0, "hour": 3600.0,
+    "d": 86400.0, "day": 86400.0,
+}
+
+DURATION_HINT = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
+RATE_HINT = "a rate like 10/s, 30/min, 600/h or a number per second"
+
+
+def parse_duration(value: Any) -> float:
+    """Return ``value`` in seconds; accept non-negative numbers and strings like ``1h30m``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {DURATION_HINT}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and _DURATION_WHOLE.fullmatch(value.strip()):
+        seconds = sum(
+            float(amount) * _UNIT_SECONDS[unit]
+            for amount, unit in _DURATION_PART.findall(value.strip())
+        )
+    else:
+        raise ValueError(f"expected {DURATION_HINT}")
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"expected {DURATION_HINT}, not negative")
+    return seconds
+
+
+def parse_rate(value: Any) -> float:
+    """Return ``value`` in events per second; accept numbers and strings like ``30/min``."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {RATE_HINT}")
+    if isinstance(value, (int, float)):
+        per_second = float(value)
+    elif isinstance(value, str) and (match := _RATE.fullmatch(value.strip())):
+        per_second = float(match.group(1)) / _RATE_SECONDS[match.group(2)]
+    else:
+        raise ValueError(f"expected {RATE_HINT}")
+    if not per_second > 0:
+        raise ValueError(f"expected {RATE_HINT}, greater than zero")
+    return per_second
+
+
+#: Seconds, written in a scenario as ``30s``, ``5m``, ``1h`` or a number.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: Events per second, written as ``10/s``, ``30/min`` or a number.
+Rate = Annotated[float, BeforeValidator(parse_rate)]

@@ -1,0 +1,178 @@
+"""Building and running a world: one SimPy environment holding agents, directory, bus
+and traffic, seeded from one root seed, summarised at the end."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import simpy
+from pydantic import BaseModel
+
+from simulator.agents import Agent, HandlerFactory
+from simulator.bus import Bus
+from simulator.conservation import ConservationError, TransitionAudit, check_world
+from simulator.directory import Directory
+from simulator.events import EventStream, Sink
+from simulator.lifecycle import STATES
+from simulator.retry import BeamBackoff, RetryPolicy
+from simulator.rng import Streams
+from simulator.scenario import InventoryHandler, QuoteDeskHandler, Scenario
+from simulator.traffic import QuoteRun, Traffic
+
+RETRY_POLICIES: dict[str, Callable[[], RetryPolicy]] = {"beam": BeamBackoff}
+
+
+class PathSummary(BaseModel):
+    """Lifecycle totals of one path at the end of a run."""
+
+    accepted: int
+    states: dict[str, int]
+    buckets: dict[str, int]
+
+
+class BusSummary(BaseModel):
+    """Bus activity beyond the lifecycle counts."""
+
+    attempts: int
+    retries: int
+    dead_letters: int
+    dead_letters_total: int
+    requeues: int
+    restarts: int
+    deduped: int
+    rejections_by_code: dict[str, int]
+    stats: dict[str, Any]
+
+
+class DirectorySummary(BaseModel):
+    """Directory activity beyond the lifecycle counts."""
+
+    failures_by_code: dict[str, int]
+    rejections_by_code: dict[str, int]
+    nonce_claims: dict[str, int]
+    late_results: int
+
+
+class Summary(BaseModel):
+    """Everything a run reports: per path, bus, directory, workflows and conservation."""
+
+    virtual_seconds: float
+    intents_accepted: int
+    paths: dict[str, PathSummary]
+    bus: BusSummary
+    directory: DirectorySummary
+    traffic_sent: dict[str, int]
+    quote_runs: list[QuoteRun]
+    conservation: list[str]
+
+
+class World:
+    """A Beam world on virtual time, built from a scenario and a root seed."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.events = EventStream(lambda: self.env.now)
+        self.rng = Streams(self.seed)
+        self.audit: TransitionAudit | None = None
+        retention = scenario.retention.finished_rows
+        self.agents: dict[str, Agent] = {
+            spec.id: Agent(self.env, spec, self.rng(f"agent:{spec.id}")) for spec in scenario.agents
+        }
+        self.directory = Directory(
+            self.env, self.events, self.agents,
+            http_result_timeout=scenario.directory.http_result_timeout,
+            ws_result_timeout=scenario.directory.ws_result_timeout,
+            retention=retention,
+        )
+        spec = scenario.bus
+        self.bus = Bus(
+            self.env, self.events, self.directory, RETRY_POLICIES[spec.retry_policy](), self.rng("ids:bus"),
+            rate_limit_per_min=spec.rate_limit_per_min, max_retries=spec.max_retries,
+            worker_interval=spec.worker_interval, worker_batch=spec.worker_batch,
+            attempt_timeout=spec.attempt_timeout, retention=retention,
+        )
+        self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.rng)
+        for agent in self.agents.values():
+            agent.handler = self._handler(agent)
+
+    def _handler(self, agent: Agent) -> HandlerFactory | None:
+        handler = agent.spec.handler
+        if isinstance(handler, QuoteDeskHandler):
+            return self.traffic.quote_desk(handler)
+        if isinstance(handler, InventoryHandler):
+            return self.traffic.inventory(handler)
+        return None
+
+    @property
+    def now(self) -> float:
+        """The current virtual time in seconds."""
+        return self.env.now
+
+    def subscribe(self, sink: Sink) -> None:
+        """Send every later event to ``sink``; lifecycle transitions included."""
+        self.events.subscribe(sink)
+        self.directory.watch()
+        self.bus.watch()
+
+    def audit_transitions(self) -> TransitionAudit:
+        """Replay every transition through an independent checker (costs memory per nonce)."""
+        if self.audit is None:
+            self.audit = TransitionAudit()
+            self.subscribe(self.audit)
+        return self.audit
+
+    def run(self, until: float | None = None, progress: Callable[[float], None] | None = None,
+            steps: int = 100) -> Summary:
+        """Run to virtual time ``until`` (the scenario's duration by default) and summarise.
+
+        ``progress`` is called with the virtual time after each of ``steps`` slices.
+        Raises :class:`ConservationError` if the end-of-run check fails.
+        """
+        end = self.scenario.duration if until is None else until
+        if not math.isfinite(end) or end < 0:
+            raise ValueError(f"until must be a finite, non-negative number of seconds, not {end}")
+        start = self.env.now
+        for step in range(1, steps + 1):
+            target = start + (end - start) * step / steps
+            if target > self.env.now:
+                self.env.run(until=target)
+            if progress is not None:
+                progress(self.env.now)
+        summary = self.summary()
+        if summary.conservation:
+            raise ConservationError("; ".join(summary.conservation))
+        return summary
+
+    def summary(self) -> Summary:
+        """Summarise the world as it is now."""
+        paths = {}
+        for ledger in (self.directory.ledger, self.bus.ledger):
+            paths[ledger.path] = PathSummary(accepted=ledger.accepted, states=dict(ledger.counts),
+                                             buckets=ledger.buckets())
+        bus, directory = self.bus, self.directory
+        problems = check_world(self)
+        if self.audit is not None:
+            problems += self.audit.problems(self)
+        return Summary(
+            virtual_seconds=self.env.now,
+            intents_accepted=directory.ledger.accepted + bus.ledger.accepted,
+            paths=paths,
+            bus=BusSummary(attempts=bus.attempts, retries=bus.retries,
+                           dead_letters=bus.ledger.counts["dead_letter"],
+                           dead_letters_total=bus.dead_letters_total, requeues=bus.requeues,
+                           restarts=bus.restarts, deduped=bus.deduped,
+                           rejections_by_code=dict(sorted(bus.rejections_by_code.items())),
+                           stats=bus.stats()),
+            directory=DirectorySummary(failures_by_code=dict(sorted(directory.failures_by_code.items())),
+                                       rejections_by_code=dict(sorted(directory.rejections_by_code.items())),
+                                       nonce_claims=dict(directory.claims), late_results=directory.late_results),
+            traffic_sent=dict(sorted(self.traffic.sent.items())),
+            quote_runs=list(self.traffic.quote_runs.values()),
+            conservation=problems,
+        )
+
+
+__all__ = ["World", "Summary", "STATES"]
