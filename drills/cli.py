@@ -31,7 +31,7 @@ PROGRESS_THRESHOLD = 3600.0
 def fail_input(problems: list[Problem]) -> None:
     """Print one line per problem and exit 2."""
     for problem in problems:
-        errors.print(problem.line(), markup=False, highlight=False)
+        print(problem.line(), file=sys.stderr)
     raise typer.Exit(2)
 
 
@@ -87,7 +87,7 @@ def run(
     console.print(f"wrote {', '.join(str(out / f) for f in files)}  "
                   f"({summary.virtual_seconds:g} virtual s in {wall:.2f} s wall)", highlight=False)
     if failure is not None:
-        errors.print(f"run failed: {failure}; partial results are in {out / 'result.json'}", markup=False)
+        print(f"run failed: {failure}; partial results are in {out / 'result.json'}", file=sys.stderr)
         raise typer.Exit(1)
 
 
@@ -139,10 +139,13 @@ def _print_summary(summary: Summary, seed: int) -> None:
     directory = summary.directory
     console.print(f"directory: failures {directory.failures_by_code or 'none'}, "
                   f"rejected {directory.rejections_by_code or 'none'}", highlight=False)
-    for run in summary.quote_runs:
+    for run in summary.quote_runs[:3]:
         console.print(f"quote {run.quote_nonce}: {run.quote_status}, total {run.total_price_eur}, "
                       f"inventory {run.inventory_status}, preflight bus {run.preflight_bus_status} / "
                       f"directory {run.preflight_directory_status}", highlight=False)
+    if len(summary.quote_runs) > 3:
+        acked = sum(run.quote_status == "acked" for run in summary.quote_runs)
+        console.print(f"... {len(summary.quote_runs) - 3} more quote runs; {acked} of {len(summary.quote_runs)} acked")
     if summary.conservation:
         console.print(f"conservation VIOLATED: {summary.conservation}", style="bold red", highlight=False)
 

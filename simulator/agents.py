@@ -40,8 +40,9 @@ class AgentResult(NamedTuple):
         return bool(self.payload) and self.payload.get("terminal") is False  # type: ignore[union-attr]
 
 
-#: Called with the agent's result once it has answered.
-Reply = Callable[[AgentResult], None]
+#: Called with the agent's result once it has answered, or with None if the answer was
+#: lost because the connection closed.
+Reply = Callable[["AgentResult | None"], None]
 #: A handler is a SimPy process body that receives the intent and returns the result.
 HandlerFactory = Callable[["Agent", "IntentRow"], Generator[simpy.Event, Any, AgentResult]]
 
@@ -57,9 +58,12 @@ def latency_sampler(spec: Latency, stream: random.Random) -> Callable[[], float]
     if spec.dist == "uniform":
         low, high = spec.low or 0.0, spec.high or 0.0
         return lambda: stream.uniform(low, high)
+    if mean <= 0:
+        return lambda: 0.0
     sigma = spec.sigma
-    mu = math.log(mean) - sigma * sigma / 2 if mean > 0 else -math.inf
-    return (lambda: stream.lognormvariate(mu, sigma)) if mean > 0 else (lambda: 0.0)
+    mu = math.log(mean) - sigma * sigma / 2
+    gauss, exp = stream.gauss, math.exp
+    return lambda: exp(mu + sigma * gauss())
 
 
 class Agent:
@@ -101,24 +105,29 @@ class Agent:
         """Close the connection; results still being worked on are lost."""
         self.connected = False
 
-    def accept(self, row: IntentRow, reply: Reply) -> None:
-        """Take delivery of ``row``; ``reply`` is called when (and if) the agent answers."""
+    def accept(self, row: IntentRow, reply: Reply) -> float | None:
+        """Take delivery of ``row``; ``reply`` is called when the agent answers or the answer
+        is lost. Return in how many seconds the answer comes, when that is already known."""
         self.received += 1
         if self._capacity is not None and self._busy >= self._capacity:
             self._waiting.append((row, reply))
-            return
-        self._start(row, reply)
+            return None
+        return self._start(row, reply)
 
-    def _start(self, row: IntentRow, reply: Reply) -> None:
+    def _start(self, row: IntentRow, reply: Reply) -> float | None:
         self._busy += 1
         connection = self.connection
         if self.handler is not None:
             process = self.env.process(self._run_handler(row))
             process.callbacks.append(lambda event: self._finish(event.value, reply, connection))
-            return
-        result = self._draw_result()
-        timer = self.env.timeout(self._latency())
-        timer.callbacks.append(lambda _event: self._finish(result, reply, connection))
+            return None
+        latency = self._latency()
+        timer = self.env.timeout(latency, (self._draw_result(), reply, connection))
+        timer.callbacks.append(self._on_timer)
+        return latency
+
+    def _on_timer(self, timer: simpy.Event) -> None:
+        self._finish(*timer.value)
 
     def _run_handler(self, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
         yield self.env.timeout(self._latency())
@@ -137,8 +146,10 @@ class Agent:
         self._busy -= 1
         if self._waiting:
             self._start(*self._waiting.popleft())
-        if self.connected and connection == self.connection:
-            self.answered += 1
-            reply(result)
-            if result.follow_up is not None:
-                result.follow_up()
+        if not self.connected or connection != self.connection:
+            reply(None)
+            return
+        self.answered += 1
+        reply(result)
+        if result.follow_up is not None:
+            result.follow_up()

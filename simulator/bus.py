@@ -41,7 +41,7 @@ class BusMessage:
     __slots__ = (
         "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
         "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
-        "acked_at", "failed_at", "error", "response", "generation",
+        "acked_at", "failed_at", "error", "response", "finished_at", "queue_seq",
     )
 
     def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
@@ -63,11 +63,12 @@ class BusMessage:
         self.failed_at: float | None = None
         self.error: str | None = None
         self.response: Any = None
-        self.generation = 0
+        self.finished_at: float | None = None
+        self.queue_seq = 0
 
     def view(self) -> dict[str, Any]:
         """Return the row as the API shows it."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "generation"}
+        return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq")}
 
 
 class Attempt(NamedTuple):
@@ -123,10 +124,14 @@ class Bus:
         self.ledger = Ledger("bus", None)
         self.by_nonce: dict[str, BusMessage] = {}
         self.by_id: dict[str, BusMessage] = {}
-        self.retention = Retention(env, retention, self.by_nonce, self._forget)
+        forgettable = SETTLED if keep_dead_letters else SETTLED | {"dead_letter", "failed"}
+        self.retention = Retention(env, retention, self.by_nonce, forgettable, self._forget)
         self._windows: dict[str, deque[float]] = {}
-        self._due: list[tuple[float, int, int, BusMessage]] = []  # (next_retry_at, seq, generation, msg)
-        self._ready: list[tuple[int, float, int, int, BusMessage]] = []  # (-priority, created_at, seq, generation, msg)
+        # The worker's view of `status='queued'`: rows by next_retry_at, and those already due
+        # by (priority desc, created_at asc). An entry is live while the row is queued under
+        # the same schedule (`queue_seq`); stale entries are dropped when met.
+        self._due: list[tuple[float, int, BusMessage]] = []
+        self._ready: list[tuple[int, float, int, BusMessage]] = []
         self._seq = 0
         self._epoch = 0
         self._created: deque[float] = deque()
@@ -258,7 +263,7 @@ class Bus:
         self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
 
     def _deliver(self, msg: BusMessage, attempt: Attempt) -> None:
-        msg.delivered_at = self.env.now
+        msg.delivered_at = msg.finished_at = self.env.now
         msg.response = attempt.response
         self.ledger.move(msg, "delivered")
         self.retention.finished(msg)
@@ -270,53 +275,63 @@ class Bus:
         msg.failed_at = None
         msg.error = attempt.error
         self.ledger.move(msg, "queued")
-        self._seq += 1
-        heapq.heappush(self._due, (msg.next_retry_at, self._seq, msg.generation, msg))
+        self._enqueue(msg, msg.next_retry_at)
         self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
                          next_retry_at=msg.next_retry_at, code=attempt.error_code)
 
     def _dead_letter(self, msg: BusMessage, attempt: Attempt) -> None:
-        msg.failed_at = self.env.now
+        msg.failed_at = msg.finished_at = self.env.now
         msg.error = attempt.error
         self.dead_letters_total += 1
         self.ledger.move(msg, "dead_letter")
-        if not self.keep_dead_letters:
-            self.retention.finished(msg)
+        self.retention.finished(msg)
 
     # -- the retry worker --------------------------------------------------------------
 
+    def _enqueue(self, msg: BusMessage, at: float) -> None:
+        self._seq += 1
+        msg.queue_seq = self._seq
+        heapq.heappush(self._due, (at, self._seq, msg))
+
     def _run_worker(self, epoch: int) -> Generator[simpy.Event, Any, None]:
-        """Every interval, take up to a batch of due rows and work through them in turn.
+        """Every interval, select up to a batch of due rows and work through them in turn.
 
         Like Beam's ``setInterval`` there is no re-entrancy guard: a tick starts a new batch
-        even while the last one still runs; a row already taken is skipped when reached.
+        even while the last one runs, and selects every row still queued, including rows
+        the running batch has not reached yet. A batch skips a row that is no longer queued
+        when it gets to it, so the same row is never attempted twice at once.
         """
         while epoch == self._epoch:
             yield self.env.timeout(self.worker_interval)
             if epoch != self._epoch:
                 return
-            batch = self._take_due()
+            batch = self._select_due()
             if batch:
                 self.env.process(self._run_batch(batch, epoch))
 
-    def _take_due(self) -> list[tuple[BusMessage, int]]:
+    def _select_due(self) -> list[tuple[BusMessage, int]]:
+        """``status='queued' AND next_retry_at <= now ORDER BY priority DESC, created_at ASC``."""
         now = self.env.now
         due, ready = self._due, self._ready
         while due and due[0][0] <= now:
-            _, seq, generation, msg = heapq.heappop(due)
-            heapq.heappush(ready, (-msg.priority, msg.created_at, seq, generation, msg))
-        batch: list[tuple[BusMessage, int]] = []
-        while ready and len(batch) < self.worker_batch:
-            _, _, _, generation, msg = heapq.heappop(ready)
-            if msg.generation == generation and msg.status == "queued":
-                batch.append((msg, generation))
-        return batch
+            _, seq, msg = heapq.heappop(due)
+            if msg.queue_seq == seq and msg.status == "queued":
+                heapq.heappush(ready, (-msg.priority, msg.created_at, seq, msg))
+        taken: list[tuple[int, float, int, BusMessage]] = []
+        while ready and len(taken) < self.worker_batch:
+            entry = heapq.heappop(ready)
+            msg = entry[3]
+            if msg.queue_seq == entry[2] and msg.status == "queued":
+                taken.append(entry)
+        for entry in taken:  # still queued until attempted: later ticks may select them too
+            heapq.heappush(ready, entry)
+        return [(entry[3], entry[2]) for entry in taken]
 
     def _run_batch(self, batch: list[tuple[BusMessage, int]], epoch: int) -> Generator[simpy.Event, Any, None]:
-        for msg, generation in batch:
+        for msg, seq in batch:
             if epoch != self._epoch:
                 return
-            if msg.status != "queued" or msg.generation != generation:
+            if msg.status != "queued" or msg.queue_seq != seq:
                 continue
             finished = self.env.event()
             self.retries += 1
@@ -350,9 +365,8 @@ class Bus:
                                            "errorCode": "INVALID_STATE"}))
             return done
         now = self.env.now
-        msg.generation += 1
         msg.retry_count = 0
-        msg.next_retry_at = msg.delivered_at = msg.acked_at = msg.failed_at = None
+        msg.next_retry_at = msg.delivered_at = msg.acked_at = msg.failed_at = msg.finished_at = None
         msg.error = msg.response = None
         self.requeues += 1
         self.ledger.move(msg, "queued")
@@ -383,7 +397,7 @@ class Bus:
         if not is_allowed(msg.status, status, "bus"):
             return BusResponse(409, {"error": f"Invalid bus transition from {msg.status} to {status}",
                                      "errorCode": "INVALID_STATE"})
-        now = self.env.now
+        now = msg.finished_at = self.env.now
         if status == "acked":
             msg.acked_at = now
             msg.response = response
@@ -414,12 +428,10 @@ class Bus:
         recovered = sorted((m for m in self.by_id.values() if m.status in ("received", "dispatched")),
                            key=lambda m: m.created_at)
         for msg in recovered:
-            msg.generation += 1
             msg.next_retry_at = now
             msg.error = RESTART_ERROR
             self.ledger.move(msg, "queued")
-            self._seq += 1
-            heapq.heappush(self._due, (now, self._seq, msg.generation, msg))
+            self._enqueue(msg, now)
         self.events.emit("restart", None, component="bus", recovered=len(recovered))
         self._worker = self.env.process(self._run_worker(self._epoch))
 

@@ -71,6 +71,11 @@ class RelayOutcome(NamedTuple):
     cached: bool = False
 
 
+def _answer(done: simpy.Event | None, outcome: RelayOutcome) -> None:
+    if done is not None:
+        done.succeed(outcome)
+
+
 class IntentRow:
     """One ``intent_log`` row: the directory's record of a nonce."""
 
@@ -116,7 +121,7 @@ class Directory:
         self.timeouts: dict[str, float] = {"http": http_result_timeout, "ws": ws_result_timeout}
         self.ledger = Ledger("directory", self._on_transition if events.active else None)
         self.rows: dict[str, IntentRow] = {}
-        self.retention = Retention(env, retention, self.rows)
+        self.retention = Retention(env, retention, self.rows, ("acked", "failed"))
         self.checks: list[RelayCheck] = []
         self.failures_by_code: dict[str, int] = {}
         self.rejections_by_code: dict[str, int] = {}
@@ -137,32 +142,33 @@ class Directory:
     def relay(self, frame: Frame, origin: Origin) -> simpy.Event:
         """Relay ``frame`` and return an event that triggers with its :class:`RelayOutcome`."""
         done = self.env.event()
-        code = self._check(frame, origin)
-        if code is not None:
-            self._reject(frame, code, done)
-            return done
-        row = self._claim(frame, origin, done)
-        if row is None:
-            return done
-        self._route(row, done)
+        self._relay(frame, origin, done)
         return done
 
-    def _check(self, frame: Frame, origin: Origin) -> str | None:
-        if frame.sender not in self.agents:
-            return "BAD_REQUEST"
-        for check in self.checks:
-            code = check(frame, origin)
-            if code is not None:
-                return code
-        return None
+    def post(self, frame: Frame, origin: Origin) -> None:
+        """Relay ``frame`` for a sender that does not wait for the outcome."""
+        self._relay(frame, origin, None)
 
-    def _reject(self, frame: Frame, code: str, done: simpy.Event) -> None:
+    def _relay(self, frame: Frame, origin: Origin, done: simpy.Event | None) -> None:
+        code = "BAD_REQUEST" if frame.sender not in self.agents else None
+        for check in self.checks:
+            if code is not None:
+                break
+            code = check(frame, origin)
+        if code is not None:
+            self._reject(frame, code, done)
+            return
+        row = self._claim(frame, origin, done)
+        if row is not None:
+            self._route(row, done)
+
+    def _reject(self, frame: Frame, code: str, done: simpy.Event | None) -> None:
         status, body_code = relay_http(code)
         self.rejections_by_code[code] = self.rejections_by_code.get(code, 0) + 1
         self.events.emit("relay_rejected", frame.nonce, code=code, http_status=status)
-        done.succeed(RelayOutcome(status, False, body_code, code))
+        _answer(done, RelayOutcome(status, False, body_code, code))
 
-    def _claim(self, frame: Frame, origin: Origin, done: simpy.Event) -> IntentRow | None:
+    def _claim(self, frame: Frame, origin: Origin, done: simpy.Event | None) -> IntentRow | None:
         """Apply the nonce claim rules (§3.3); return the row to route, or None if answered."""
         now = self.env.now
         row = self.rows.get(frame.nonce)
@@ -181,7 +187,7 @@ class Directory:
             self.events.emit("nonce_claim", frame.nonce, outcome="cached", status=status)
             result = row.result
             payload = result.payload if result is not None else None
-            done.succeed(RelayOutcome(200, status == "acked", row.error_code, None, payload, cached=True))
+            _answer(done, RelayOutcome(200, status == "acked", row.error_code, None, payload, cached=True))
             return None
         if status not in ("failed", "dead_letter") and now - row.requested_at <= STALE_PENDING_RETRY_WINDOW:
             self.claims["in_progress"] += 1
@@ -200,7 +206,7 @@ class Directory:
         self.ledger.move(row, "queued")
         return row
 
-    def _route(self, row: IntentRow, done: simpy.Event) -> None:
+    def _route(self, row: IntentRow, done: simpy.Event | None) -> None:
         self.ledger.move(row, "dispatched")
         agent = self.agents.get(row.recipient)
         if agent is None:
@@ -217,7 +223,14 @@ class Directory:
         generation = row.generation
         waiter = [False]
 
-        def on_result(result: AgentResult) -> None:
+        timeout = self.timeouts[row.origin]
+
+        def on_result(result: AgentResult | None) -> None:
+            if result is None:  # the agent lost its connection: only the timeout can end the wait
+                if not waiter[0] and row.generation == generation:
+                    remaining = row.requested_at + timeout - self.env.now
+                    self.env.timeout(max(0.0, remaining)).callbacks.append(on_timeout)
+                return
             if waiter[0] or row.generation != generation:
                 self.late_results += 1
                 self.events.emit("agent_result", row.nonce, success=result.success, code=result.code, late=True)
@@ -231,10 +244,11 @@ class Directory:
             waiter[0] = True
             self._fail(row, "TIMEOUT", done)
 
-        self.env.timeout(self.timeouts[row.origin]).callbacks.append(on_timeout)
-        agent.accept(row, on_result)
+        answer_in = agent.accept(row, on_result)
+        if answer_in is None or answer_in >= timeout:
+            self.env.timeout(timeout).callbacks.append(on_timeout)
 
-    def _finish(self, row: IntentRow, result: AgentResult, done: simpy.Event) -> None:
+    def _finish(self, row: IntentRow, result: AgentResult, done: simpy.Event | None) -> None:
         row.result = result
         row.finished_at = self.env.now
         if self.events.active:
@@ -242,21 +256,21 @@ class Directory:
                              accepted_async=result.accepted_async, late=False)
         if result.success:
             self.ledger.move(row, "acked")
-            done.succeed(RelayOutcome(200, True, None, None, result.payload))
+            _answer(done, RelayOutcome(200, True, None, None, result.payload))
         else:
             code = result.code or "RESULT_ERROR"
             row.error_code = code
             self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
             self.ledger.move(row, "failed")
-            done.succeed(RelayOutcome(200, False, code, code, result.payload))
+            _answer(done, RelayOutcome(200, False, code, code, result.payload))
         self.retention.finished(row)
 
-    def _fail(self, row: IntentRow, code: str, done: simpy.Event) -> None:
+    def _fail(self, row: IntentRow, code: str, done: simpy.Event | None) -> None:
         """Finalise ``row`` as failed with relay error ``code`` and answer with its HTTP form."""
         row.error_code = code
         row.finished_at = self.env.now
         self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
         self.ledger.move(row, "failed")
         status, body_code = relay_http(code)
-        done.succeed(RelayOutcome(status, False, body_code, code))
+        _answer(done, RelayOutcome(status, False, body_code, code))
         self.retention.finished(row)

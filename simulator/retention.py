@@ -2,65 +2,87 @@
 
 Beam keeps every row forever. A simulated day at ten intents a second would then hold a
 million rows, so a store forgets a finished row once it has been finished for the
-retention horizon: the row leaves the nonce index and is counted in :attr:`compacted`
-by its final state. Counts, stats and conservation stay exact; only looking the row up
-(a resend of its nonce, an ack of its id) behaves as if it never existed.
+retention horizon: the row leaves its index and is counted in :attr:`compacted` by its
+final state. Counts, stats and conservation stay exact; only looking the row up (a resend
+of its nonce, an ack of its id) behaves as if it never existed.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Collection, Protocol
 
 import simpy
 
 
 class Row(Protocol):
-    """A store row: a nonce, a status and a generation bumped whenever it starts over."""
+    """A store row: a nonce, a status, and when it last finished."""
 
     nonce: str
     status: str
-    generation: int
+    finished_at: float | None
 
 
 class Retention:
-    """Forgets rows ``horizon`` virtual seconds after they finished (never, if None)."""
+    """Forgets rows in ``forgettable`` states once they finished ``horizon`` seconds ago.
 
-    __slots__ = ("env", "horizon", "index", "forget", "compacted", "_finished")
+    Finished rows are kept in buckets a tenth of the horizon wide; a whole bucket is
+    purged at once, so a row is forgotten between 1.0 and 1.1 horizons after it finished.
+    """
+
+    __slots__ = ("env", "horizon", "index", "forgettable", "forget", "compacted",
+                 "_buckets", "_current", "_bucket_end", "_width")
 
     def __init__(
         self,
         env: simpy.Environment,
         horizon: float | None,
         index: dict[str, Any],
+        forgettable: Collection[str],
         forget: Callable[[Any], None] | None = None,
     ) -> None:
         self.env = env
         self.horizon = horizon
         self.index = index
+        self.forgettable = frozenset(forgettable)
         self.forget = forget
         self.compacted: dict[str, int] = {}
-        self._finished: deque[tuple[float, Row, str, int]] = deque()
+        self._width = horizon / 10 if horizon else 0.0
+        self._current: list[Row] = []
+        self._bucket_end = self._width
+        self._buckets: deque[tuple[float, list[Row]]] = deque()
 
     def finished(self, row: Row) -> None:
-        """Note that ``row`` reached a state it may be forgotten in, and purge old rows."""
+        """Note that ``row`` just finished (its ``finished_at`` is now)."""
         if self.horizon is None:
             return
         now = self.env.now
-        finished = self._finished
-        finished.append((now, row, row.status, row.generation))
-        cutoff = now - self.horizon
-        while finished and finished[0][0] <= cutoff:
-            _, old, status, generation = finished.popleft()
-            if old.status != status or old.generation != generation:
-                continue  # it started over since; a later entry covers it
-            if self.index.get(old.nonce) is not old:
-                continue
-            del self.index[old.nonce]
-            if self.forget is not None:
-                self.forget(old)
-            self.compacted[status] = self.compacted.get(status, 0) + 1
+        if now >= self._bucket_end:
+            self._rotate(now)
+        self._current.append(row)
 
-    def live(self) -> int:
-        """Return how many finished rows are still held."""
-        return len(self._finished)
+    def _rotate(self, now: float) -> None:
+        self._buckets.append((self._bucket_end, self._current))
+        self._current = []
+        self._bucket_end = (now // self._width + 1) * self._width
+        assert self.horizon is not None
+        cutoff = now - self.horizon
+        while self._buckets and self._buckets[0][0] <= cutoff:
+            _, rows = self._buckets.popleft()
+            for row in rows:
+                self._compact(row, cutoff)
+
+    def _compact(self, row: Row, cutoff: float) -> None:
+        finished_at = row.finished_at
+        if row.status not in self.forgettable or finished_at is None or finished_at > cutoff:
+            return  # it started over since; a later bucket holds it
+        if self.index.get(row.nonce) is not row:
+            return
+        del self.index[row.nonce]
+        if self.forget is not None:
+            self.forget(row)
+        self.compacted[row.status] = self.compacted.get(row.status, 0) + 1
+
+    def held(self) -> int:
+        """Return how many finished rows are still held for later compaction."""
+        return len(self._current) + sum(len(rows) for _, rows in self._buckets)

@@ -33,7 +33,7 @@ def utf16_code_units(text: str) -> tuple[int, ...] | bytes:
     """Return the UTF-16 code units of ``text``; a non-BMP character gives two (a surrogate pair)."""
     if text.isascii():
         return text.encode("ascii")
-    raw = text.encode("utf-16-le")
+    raw = text.encode("utf-16-le", "surrogatepass")  # a lone surrogate is one unit, as in JS
     return struct.unpack(f"<{len(raw) // 2}H", raw)
 
 

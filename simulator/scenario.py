@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -183,10 +184,15 @@ class TrafficSpec(Model):
 
     routes: list[RouteSpec] = Field(default_factory=list)
     bursts: list[BurstSpec] = Field(default_factory=list)
-    daily_profile: Annotated[
-        list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)
-    ] | None = None
+    daily_profile: list[Annotated[float, Field(ge=0)]] | None = None
     workflows: list[QuoteWorkflow] = Field(default_factory=list)
+
+    @field_validator("daily_profile")
+    @classmethod
+    def _one_factor_per_hour(cls, profile: list[float] | None) -> list[float] | None:
+        if profile is not None and len(profile) != 24:
+            raise ValueError(f"expected 24 hourly factors, one per hour, not {len(profile)}")
+        return profile
 
 
 class Scenario(Model):
@@ -328,7 +334,7 @@ def read_yaml_mapping(path: Path, error: type[InputError]) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        reason = getattr(exc, "problem", None) or "syntax error"
+        reason = (getattr(exc, "problem", None) or "a syntax error").removeprefix("found ")
         raise error([Problem(file=file, field=where, message=f"expected valid YAML, found {reason}")])
     if data is None:
         raise error([Problem(file=file, field="(file)", message="expected a YAML mapping, found an empty file")])
@@ -345,11 +351,11 @@ def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:
         problems.append(Problem(file=file, field=field, message=message))
 
     counts = Counter(agent.id for agent in scenario.agents)
+    known: set[str] = set()
     for index, agent in enumerate(scenario.agents):
-        if counts[agent.id] > 1:
+        if agent.id in known:
             problem(f"agents[{index}].id", f"expected a unique agent id, found {agent.id!r} {counts[agent.id]} times")
-            counts[agent.id] = 1  # report each duplicate once
-    known = {agent.id for agent in scenario.agents}
+        known.add(agent.id)
 
     def agent_ref(field: str, beam_id: str) -> None:
         if beam_id not in known:
@@ -363,12 +369,13 @@ def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:
     for index, entry in enumerate(scenario.acl):
         agent_ref(f"acl[{index}].target", entry.target)
     labels = Counter(route.label for route in scenario.traffic.routes)
+    seen: set[str] = set()
     for index, route in enumerate(scenario.traffic.routes):
         agent_ref(f"traffic.routes[{index}].from", route.sender)
         agent_ref(f"traffic.routes[{index}].to", route.recipient)
-        if labels[route.label] > 1:
+        if route.label in seen:
             problem(f"traffic.routes[{index}].name", f"expected a unique route name, found {route.label!r} {labels[route.label]} times")
-            labels[route.label] = 1
+        seen.add(route.label)
     for index, burst in enumerate(scenario.traffic.bursts):
         if burst.route not in labels:
             problem(f"traffic.bursts[{index}].route", f"expected one of the route names {sorted(labels)}, found {burst.route!r}")

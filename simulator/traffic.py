@@ -3,9 +3,10 @@ scripted quote workflow of beam-model §11, with the handlers its agents run."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
-from typing import TYPE_CHECKING, Any, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 from pydantic import BaseModel
@@ -44,6 +45,51 @@ class QuoteRun(BaseModel):
     terminal: bool | None = None
 
 
+class Arrivals:
+    """A Poisson arrival process for one route, driven by timer callbacks.
+
+    The rate is constant between changes (hour edges of the daily profile, burst edges);
+    a gap that crosses a change is redrawn from the change, which is exact because
+    exponential gaps are memoryless.
+    """
+
+    __slots__ = ("traffic", "route", "env", "expovariate", "send", "shaped", "rate", "change", "sent")
+
+    def __init__(self, traffic: "Traffic", route: RouteSpec, stream: random.Random,
+                 send: Callable[[], Any], shaped: bool) -> None:
+        self.traffic = traffic
+        self.route = route
+        self.env = traffic.env
+        self.expovariate = stream.expovariate
+        self.send = send
+        self.shaped = shaped
+        self.rate = route.rate
+        self.change = 0.0 if shaped else math.inf
+        self.sent = 0
+        self._schedule()
+
+    def _schedule(self) -> None:
+        env = self.env
+        now = env.now
+        if now >= self.change:
+            self.rate = self.traffic.rate_at(self.route, now)
+            self.change = self.traffic.next_change(self.route, now)
+        if self.rate > 0.0:
+            gap = self.expovariate(self.rate)
+            if now + gap < self.change:
+                env.timeout(gap).callbacks.append(self._arrive)
+                return
+        env.timeout(self.change - now).callbacks.append(self._redraw)
+
+    def _arrive(self, _event: simpy.Event) -> None:
+        self.sent += 1
+        self.send()
+        self._schedule()
+
+    def _redraw(self, _event: simpy.Event) -> None:
+        self._schedule()
+
+
 class Traffic:
     """Starts every arrival process and workflow of a scenario in a world."""
 
@@ -54,15 +100,18 @@ class Traffic:
         self.directory = directory
         self.bus = bus
         self.streams = streams
-        self.sent: dict[str, int] = {}
         self.quote_runs: dict[str, QuoteRun] = {}
         self._ids = streams("ids:workflows")
-        for route in spec.routes:
-            env.process(self._arrivals(route, streams(f"route:{route.label}")))
+        self.routes = [self._start_route(route, streams(f"route:{route.label}")) for route in spec.routes]
         for index, workflow in enumerate(spec.workflows):
             env.process(self._workflows(workflow, index))
 
     # -- background load ---------------------------------------------------------------
+
+    @property
+    def sent(self) -> dict[str, int]:
+        """Background intents sent so far, per route label."""
+        return {arrivals.route.label: arrivals.sent for arrivals in self.routes}
 
     def rate_at(self, route: RouteSpec, t: float) -> float:
         """Return the route's arrival rate (per second) at virtual time ``t``."""
@@ -87,36 +136,19 @@ class Traffic:
                         change = min(change, edge)
         return change
 
-    def _arrivals(self, route: RouteSpec, stream: random.Random) -> Generator[simpy.Event, Any, None]:
-        """A Poisson process whose rate is constant between changes; exact by memorylessness."""
-        env = self.env
-        label = route.label
-        send = self._sender(route, stream)
-        shaped = self.spec.daily_profile is not None or any(b.route == label for b in self.spec.bursts)
-        rate = route.rate
-        change = math.inf
-        while True:
-            if shaped:
-                rate = self.rate_at(route, env.now)
-                change = self.next_change(route, env.now)
-                if rate <= 0.0:
-                    yield env.timeout(change - env.now)
-                    continue
-            gap = stream.expovariate(rate)
-            if env.now + gap >= change:
-                yield env.timeout(change - env.now)
-                continue
-            yield env.timeout(gap)
-            send()
-            self.sent[label] = self.sent.get(label, 0) + 1
+    def _start_route(self, route: RouteSpec, stream: random.Random) -> "Arrivals":
+        shaped = self.spec.daily_profile is not None or any(b.route == route.label for b in self.spec.bursts)
+        return Arrivals(self, route, stream, self._sender(route, stream), shaped)
 
-    def _sender(self, route: RouteSpec, stream: random.Random) -> Any:
+    def _sender(self, route: RouteSpec, stream: random.Random) -> Callable[[], Any]:
         sender, recipient, intent, payload = route.sender, route.recipient, route.intent, route.payload
         if route.via == "bus":
             bus, priority = self.bus, route.priority
             return lambda: bus.send(sender, recipient, intent, payload, None, priority)
-        relay, origin, env = self.directory.relay, route.via, self.env
-        return lambda: relay(Frame(sender, recipient, intent, payload, random_hex_id(stream), env.now), origin)
+        post, origin, env = self.directory.post, route.via, self.env
+        prefix = f"{random_hex_id(stream)[:12]}-"
+        numbers = itertools.count(1)
+        return lambda: post(Frame(sender, recipient, intent, payload, f"{prefix}{next(numbers)}", env.now), origin)
 
     # -- the quote workflow ------------------------------------------------------------
 

@@ -28,11 +28,11 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"expected {DURATION_HINT}")
     if isinstance(value, (int, float)):
         seconds = float(value)
-    elif isinstance(value, str) and _DURATION_WHOLE.fullmatch(value.strip()):
+    elif isinstance(value, str) and _DURATION_WHOLE.fullmatch(value.strip().removeprefix("-")):
+        text = value.strip()
         seconds = sum(
-            float(amount) * _UNIT_SECONDS[unit]
-            for amount, unit in _DURATION_PART.findall(value.strip())
-        )
+            float(amount) * _UNIT_SECONDS[unit] for amount, unit in _DURATION_PART.findall(text)
+        ) * (-1 if text.startswith("-") else 1)
     else:
         raise ValueError(f"expected {DURATION_HINT}")
     if seconds < 0 or seconds != seconds:
@@ -46,10 +46,13 @@ def parse_rate(value: Any) -> float:
         raise ValueError(f"expected {RATE_HINT}")
     if isinstance(value, (int, float)):
         per_second = float(value)
-    elif isinstance(value, str) and (match := _RATE.fullmatch(value.strip())):
-        per_second = float(match.group(1)) / _RATE_SECONDS[match.group(2)]
+    elif isinstance(value, str) and (match := _RATE.fullmatch(value.strip().removeprefix("-"))):
+        sign = -1 if value.strip().startswith("-") else 1
+        per_second = sign * float(match.group(1)) / _RATE_SECONDS[match.group(2)]
     else:
         raise ValueError(f"expected {RATE_HINT}")
+    if per_second < 0:
+        raise ValueError(f"expected {RATE_HINT}, not negative")
     if not per_second > 0:
         raise ValueError(f"expected {RATE_HINT}, greater than zero")
     return per_second
