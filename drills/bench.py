@@ -1,15 +1,23 @@
-"""``beamdrill bench``: the world's throughput as a ratio to a bare-SimPy reference, and
-its memory as the run grows, measured in one process so the machine's noise cancels."""
+"""``beamdrill bench``: the world's throughput as a ratio to a bare-SimPy reference model
+of the same flow, and its memory as the run grows, measured in one process.
+
+The machines are shared and noisy, so the two models run in interleaved rounds and the
+medians are compared; both run under the same garbage-collector settings.
+"""
 
 from __future__ import annotations
 
+import gc
 import resource
+import statistics
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.table import Table
 
+from simulator.gctune import tuned_gc
 from simulator.reference import ReferenceModel
 from simulator.scenario import load_scenario
 from simulator.world import World
@@ -18,62 +26,99 @@ SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "partner-day.y
 HOUR = 3600.0
 
 
+class Checkpoint(NamedTuple):
+    """Memory of a world at one virtual time."""
+
+    hour: float
+    finished: int
+    rows_held: int
+    live_objects: int
+    rss_mib: float
+
+
+class WorldRun(NamedTuple):
+    """One timed world run."""
+
+    intents: int
+    virtual_seconds: float
+    wall: float
+    failure_rate: float
+    checkpoints: list[Checkpoint]
+    conservation: list[str]
+
+
 def _rss_mib() -> float:
-    """Current resident memory of this process in MiB (Linux)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * resource.getpagesize() / 2**20
 
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_bench(intents: int, seed: int, console: Console) -> dict[str, float]:
-    """Run partner-day to about ``intents`` relayed intents, then the reference model on the
-    same count; print and return intents per second of each, their ratio and memory."""
+def _run_world(intents: int, seed: int, checkpoints_every: float | None) -> WorldRun:
     world = World(load_scenario(SCENARIO), seed)
-    rss: list[tuple[float, float, int, int]] = []
-    started = time.perf_counter()
-    while world.directory.ledger.accepted < intents:
-        world.env.run(until=world.env.now + HOUR)
-        finished = world.directory.ledger.buckets()["success"] + world.directory.ledger.buckets()["error"]
-        held = len(world.directory.rows) + len(world.bus.by_nonce)
-        rss.append((world.env.now, _rss_mib(), finished, held))
-        console.print(f"  world t={world.env.now / HOUR:4.0f} h  intents {world.directory.ledger.accepted:>9,}  "
-                      f"rows held {held:>7,}  rss {rss[-1][1]:6.1f} MiB", highlight=False)
-    world_wall = time.perf_counter() - started
-    world_intents = world.directory.ledger.accepted
-    problems = world.summary().conservation
-    mean_rate = world_intents / world.env.now
-    directory = world.directory.ledger.buckets()
-    failure_rate = directory["error"] / max(1, directory["success"] + directory["error"])
+    ledger = world.directory.ledger
+    checkpoints: list[Checkpoint] = []
+    wall = 0.0
+    with tuned_gc():
+        while ledger.accepted < intents:
+            started = time.perf_counter()
+            world.env.run(until=world.env.now + HOUR)
+            wall += time.perf_counter() - started
+            if checkpoints_every and world.env.now % checkpoints_every == 0:
+                buckets = ledger.buckets()
+                held = (len(world.directory.rows) + len(world.bus.by_nonce)
+                        + world.directory.retention.held() + world.bus.retention.held())
+                checkpoints.append(Checkpoint(world.env.now / HOUR, buckets["success"] + buckets["error"],
+                                              held, len(gc.get_objects()), _rss_mib()))
+    buckets = ledger.buckets()
+    failure_rate = buckets["error"] / max(1, buckets["success"] + buckets["error"])
+    return WorldRun(ledger.accepted, world.env.now, wall, failure_rate, checkpoints,
+                    world.summary().conservation)
 
-    reference = ReferenceModel(rate=mean_rate, failure_rate=failure_rate, seed=seed)
-    started = time.perf_counter()
-    reference.run(world_intents)
-    reference_wall = time.perf_counter() - started
 
-    world_speed = world_intents / world_wall
-    reference_speed = reference.sent / reference_wall
+def _run_reference(intents: int, rate: float, failure_rate: float, seed: int) -> float:
+    reference = ReferenceModel(rate=rate, failure_rate=failure_rate, seed=seed)
+    with tuned_gc():
+        started = time.perf_counter()
+        reference.run(intents)
+        return time.perf_counter() - started
+
+
+def run_bench(intents: int, seed: int, console: Console, rounds: int = 3) -> dict[str, float]:
+    """Run partner-day to about ``intents`` relayed intents and the reference model on the
+    same count, ``rounds`` times each, interleaved; print and return the medians."""
+    world_walls: list[float] = []
+    reference_walls: list[float] = []
+    first: WorldRun | None = None
+    for round_number in range(1, rounds + 1):
+        run = _run_world(intents, seed, 6 * HOUR if first is None else None)
+        first = first or run
+        world_walls.append(run.wall)
+        reference_walls.append(_run_reference(run.intents, run.intents / run.virtual_seconds,
+                                              run.failure_rate, seed))
+        console.print(f"  round {round_number}/{rounds}: world {run.wall:.2f} s, "
+                      f"reference {reference_walls[-1]:.2f} s", highlight=False)
+    assert first is not None
+    world_speed = first.intents / statistics.median(world_walls)
+    reference_speed = first.intents / statistics.median(reference_walls)
     ratio = world_speed / reference_speed
-    table = Table(title=f"beamdrill bench: partner-day, seed {seed}")
-    table.add_column("model")
-    table.add_column("intents", justify="right")
-    table.add_column("virtual h", justify="right")
-    table.add_column("wall s", justify="right")
-    table.add_column("intents/s", justify="right")
-    table.add_row("world (partner-day)", f"{world_intents:,}", f"{world.env.now / HOUR:.0f}",
-                  f"{world_wall:.2f}", f"{world_speed:,.0f}")
-    table.add_row("bare-SimPy reference", f"{reference.sent:,}", f"{reference.env.now / HOUR:.0f}",
-                  f"{reference_wall:.2f}", f"{reference_speed:,.0f}")
+
+    table = Table(title=f"beamdrill bench: partner-day, seed {seed}, median of {rounds} rounds")
+    for column in ("model", "intents", "virtual h", "median wall s", "intents/s"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    table.add_row("world (partner-day)", f"{first.intents:,}", f"{first.virtual_seconds / HOUR:.0f}",
+                  f"{statistics.median(world_walls):.2f}", f"{world_speed:,.0f}")
+    table.add_row("bare-SimPy reference", f"{first.intents:,}", f"{first.virtual_seconds / HOUR:.0f}",
+                  f"{statistics.median(reference_walls):.2f}", f"{reference_speed:,.0f}")
     console.print(table)
-    quarter = rss[len(rss) // 4]
-    last = rss[-1]
     console.print(f"throughput ratio world/reference: {ratio:.2f}x (target >= 0.5x)", highlight=False)
-    console.print(f"memory: rss {quarter[1]:.1f} MiB at {quarter[0] / HOUR:.0f} h with {quarter[2]:,} finished "
-                  f"intents, {last[1]:.1f} MiB at {last[0] / HOUR:.0f} h with {last[2]:,} "
-                  f"(rows held {quarter[3]:,} → {last[3]:,}); peak rss {_peak_rss_mib():.1f} MiB", highlight=False)
-    if problems:
-        console.print(f"conservation VIOLATED: {problems}", style="bold red")
-    return {"world_intents_per_s": world_speed, "reference_intents_per_s": reference_speed, "ratio": ratio,
-            "rss_quarter_mib": quarter[1], "rss_end_mib": last[1]}
+
+    memory = Table(title="memory of the first world run (rows are forgotten 15 min after they finish)")
+    for column in ("virtual h", "finished intents", "rows held", "live objects", "rss MiB"):
+        memory.add_column(column, justify="right")
+    for point in first.checkpoints:
+        memory.add_row(f"{point.hour:.0f}", f"{point.finished:,}", f"{point.rows_held:,}",
+                       f"{point.live_objects:,}", f"{point.rss_mib:.1f}")
+    console.print(memory)
+    console.print(f"peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB", highlight=False)
+    if first.conservation:
+        console.print(f"conservation VIOLATED: {first.conservation}", style="bold red")
+    return {"world_intents_per_s": world_speed, "reference_intents_per_s": reference_speed, "ratio": ratio}

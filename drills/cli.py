@@ -154,13 +154,16 @@ def _print_summary(summary: Summary, seed: int) -> None:
 def bench(
     intents: Annotated[int, typer.Option(help="Approximate number of intents for each model.")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Root seed.")] = 1,
+    rounds: Annotated[int, typer.Option(help="Interleaved rounds per model; medians are compared.")] = 3,
 ) -> None:
     """Measure the world against a bare-SimPy reference model of the same flow, in one process."""
     from drills.bench import run_bench
 
     if intents < 1000:
         fail_input([Problem(file="(command line)", field="--intents", message=f"expected at least 1000, found {intents}")])
-    run_bench(intents, seed, console)
+    if rounds < 1:
+        fail_input([Problem(file="(command line)", field="--rounds", message=f"expected at least 1, found {rounds}")])
+    run_bench(intents, seed, console, rounds)
 
 
 def main() -> None:

@@ -40,9 +40,12 @@ class AgentResult(NamedTuple):
         return bool(self.payload) and self.payload.get("terminal") is False  # type: ignore[union-attr]
 
 
-#: Called with the agent's result once it has answered, or with None if the answer was
-#: lost because the connection closed.
-Reply = Callable[["AgentResult | None"], None]
+_SUCCESS = AgentResult(True)
+_ACCEPTED = AgentResult(True, None, ASYNC_ACCEPTED)
+
+#: Called with the caller's ticket and the agent's result once it has answered, or with
+#: None if the answer was lost because the connection closed.
+Reply = Callable[[Any, "AgentResult | None"], None]
 #: A handler is a SimPy process body that receives the intent and returns the result.
 HandlerFactory = Callable[["Agent", "IntentRow"], Generator[simpy.Event, Any, AgentResult]]
 
@@ -89,10 +92,11 @@ class Agent:
         self._stream = stream
         self._latency = latency_sampler(spec.latency, stream)
         self._failure_rate = spec.failure_rate
-        self._async_rate = spec.async_accept
+        self._async_threshold = spec.failure_rate + spec.async_accept * (1.0 - spec.failure_rate)
+        self._failure = AgentResult(False, spec.failure_code)
         self._capacity = spec.concurrency
         self._busy = 0
-        self._waiting: deque[tuple[IntentRow, Reply]] = deque()
+        self._waiting: deque[tuple[IntentRow, Reply, Any]] = deque()
         self.received = 0
         self.answered = 0
 
@@ -105,24 +109,24 @@ class Agent:
         """Close the connection; results still being worked on are lost."""
         self.connected = False
 
-    def accept(self, row: IntentRow, reply: Reply) -> float | None:
-        """Take delivery of ``row``; ``reply`` is called when the agent answers or the answer
-        is lost. Return in how many seconds the answer comes, when that is already known."""
+    def accept(self, row: IntentRow, reply: Reply, ticket: Any) -> float | None:
+        """Take delivery of ``row``; ``reply(ticket, result)`` is called when the agent answers
+        or the answer is lost. Return in how many seconds the answer comes, if already known."""
         self.received += 1
         if self._capacity is not None and self._busy >= self._capacity:
-            self._waiting.append((row, reply))
+            self._waiting.append((row, reply, ticket))
             return None
-        return self._start(row, reply)
+        return self._start(row, reply, ticket)
 
-    def _start(self, row: IntentRow, reply: Reply) -> float | None:
+    def _start(self, row: IntentRow, reply: Reply, ticket: Any) -> float | None:
         self._busy += 1
         connection = self.connection
         if self.handler is not None:
             process = self.env.process(self._run_handler(row))
-            process.callbacks.append(lambda event: self._finish(event.value, reply, connection))
+            process.callbacks.append(lambda event: self._finish(event.value, reply, ticket, connection))
             return None
         latency = self._latency()
-        timer = self.env.timeout(latency, (self._draw_result(), reply, connection))
+        timer = self.env.timeout(latency, (self._draw_result(), reply, ticket, connection))
         timer.callbacks.append(self._on_timer)
         return latency
 
@@ -137,19 +141,19 @@ class Agent:
     def _draw_result(self) -> AgentResult:
         draw = self._stream.random()
         if draw < self._failure_rate:
-            return AgentResult(False, self.spec.failure_code)
-        if draw < self._failure_rate + self._async_rate * (1.0 - self._failure_rate):
-            return AgentResult(True, None, ASYNC_ACCEPTED)
-        return AgentResult(True)
+            return self._failure
+        if draw < self._async_threshold:
+            return _ACCEPTED
+        return _SUCCESS
 
-    def _finish(self, result: AgentResult, reply: Reply, connection: int) -> None:
+    def _finish(self, result: AgentResult, reply: Reply, ticket: Any, connection: int) -> None:
         self._busy -= 1
         if self._waiting:
             self._start(*self._waiting.popleft())
         if not self.connected or connection != self.connection:
-            reply(None)
+            reply(ticket, None)
             return
         self.answered += 1
-        reply(result)
+        reply(ticket, result)
         if result.follow_up is not None:
             result.follow_up()

@@ -71,6 +71,10 @@ class BusMessage:
         return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq")}
 
 
+#: Receives a bus API answer.
+Answer = Callable[[BusResponse], Any]
+
+
 class Attempt(NamedTuple):
     """The result of one delivery attempt as the bus sees it."""
 
@@ -159,18 +163,25 @@ class Bus:
              payload: Any = None, nonce: str | None = None, priority: int = 0) -> simpy.Event:
         """``POST /v1/beam/send``: return an event that triggers with the :class:`BusResponse`."""
         done = self.env.event()
+        self.submit(sender, recipient, intent, payload, nonce, priority, done.succeed)
+        return done
+
+    def submit(self, sender: str | None, recipient: str | None, intent: str | None,
+               payload: Any = None, nonce: str | None = None, priority: int = 0,
+               answer: Answer | None = None) -> None:
+        """``POST /v1/beam/send`` for callers that take the response as a callback, or not at all."""
         if not sender or not recipient or not intent:
-            return self._refuse(done, nonce, 400, "MISSING_REQUIRED_FIELDS", "from, to and intent are required")
+            return self._refuse(answer, nonce, 400, "MISSING_REQUIRED_FIELDS", "from, to and intent are required")
         if payload is None:
             payload = {}
         elif not isinstance(payload, dict):
-            return self._refuse(done, nonce, 400, "INVALID_PAYLOAD", "payload must be an object")
+            return self._refuse(answer, nonce, 400, "INVALID_PAYLOAD", "payload must be an object")
         if nonce is not None:
             existing = self.by_nonce.get(nonce)
             if existing is not None:
-                return self._dedupe(done, existing, sender, recipient, intent, payload)
+                return self._dedupe(answer, existing, sender, recipient, intent, payload)
         if not self._admit_rate(sender):
-            return self._refuse(done, nonce, 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded")
+            return self._refuse(answer, nonce, 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded")
         now = self.env.now
         message_id = random_hex_id(self._ids)
         msg = BusMessage(message_id, nonce or random_hex_id(self._ids), sender, recipient, intent,
@@ -184,29 +195,32 @@ class Bus:
         self.sent_by_agent[sender] = self.sent_by_agent.get(sender, 0) + 1
         self.received_by_agent[recipient] = self.received_by_agent.get(recipient, 0) + 1
         self.ledger.admit(msg)
-        self._attempt(msg, self._epoch,
-                      lambda attempt: done.succeed(BusResponse(201, self._settle_first(msg, attempt, now))))
-        return done
+        if answer is None:
+            self._attempt(msg, self._epoch, lambda attempt: self._settle_first(msg, attempt, now))
+        else:
+            self._attempt(msg, self._epoch, lambda attempt: answer(
+                BusResponse(201, self._first_body(msg, attempt, self._settle_first(msg, attempt, now)))))
 
-    def _refuse(self, done: simpy.Event, nonce: str | None, status: int, code: str, message: str) -> simpy.Event:
+    def _refuse(self, answer: Answer | None, nonce: str | None, status: int, code: str, message: str) -> None:
         self.rejections_by_code[code] = self.rejections_by_code.get(code, 0) + 1
-        self.events.emit("send_rejected", nonce, http_status=status, code=code)
-        done.succeed(BusResponse(status, {"error": message, "errorCode": code}))
-        return done
+        if self.events.active:
+            self.events.emit("send_rejected", nonce, http_status=status, code=code)
+        if answer is not None:
+            answer(BusResponse(status, {"error": message, "errorCode": code}))
 
-    def _dedupe(self, done: simpy.Event, msg: BusMessage, sender: str, recipient: str,
-                intent: str, payload: dict[str, Any]) -> simpy.Event:
+    def _dedupe(self, answer: Answer | None, msg: BusMessage, sender: str, recipient: str,
+                intent: str, payload: dict[str, Any]) -> None:
         same = (msg.sender, msg.recipient, msg.intent) == (sender, recipient, intent) and _canonical(
             msg.payload) == _canonical(payload)
         if not same:
-            return self._refuse(done, msg.nonce, 409, "NONCE_REUSE_CONFLICT",
+            return self._refuse(answer, msg.nonce, 409, "NONCE_REUSE_CONFLICT",
                                 f"Nonce {msg.nonce} was already used with a different message")
         self.deduped += 1
         self.events.emit("deduped", msg.nonce, status=msg.status)
-        done.succeed(BusResponse(200, {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
-                                       "created_at": msg.created_at, "retry_count": msg.retry_count,
-                                       "deduped": True}))
-        return done
+        if answer is not None:
+            answer(BusResponse(200, {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
+                                     "created_at": msg.created_at, "retry_count": msg.retry_count,
+                                     "deduped": True}))
 
     def _admit_rate(self, sender: str) -> bool:
         now = self.env.now
@@ -220,14 +234,19 @@ class Bus:
         window.append(now)
         return True
 
-    def _settle_first(self, msg: BusMessage, attempt: Attempt, base_time: float) -> dict[str, Any]:
-        """Apply the outcome of a send's or requeue's synchronous attempt; return the body."""
+    def _settle_first(self, msg: BusMessage, attempt: Attempt, base_time: float) -> Attempt:
+        """Apply the outcome of a send's or requeue's synchronous attempt."""
         if attempt.delivered:
             self._deliver(msg, attempt)
         elif is_retryable(attempt.error_code, attempt.http_status):
             self._schedule_retry(msg, 1, base_time, attempt)
         else:
             self._dead_letter(msg, attempt)
+        return attempt
+
+    @staticmethod
+    def _first_body(msg: BusMessage, attempt: Attempt, _settled: Attempt) -> dict[str, Any]:
+        """The JSON body answering a send or requeue once its first attempt settled."""
         body: dict[str, Any] = {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
                                 "created_at": msg.created_at, "retry_count": msg.retry_count}
         if not attempt.delivered:
@@ -253,14 +272,15 @@ class Bus:
             settled[0] = True
             if epoch != self._epoch:
                 return  # the bus restarted meanwhile; this process no longer exists
-            self.events.emit("attempt", msg.nonce, delivered=attempt.delivered,
-                             http_status=attempt.http_status, code=attempt.error_code)
+            if self.events.active:
+                self.events.emit("attempt", msg.nonce, delivered=attempt.delivered,
+                                 http_status=attempt.http_status, code=attempt.error_code)
             then(attempt)
 
         frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)
-        outcome = self.directory.relay(frame, "http")
-        outcome.callbacks.append(lambda event: settle(attempt_from_relay(event.value)))
-        self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
+        self.directory.submit(frame, "http", lambda outcome: settle(attempt_from_relay(outcome)))
+        if not settled[0]:
+            self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
 
     def _deliver(self, msg: BusMessage, attempt: Attempt) -> None:
         msg.delivered_at = msg.finished_at = self.env.now
@@ -276,7 +296,8 @@ class Bus:
         msg.error = attempt.error
         self.ledger.move(msg, "queued")
         self._enqueue(msg, msg.next_retry_at)
-        self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
+        if self.events.active:
+            self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
                          next_retry_at=msg.next_retry_at, code=attempt.error_code)
 
     def _dead_letter(self, msg: BusMessage, attempt: Attempt) -> None:
@@ -372,8 +393,8 @@ class Bus:
         self.ledger.move(msg, "queued")
         self.events.emit("requeue", msg.nonce, message_id=msg.id)
 
-        self._attempt(msg, self._epoch, lambda attempt: done.succeed(
-            BusResponse(200, {**self._settle_first(msg, attempt, now), "requeued": True})))
+        self._attempt(msg, self._epoch, lambda attempt: done.succeed(BusResponse(
+            200, {**self._first_body(msg, attempt, self._settle_first(msg, attempt, now)), "requeued": True})))
         return done
 
     def poll(self, agent: str, status: str = "delivered", limit: int = 100,

@@ -71,9 +71,13 @@ class RelayOutcome(NamedTuple):
     cached: bool = False
 
 
-def _answer(done: simpy.Event | None, outcome: RelayOutcome) -> None:
+#: Receives a relay's outcome.
+Answer = Callable[[RelayOutcome], Any]
+
+
+def _answer(done: Answer | None, outcome: RelayOutcome) -> None:
     if done is not None:
-        done.succeed(outcome)
+        done(outcome)
 
 
 class IntentRow:
@@ -81,7 +85,7 @@ class IntentRow:
 
     __slots__ = (
         "nonce", "sender", "recipient", "intent", "payload", "origin", "status",
-        "requested_at", "finished_at", "error_code", "result", "generation",
+        "requested_at", "finished_at", "error_code", "result", "generation", "answer", "waiting",
     )
 
     def __init__(self, frame: Frame, origin: Origin, now: float) -> None:
@@ -97,7 +101,12 @@ class IntentRow:
         self.error_code: str | None = None
         self.result: AgentResult | None = None
         self.generation = 0
+        self.answer: Answer | None = None
+        self.waiting = False
 
+
+#: What the agent hands back with its answer: the row and the generation it was sent for.
+Ticket = tuple[IntentRow, int]
 
 #: A security or policy layer: returns a relay code to reject the frame, or None.
 RelayCheck = Callable[[Frame, Origin], "str | None"]
@@ -142,14 +151,11 @@ class Directory:
     def relay(self, frame: Frame, origin: Origin) -> simpy.Event:
         """Relay ``frame`` and return an event that triggers with its :class:`RelayOutcome`."""
         done = self.env.event()
-        self._relay(frame, origin, done)
+        self.submit(frame, origin, done.succeed)
         return done
 
-    def post(self, frame: Frame, origin: Origin) -> None:
-        """Relay ``frame`` for a sender that does not wait for the outcome."""
-        self._relay(frame, origin, None)
-
-    def _relay(self, frame: Frame, origin: Origin, done: simpy.Event | None) -> None:
+    def submit(self, frame: Frame, origin: Origin, done: Answer | None = None) -> None:
+        """Relay ``frame``; call ``done`` with the outcome once known (None: nobody waits)."""
         code = "BAD_REQUEST" if frame.sender not in self.agents else None
         for check in self.checks:
             if code is not None:
@@ -158,26 +164,26 @@ class Directory:
         if code is not None:
             self._reject(frame, code, done)
             return
-        row = self._claim(frame, origin, done)
-        if row is not None:
-            self._route(row, done)
+        row = self.rows.get(frame.nonce)
+        if row is None:
+            row = self.rows[frame.nonce] = IntentRow(frame, origin, self.env.now)
+            self.ledger.admit(row, then="validated")
+        else:
+            row = self._claim(row, frame, origin, done)
+            if row is None:
+                return
+        self._route(row, done)
 
-    def _reject(self, frame: Frame, code: str, done: simpy.Event | None) -> None:
+    def _reject(self, frame: Frame, code: str, done: Answer | None) -> None:
         status, body_code = relay_http(code)
         self.rejections_by_code[code] = self.rejections_by_code.get(code, 0) + 1
         self.events.emit("relay_rejected", frame.nonce, code=code, http_status=status)
         _answer(done, RelayOutcome(status, False, body_code, code))
 
-    def _claim(self, frame: Frame, origin: Origin, done: simpy.Event | None) -> IntentRow | None:
-        """Apply the nonce claim rules (§3.3); return the row to route, or None if answered."""
+    def _claim(self, row: IntentRow, frame: Frame, origin: Origin, done: Answer | None) -> IntentRow | None:
+        """Apply the nonce claim rules (§3.3) to a known nonce; return the row to route
+        again, or None when the frame was answered without routing."""
         now = self.env.now
-        row = self.rows.get(frame.nonce)
-        if row is None:
-            row = IntentRow(frame, origin, now)
-            self.rows[frame.nonce] = row
-            self.ledger.admit(row)
-            self.ledger.move(row, "validated")
-            return row
         if (row.sender, row.recipient, row.intent) != (frame.sender, frame.recipient, frame.intent):
             self._reject(frame, "BAD_REQUEST", done)
             return None
@@ -206,7 +212,7 @@ class Directory:
         self.ledger.move(row, "queued")
         return row
 
-    def _route(self, row: IntentRow, done: simpy.Event | None) -> None:
+    def _route(self, row: IntentRow, done: Answer | None) -> None:
         self.ledger.move(row, "dispatched")
         agent = self.agents.get(row.recipient)
         if agent is None:
@@ -220,57 +226,64 @@ class Directory:
             self._fail(row, "OFFLINE", done)
             return
         self.ledger.move(row, "delivered")
-        generation = row.generation
-        waiter = [False]
-
+        row.answer = done
+        row.waiting = True
+        ticket = (row, row.generation)
+        answer_in = agent.accept(row, self._on_result, ticket)
         timeout = self.timeouts[row.origin]
-
-        def on_result(result: AgentResult | None) -> None:
-            if result is None:  # the agent lost its connection: only the timeout can end the wait
-                if not waiter[0] and row.generation == generation:
-                    remaining = row.requested_at + timeout - self.env.now
-                    self.env.timeout(max(0.0, remaining)).callbacks.append(on_timeout)
-                return
-            if waiter[0] or row.generation != generation:
-                self.late_results += 1
-                self.events.emit("agent_result", row.nonce, success=result.success, code=result.code, late=True)
-                return
-            waiter[0] = True
-            self._finish(row, result, done)
-
-        def on_timeout(_event: simpy.Event) -> None:
-            if waiter[0] or row.generation != generation:
-                return
-            waiter[0] = True
-            self._fail(row, "TIMEOUT", done)
-
-        answer_in = agent.accept(row, on_result)
         if answer_in is None or answer_in >= timeout:
-            self.env.timeout(timeout).callbacks.append(on_timeout)
+            self.env.timeout(timeout, ticket).callbacks.append(self._on_timeout)
 
-    def _finish(self, row: IntentRow, result: AgentResult, done: simpy.Event | None) -> None:
+    def _on_result(self, ticket: Ticket, result: AgentResult | None) -> None:
+        """The agent answered (or, with None, lost the answer with its connection)."""
+        row, generation = ticket
+        current = row.waiting and row.generation == generation
+        if result is None:  # only the timeout can end this wait now
+            if current:
+                remaining = row.requested_at + self.timeouts[row.origin] - self.env.now
+                self.env.timeout(max(0.0, remaining), ticket).callbacks.append(self._on_timeout)
+            return
+        if not current:
+            self.late_results += 1
+            self.events.emit("agent_result", row.nonce, success=result.success, code=result.code, late=True)
+            return
+        row.waiting = False
+        self._finish(row, result, row.answer)
+
+    def _on_timeout(self, timer: simpy.Event) -> None:
+        row, generation = timer.value
+        if row.waiting and row.generation == generation:
+            row.waiting = False
+            self._fail(row, "TIMEOUT", row.answer)
+
+    def _finish(self, row: IntentRow, result: AgentResult, done: Answer | None) -> None:
         row.result = result
+        row.answer = None
         row.finished_at = self.env.now
         if self.events.active:
             self.events.emit("agent_result", row.nonce, success=result.success, code=result.code,
                              accepted_async=result.accepted_async, late=False)
         if result.success:
             self.ledger.move(row, "acked")
-            _answer(done, RelayOutcome(200, True, None, None, result.payload))
+            if done is not None:
+                done(RelayOutcome(200, True, None, None, result.payload))
         else:
             code = result.code or "RESULT_ERROR"
             row.error_code = code
             self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
             self.ledger.move(row, "failed")
-            _answer(done, RelayOutcome(200, False, code, code, result.payload))
+            if done is not None:
+                done(RelayOutcome(200, False, code, code, result.payload))
         self.retention.finished(row)
 
-    def _fail(self, row: IntentRow, code: str, done: simpy.Event | None) -> None:
+    def _fail(self, row: IntentRow, code: str, done: Answer | None) -> None:
         """Finalise ``row`` as failed with relay error ``code`` and answer with its HTTP form."""
+        row.answer = None
         row.error_code = code
         row.finished_at = self.env.now
         self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
         self.ledger.move(row, "failed")
-        status, body_code = relay_http(code)
-        _answer(done, RelayOutcome(status, False, body_code, code))
+        if done is not None:
+            status, body_code = relay_http(code)
+            done(RelayOutcome(status, False, body_code, code))
         self.retention.finished(row)

@@ -122,13 +122,23 @@ class Ledger:
         self.hook = hook
         self._table = TRANSITIONS[path]
 
-    def admit(self, item: Tracked) -> None:
-        """Start tracking ``item`` in the initial state."""
+    def admit(self, item: Tracked, then: str | None = None) -> None:
+        """Start tracking ``item`` in the initial state, and move it on to ``then`` if given."""
         self.accepted += 1
-        self.counts[INITIAL_STATE] += 1
         item.status = INITIAL_STATE
         if self.hook is not None:
+            self.counts[INITIAL_STATE] += 1
             self.hook(item.nonce, None, INITIAL_STATE)
+            if then is not None:
+                self.move(item, then)
+        elif then is None:
+            self.counts[INITIAL_STATE] += 1
+        elif then in self._table[INITIAL_STATE]:
+            self.counts[then] += 1
+            item.status = then
+        else:
+            self.counts[INITIAL_STATE] += 1
+            raise IllegalTransition(item.nonce, self.path, INITIAL_STATE, then)
 
     def move(self, item: Tracked, next: str) -> None:
         """Change ``item``'s state to ``next``, or raise :class:`IllegalTransition`."""

@@ -67,21 +67,19 @@ class Retention:
         self._bucket_end = (now // self._width + 1) * self._width
         assert self.horizon is not None
         cutoff = now - self.horizon
+        index, forgettable, forget, compacted = self.index, self.forgettable, self.forget, self.compacted
         while self._buckets and self._buckets[0][0] <= cutoff:
             _, rows = self._buckets.popleft()
             for row in rows:
-                self._compact(row, cutoff)
-
-    def _compact(self, row: Row, cutoff: float) -> None:
-        finished_at = row.finished_at
-        if row.status not in self.forgettable or finished_at is None or finished_at > cutoff:
-            return  # it started over since; a later bucket holds it
-        if self.index.get(row.nonce) is not row:
-            return
-        del self.index[row.nonce]
-        if self.forget is not None:
-            self.forget(row)
-        self.compacted[row.status] = self.compacted.get(row.status, 0) + 1
+                finished_at = row.finished_at
+                if finished_at is None or finished_at > cutoff or row.status not in forgettable:
+                    continue  # it started over since; a later bucket holds it
+                if index.get(row.nonce) is not row:
+                    continue
+                del index[row.nonce]
+                if forget is not None:
+                    forget(row)
+                compacted[row.status] = compacted.get(row.status, 0) + 1
 
     def held(self) -> int:
         """Return how many finished rows are still held for later compaction."""

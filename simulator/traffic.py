@@ -143,9 +143,9 @@ class Traffic:
     def _sender(self, route: RouteSpec, stream: random.Random) -> Callable[[], Any]:
         sender, recipient, intent, payload = route.sender, route.recipient, route.intent, route.payload
         if route.via == "bus":
-            bus, priority = self.bus, route.priority
-            return lambda: bus.send(sender, recipient, intent, payload, None, priority)
-        post, origin, env = self.directory.post, route.via, self.env
+            submit, priority = self.bus.submit, route.priority
+            return lambda: submit(sender, recipient, intent, payload, None, priority)
+        post, origin, env = self.directory.submit, route.via, self.env
         prefix = f"{random_hex_id(stream)[:12]}-"
         numbers = itertools.count(1)
         return lambda: post(Frame(sender, recipient, intent, payload, f"{prefix}{next(numbers)}", env.now), origin)

@@ -14,6 +14,7 @@ from simulator.bus import Bus
 from simulator.conservation import ConservationError, TransitionAudit, check_world
 from simulator.directory import Directory
 from simulator.events import EventStream, Sink
+from simulator.gctune import tuned_gc
 from simulator.lifecycle import STATES
 from simulator.retry import BeamBackoff, RetryPolicy
 from simulator.rng import Streams
@@ -135,12 +136,13 @@ class World:
         if not math.isfinite(end) or end < 0:
             raise ValueError(f"until must be a finite, non-negative number of seconds, not {end}")
         start = self.env.now
-        for step in range(1, steps + 1):
-            target = start + (end - start) * step / steps
-            if target > self.env.now:
-                self.env.run(until=target)
-            if progress is not None:
-                progress(self.env.now)
+        with tuned_gc():
+            for step in range(1, steps + 1):
+                target = start + (end - start) * step / steps
+                if target > self.env.now:
+                    self.env.run(until=target)
+                if progress is not None:
+                    progress(self.env.now)
         summary = self.summary()
         if summary.conservation:
             raise ConservationError("; ".join(summary.conservation))
