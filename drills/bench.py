@@ -112,7 +112,7 @@ def run_bench(intents: int, seed: int, console: Console, rounds: int = 3) -> dic
     console.print(f"throughput ratio world/reference: {ratio:.2f}x (target >= 0.5x)", highlight=False)
 
     memory = Table(title="memory of the first world run (rows are forgotten 15 min after they finish)")
-    for column in ("virtual h", "finished intents", "rows held", "live objects", "rss MiB"):
+    for column in ("virtual h", "finished intents", "row refs held", "live objects", "rss MiB"):
         memory.add_column(column, justify="right")
     for point in first.checkpoints:
         memory.add_row(f"{point.hour:.0f}", f"{point.finished:,}", f"{point.rows_held:,}",

@@ -129,7 +129,7 @@ class Bus:
         self.by_nonce: dict[str, BusMessage] = {}
         self.by_id: dict[str, BusMessage] = {}
         forgettable = SETTLED if keep_dead_letters else SETTLED | {"dead_letter", "failed"}
-        self.retention = Retention(env, retention, self.by_nonce, forgettable, self._forget)
+        self.retention = Retention(env, events, "bus", retention, self.by_nonce, forgettable, self._forget)
         self._windows: dict[str, deque[float]] = {}
         # The worker's view of `status='queued'`: rows by next_retry_at, and those already due
         # by (priority desc, created_at asc). An entry is live while the row is queued under

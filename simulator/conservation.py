@@ -55,7 +55,11 @@ class TransitionAudit:
         self.illegal: list[str] = []
 
     def __call__(self, event: Event) -> None:
-        """Record one event; only ``transition`` events matter."""
+        """Record one event; only ``transition`` and ``forgotten`` events matter."""
+        if event.kind == "forgotten":
+            # The row left its store; a later row with the same nonce starts afresh.
+            self.states.pop((event.data["path"], event.nonce or ""), None)
+            return
         if event.kind != "transition":
             return
         path = event.data["path"]

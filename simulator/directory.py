@@ -130,7 +130,7 @@ class Directory:
         self.timeouts: dict[str, float] = {"http": http_result_timeout, "ws": ws_result_timeout}
         self.ledger = Ledger("directory", self._on_transition if events.active else None)
         self.rows: dict[str, IntentRow] = {}
-        self.retention = Retention(env, retention, self.rows, ("acked", "failed"))
+        self.retention = Retention(env, events, "directory", retention, self.rows, ("acked", "failed"))
         self.checks: list[RelayCheck] = []
         self.failures_by_code: dict[str, int] = {}
         self.rejections_by_code: dict[str, int] = {}

@@ -39,7 +39,7 @@ KINDS: dict[str, str] = {
     "agent_result": "an agent finished an intent: success, code, async acceptance",
     "agent": "an agent connected or disconnected",
     "restart": "a component restarted and recovered its rows",
-    "workflow": "a scripted workflow step finished, with its outcome",
+    "forgotten": "retention compacted a finished row: path and final status",
 }
 
 

@@ -14,6 +14,8 @@ from typing import Any, Callable, Collection, Protocol
 
 import simpy
 
+from simulator.events import EventStream
+
 
 class Row(Protocol):
     """A store row: a nonce, a status, and when it last finished."""
@@ -30,18 +32,22 @@ class Retention:
     purged at once, so a row is forgotten between 1.0 and 1.1 horizons after it finished.
     """
 
-    __slots__ = ("env", "horizon", "index", "forgettable", "forget", "compacted",
+    __slots__ = ("env", "events", "path", "horizon", "index", "forgettable", "forget", "compacted",
                  "_buckets", "_current", "_bucket_end", "_width")
 
     def __init__(
         self,
         env: simpy.Environment,
+        events: EventStream,
+        path: str,
         horizon: float | None,
         index: dict[str, Any],
         forgettable: Collection[str],
         forget: Callable[[Any], None] | None = None,
     ) -> None:
         self.env = env
+        self.events = events
+        self.path = path
         self.horizon = horizon
         self.index = index
         self.forgettable = frozenset(forgettable)
@@ -80,6 +86,8 @@ class Retention:
                 if forget is not None:
                     forget(row)
                 compacted[row.status] = compacted.get(row.status, 0) + 1
+                if self.events.active:
+                    self.events.emit("forgotten", row.nonce, path=self.path, status=row.status)
 
     def held(self) -> int:
         """Return how many finished rows are still held for later compaction."""

@@ -62,6 +62,17 @@ def beam_retry_delay(retry_count: int, nonce: str) -> int:
     return max(BEAM_MIN_DELAY, math.floor(base * (1 + jitter / 100) + 0.5))
 
 
+def beam_retry_span(max_retries: int, worker_interval: float, attempt_timeout: float) -> float:
+    """Return the longest time the bus can keep retrying one message under Beam's policy:
+    every wait at its largest jitter, every wait rounded up by a full worker tick, every
+    attempt running into the attempt timeout."""
+    longest_waits = sum(
+        math.ceil(BEAM_BASE_DELAYS[min(n, len(BEAM_BASE_DELAYS)) - 1] * 1.15)
+        for n in range(1, max_retries)
+    )
+    return longest_waits + max_retries * (worker_interval + attempt_timeout)
+
+
 def is_retryable(error_code: str | None, http_status: int | None) -> bool:
     """Return whether the bus retries an attempt that failed with this code and status (§4.5).
 

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from simulator.retry import beam_retry_span
 from simulator.units import Duration, Rate
 
 BeamId = Annotated[
@@ -131,7 +132,8 @@ class DirectorySpec(Model):
 class RetentionSpec(Model):
     """How long finished rows stay addressable by nonce or id before they are compacted
     into counts. Beam keeps rows forever; a bounded horizon keeps memory flat on long
-    runs. ``null`` keeps every row."""
+    runs. ``null`` keeps every row. The horizon must outlast the bus's longest retry
+    span, so the directory still knows every nonce the bus may send again."""
 
     finished_rows: Duration | None = 3600.0
 
@@ -379,6 +381,12 @@ def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:
     for index, burst in enumerate(scenario.traffic.bursts):
         if burst.route not in labels:
             problem(f"traffic.bursts[{index}].route", f"expected one of the route names {sorted(labels)}, found {burst.route!r}")
+    horizon = scenario.retention.finished_rows
+    bus = scenario.bus
+    span = beam_retry_span(bus.max_retries, bus.worker_interval, bus.attempt_timeout)
+    if horizon is not None and horizon < span:
+        problem("retention.finished_rows", f"expected null or at least {span:g} s, the longest the bus can "
+                f"retry a message with these bus settings, found {horizon:g} s")
     for index, workflow in enumerate(scenario.traffic.workflows):
         agent_ref(f"traffic.workflows[{index}].requester", workflow.requester)
         agent_ref(f"traffic.workflows[{index}].desk", workflow.desk)
