@@ -163,12 +163,12 @@ def test_concurrency_two_queues_extra_intents_fifo():
 
 def test_concurrency_one_serves_the_waiting_queue_in_arrival_order():
     # With four intents above both waiting ones start at t=10, so the order is invisible;
-    # one slot and three intents tell FIFO (10, 20, 30) from LIFO (10, 30, 20).
-    world, events = make_world({"latency": "10s", "concurrency": 1})
+    # one slot and three intents tell FIFO (5, 10, 15) from LIFO (5, 15, 10).
+    world, events = make_world({"latency": "5s", "concurrency": 1})
     for i in range(3):
         relay(world, f"a-q{i}")
     world.env.run(until=100)
-    assert [transition_times(events, f"a-q{i}", "acked") for i in range(3)] == [[10.0], [20.0], [30.0]]
+    assert [transition_times(events, f"a-q{i}", "acked") for i in range(3)] == [[5.0], [10.0], [15.0]]
 
 
 # -- lost answers ------------------------------------------------------------------------------
