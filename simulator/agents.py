@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, cast
 
 import simpy
 
@@ -96,7 +96,7 @@ class Agent:
         self._failure = AgentResult(False, spec.failure_code)
         self._capacity = spec.concurrency
         self._busy = 0
-        self._waiting: deque[tuple[IntentRow, Reply, Any]] = deque()
+        self._waiting: deque[tuple[IntentRow, Reply, Any, int]] = deque()
         self.received = 0
         self.answered = 0
 
@@ -114,13 +114,13 @@ class Agent:
         or the answer is lost. Return in how many seconds the answer comes, if already known."""
         self.received += 1
         if self._capacity is not None and self._busy >= self._capacity:
-            self._waiting.append((row, reply, ticket))
+            self._waiting.append((row, reply, ticket, self.connection))
             return None
-        return self._start(row, reply, ticket)
+        return self._start(row, reply, ticket, self.connection)
 
-    def _start(self, row: IntentRow, reply: Reply, ticket: Any) -> float | None:
+    def _start(self, row: IntentRow, reply: Reply, ticket: Any, connection: int) -> float | None:
+        """Work on ``row``; the answer goes out on ``connection``, the one it arrived on."""
         self._busy += 1
-        connection = self.connection
         if self.handler is not None:
             process = self.env.process(self._run_handler(row))
             process.callbacks.append(lambda event: self._finish(event.value, reply, ticket, connection))
@@ -131,7 +131,8 @@ class Agent:
         return latency
 
     def _on_timer(self, timer: simpy.Event) -> None:
-        self._finish(*timer.value)
+        result, reply, ticket, connection = cast(tuple[AgentResult, Reply, Any, int], timer.value)
+        self._finish(result, reply, ticket, connection)
 
     def _run_handler(self, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
         yield self.env.timeout(self._latency())

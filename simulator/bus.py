@@ -7,6 +7,7 @@ Every status change goes through the bus :class:`~simulator.lifecycle.Ledger`.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import random
@@ -256,7 +257,7 @@ class Bus:
 
     # -- attempts ----------------------------------------------------------------------
 
-    def _attempt(self, msg: BusMessage, epoch: int, then: Callable[[Attempt], None]) -> None:
+    def _attempt(self, msg: BusMessage, epoch: int, then: Callable[[Attempt], Any]) -> None:
         """Mark ``msg`` dispatched, deliver it through the directory and call ``then``.
 
         The directory may take longer than :attr:`attempt_timeout`; the bus then aborts
@@ -356,7 +357,7 @@ class Bus:
                 continue
             finished = self.env.event()
             self.retries += 1
-            self._attempt(msg, epoch, lambda attempt, m=msg: self._after_retry(m, attempt, finished))
+            self._attempt(msg, epoch, functools.partial(self._after_retry, msg, finished=finished))
             yield finished
 
     def _after_retry(self, msg: BusMessage, attempt: Attempt, finished: simpy.Event) -> None:

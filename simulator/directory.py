@@ -8,7 +8,7 @@ reject it with a relay code.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Final, Literal, NamedTuple
+from typing import Any, Callable, Final, Literal, NamedTuple, cast
 
 import simpy
 
@@ -251,7 +251,7 @@ class Directory:
         self._finish(row, result, row.answer)
 
     def _on_timeout(self, timer: simpy.Event) -> None:
-        row, generation = timer.value
+        row, generation = cast(Ticket, timer.value)
         if row.waiting and row.generation == generation:
             row.waiting = False
             self._fail(row, "TIMEOUT", row.answer)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
+from pydantic_core import ErrorDetails
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -260,7 +261,7 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _expected(error: dict[str, Any], model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _expected(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     message: str = error["msg"]
     if kind == "extra_forbidden":

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 import simpy
 from pydantic import BaseModel
 
-from simulator.agents import Agent, AgentResult
+from simulator.agents import Agent, AgentResult, HandlerFactory
 from simulator.directory import Directory, Frame, IntentRow
-from simulator.rng import random_hex_id, random_uuid
+from simulator.rng import Streams, random_hex_id, random_uuid
 from simulator.scenario import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Traffic:
     """Starts every arrival process and workflow of a scenario in a world."""
 
     def __init__(self, env: simpy.Environment, spec: TrafficSpec, directory: Directory,
-                 bus: Bus, streams: Any) -> None:
+                 bus: Bus, streams: Streams) -> None:
         self.env = env
         self.spec = spec
         self.directory = directory
@@ -103,8 +103,8 @@ class Traffic:
         self.quote_runs: dict[str, QuoteRun] = {}
         self._ids = streams("ids:workflows")
         self.routes = [self._start_route(route, streams(f"route:{route.label}")) for route in spec.routes]
-        for index, workflow in enumerate(spec.workflows):
-            env.process(self._workflows(workflow, index))
+        for workflow in spec.workflows:
+            env.process(self._workflows(workflow))
 
     # -- background load ---------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class Traffic:
 
     # -- the quote workflow ------------------------------------------------------------
 
-    def _workflows(self, spec: QuoteWorkflow, index: int) -> Generator[simpy.Event, Any, None]:
+    def _workflows(self, spec: QuoteWorkflow) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(spec.at)
         for _ in range(spec.count):
             self.env.process(self._quote(spec))
@@ -178,7 +178,7 @@ class Traffic:
                 break
             yield self.env.timeout(0.1)
 
-    def quote_desk(self, handler: QuoteDeskHandler) -> Any:
+    def quote_desk(self, handler: QuoteDeskHandler) -> HandlerFactory:
         """Return the partner desk's handler: inventory check, quote answer, then preflight."""
 
         def handle(agent: Agent, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
@@ -229,7 +229,7 @@ class Traffic:
             run.terminal = payload.get("terminal")
 
     @staticmethod
-    def inventory(handler: InventoryHandler) -> Any:
+    def inventory(handler: InventoryHandler) -> HandlerFactory:
         """Return the warehouse's handler: ``available = quantity ≤ max_quantity``."""
 
         def handle(agent: Agent, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:

@@ -15,7 +15,6 @@ from simulator.conservation import ConservationError, TransitionAudit, check_wor
 from simulator.directory import Directory
 from simulator.events import EventStream, Sink
 from simulator.gctune import tuned_gc
-from simulator.lifecycle import STATES
 from simulator.retry import BeamBackoff, RetryPolicy
 from simulator.rng import Streams
 from simulator.scenario import InventoryHandler, QuoteDeskHandler, Scenario
@@ -150,7 +149,7 @@ class World:
 
     def summary(self) -> Summary:
         """Summarise the world as it is now."""
-        paths = {}
+        paths: dict[str, PathSummary] = {}
         for ledger in (self.directory.ledger, self.bus.ledger):
             paths[ledger.path] = PathSummary(accepted=ledger.accepted, states=dict(ledger.counts),
                                              buckets=ledger.buckets())
@@ -176,5 +175,3 @@ class World:
             conservation=problems,
         )
 
-
-__all__ = ["World", "Summary", "STATES"]

@@ -248,3 +248,22 @@ def test_demo_preflight_enters_the_bus_only_after_the_quote_is_answered():
     assert bus_received > quote_acked
     assert world.bus.by_nonce[run.preflight_nonce].created_at >= transitions[quote_acked].time
     assert run.preflight_bus_status == "delivered"
+
+
+def test_intent_waiting_for_a_slot_is_lost_when_its_connection_is_replaced():
+    """The answer goes out on the connection the intent arrived on; a reconnect replaces
+    it (close code 1001), so even an intent still queued for a slot loses its answer."""
+    world = World(parse_scenario({
+        "name": "reconnect", "retention": {"finished_rows": None},
+        "agents": [{"id": "s@x.beam"}, {"id": "t@x.beam", "latency": "10s", "concurrency": 1}],
+    }), seed=1)
+    first = world.directory.relay(Frame("s@x.beam", "t@x.beam", "agent.ping", {}, "n1", 0.0), "ws")
+    second = world.directory.relay(Frame("s@x.beam", "t@x.beam", "agent.ping", {}, "n2", 0.0), "ws")
+    world.env.run(until=5)
+    world.agents["t@x.beam"].disconnect()
+    world.env.run(until=6)
+    world.agents["t@x.beam"].connect()
+    world.env.run(until=100)
+    assert (first.value.error_code, second.value.error_code) == ("TIMEOUT", "TIMEOUT")
+    assert world.directory.rows["n2"].status == "failed"
+    assert world.agents["t@x.beam"].answered == 0
