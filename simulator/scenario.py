@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic_core import ErrorDetails
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from simulator.problems import InputError, Problem, read_yaml_mapping, validation_problems
 from simulator.retry import beam_retry_span
 from simulator.units import Duration, Rate
 
@@ -220,130 +219,8 @@ class Scenario(Model):
         raise KeyError(beam_id)
 
 
-class Problem(BaseModel):
-    """One thing wrong with an input file."""
-
-    file: str
-    field: str
-    message: str
-
-    def line(self) -> str:
-        """Return the one-line form printed to the user."""
-        return f"{self.file}: {self.field}: {self.message}"
-
-
-class InputError(Exception):
-    """A file the user gave is wrong; carries every problem found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(p.line() for p in problems))
-
-
 class ScenarioError(InputError):
     """A scenario file failed to load or validate."""
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in ("quote-desk", "inventory", "function-after[_uniform_bounds()]"):
-            continue  # discriminator tags and validator names say nothing to the user
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(top level)"
-
-
-def _found(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _expected(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
-    kind = error["type"]
-    message: str = error["msg"]
-    if kind == "extra_forbidden":
-        return f"unknown key; expected one of: {', '.join(_known_keys(model, loc[:-1]))}"
-    if kind == "missing":
-        return "missing; expected a value"
-    if message.startswith("Value error, "):
-        return message.removeprefix("Value error, ")
-    if message.startswith("Input should be"):
-        return "expected " + message.removeprefix("Input should be ").strip()
-    if message.startswith("String should match pattern"):
-        return "expected a Beam id like name@domain"
-    return "expected " + message[0].lower() + message[1:]
-
-
-def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Walk ``loc`` through the schema and return the keys the model at its end accepts."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
-            continue
-        field = current.model_fields.get(part) or next(
-            (f for f in current.model_fields.values() if f.alias == part), None
-        )
-        if field is None:
-            if part == "quote-desk":
-                current = QuoteDeskHandler
-            elif part == "inventory":
-                current = InventoryHandler
-            continue
-        current = _model_in(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or name for name, f in current.model_fields.items()]
-    return []
-
-
-def _model_in(annotation: Any) -> Any:
-    """Return the first pydantic model inside a type annotation (through lists, unions)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def validation_problems(
-    error: ValidationError, file: str, model: type[BaseModel]
-) -> list[Problem]:
-    """Turn a pydantic error into one :class:`Problem` per failing field."""
-    problems = []
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        message = _expected(item, model, loc)
-        if item["type"] not in ("missing", "extra_forbidden"):
-            message += f", found {_found(item.get('input'))}"
-        problems.append(Problem(file=file, field=_field_path(loc), message=message))
-    return problems
-
-
-def read_yaml_mapping(path: Path, error: type[InputError]) -> dict[str, Any]:
-    """Read ``path`` as a YAML mapping or raise ``error`` with one clear problem."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error([Problem(file=file, field="(file)", message="expected an existing file, found nothing there")])
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise error([Problem(file=file, field="(file)", message=f"expected a readable UTF-8 text file ({exc.__class__.__name__})")])
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        reason = (getattr(exc, "problem", None) or "a syntax error").removeprefix("found ")
-        raise error([Problem(file=file, field=where, message=f"expected valid YAML, found {reason}")])
-    if data is None:
-        raise error([Problem(file=file, field="(file)", message="expected a YAML mapping, found an empty file")])
-    if not isinstance(data, dict):
-        raise error([Problem(file=file, field="(top level)", message=f"expected a YAML mapping, found {type(data).__name__}")])
-    return data
 
 
 def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:

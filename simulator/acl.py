@@ -1,0 +1,54 @@
+"""The directory's intent ACL (beam-model §6): deny by default, exact and pattern rows."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from simulator.scenario import AclEntry
+
+
+def sender_matches(allowed_from: str, sender: str) -> bool:
+    """Return whether ``sender`` matches one ACL row's ``allowed_from``.
+
+    ``*`` matches everyone; ``*@dom`` matches senders ending in ``@dom``; ``*.x`` matches
+    senders containing ``.x``; anything else must equal the sender exactly.
+    """
+    if allowed_from == "*":
+        return True
+    if allowed_from.startswith("*@"):
+        return sender.endswith(allowed_from[1:])
+    if allowed_from.startswith("*."):
+        return allowed_from[1:] in sender
+    return allowed_from == sender
+
+
+class Acl:
+    """``intent_acls`` rows, with a cache of decisions cleared whenever a row changes."""
+
+    def __init__(self, entries: Iterable[AclEntry] = ()) -> None:
+        self.entries: list[AclEntry] = list(entries)
+        self._decisions: dict[tuple[str, str, str], bool] = {}
+
+    def allows(self, target: str, intent: str, sender: str) -> bool:
+        """Return whether ``sender`` may send ``intent`` to ``target``. No row means no."""
+        key = (target, intent, sender)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = any(
+                entry.target == target and entry.intent == intent and sender_matches(entry.allowed_from, sender)
+                for entry in self.entries
+            )
+        return decision
+
+    def add(self, entry: AclEntry) -> None:
+        """``POST /acl``."""
+        self.entries.append(entry)
+        self._decisions.clear()
+
+    def remove(self, entry: AclEntry) -> bool:
+        """``DELETE /acl/:id`` for the row equal to ``entry``; return whether one was removed."""
+        if entry not in self.entries:
+            return False
+        self.entries.remove(entry)
+        self._decisions.clear()
+        return True

@@ -1,0 +1,156 @@
+"""Input problems: one clear line per thing wrong with a file the user gave.
+
+Shared by every file format beamdrill reads (scenarios, later drills): a pydantic error
+becomes one :class:`Problem` per failing field, with the field path written the way the
+user wrote it (``traffic.routes[0].from``), what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+
+class Problem(BaseModel):
+    """One thing wrong with an input file."""
+
+    file: str
+    field: str
+    message: str
+
+    def line(self) -> str:
+        """Return the one-line form printed to the user."""
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+class InputError(Exception):
+    """A file the user gave is wrong; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.line() for p in problems))
+
+
+def _walk(model: Any, loc: tuple[int | str, ...]) -> tuple[str, Any]:
+    """Follow ``loc`` through the schema; return the user's field path and the model at its
+    end. Discriminator tags and validator names in ``loc`` are left out of the path."""
+    path = ""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        field = _field(current, part)
+        if field is not None:
+            path += f".{part}" if path else str(part)
+            current = _models_in(field.annotation)
+            continue
+        tagged = _tagged(current, part)
+        if tagged is not None:
+            current = [tagged]
+        elif not part.startswith("function-"):
+            path += f".{part}" if path else str(part)
+    return path or "(top level)", current
+
+
+def _field(models: Any, name: str) -> Any:
+    for model in models if isinstance(models, list) else [models]:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for field_name, field in model.model_fields.items():
+                if name in (field_name, field.alias):
+                    return field
+    return None
+
+
+def _tagged(models: Any, tag: str) -> Any:
+    """Return the model among ``models`` whose ``kind`` literal is ``tag``."""
+    for model in models if isinstance(models, list) else [models]:
+        if isinstance(model, type) and issubclass(model, BaseModel) and "kind" in model.model_fields:
+            if tag in get_args(model.model_fields["kind"].annotation):
+                return model
+    return None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """Return every pydantic model inside a type annotation (through lists, unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in get_args(annotation):
+        found += _models_in(arg)
+    return found
+
+
+def _found(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    message: str = error["msg"]
+    if kind == "extra_forbidden":
+        return f"unknown key; expected one of: {', '.join(_known_keys(_walk(model, loc[:-1])[1]))}"
+    if kind == "union_tag_invalid":
+        tags = error.get("ctx", {}).get("expected_tags", "")
+        return f"expected a kind among {tags}"
+    if kind == "missing":
+        return "missing; expected a value"
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        return "expected " + message.removeprefix("Input should be ").strip()
+    if message.startswith("String should match pattern"):
+        return "expected a Beam id like name@domain"
+    return "expected " + message[0].lower() + message[1:]
+
+
+def _known_keys(models: Any) -> list[str]:
+    keys: list[str] = []
+    for model in models if isinstance(models, list) else [models]:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            keys += [f.alias or name for name, f in model.model_fields.items() if (f.alias or name) not in keys]
+    return keys
+
+
+def validation_problems(
+    error: ValidationError, file: str, model: type[BaseModel]
+) -> list[Problem]:
+    """Turn a pydantic error into one :class:`Problem` per failing field."""
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        message = _expected(item, model, loc)
+        if item["type"] not in ("missing", "extra_forbidden"):
+            message += f", found {_found(item.get('input'))}"
+        problems.append(Problem(file=file, field=_walk(model, loc)[0], message=message))
+    return problems
+
+
+def read_yaml_mapping(path: Path, error: type[InputError]) -> dict[str, Any]:
+    """Read ``path`` as a YAML mapping or raise ``error`` with one clear problem."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error([Problem(file=file, field="(file)", message="expected an existing file, found nothing there")])
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise error([Problem(file=file, field="(file)", message=f"expected a readable UTF-8 text file ({exc.__class__.__name__})")])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        reason = (getattr(exc, "problem", None) or "a syntax error").removeprefix("found ")
+        raise error([Problem(file=file, field=where, message=f"expected valid YAML, found {reason}")])
+    if data is None:
+        raise error([Problem(file=file, field="(file)", message="expected a YAML mapping, found an empty file")])
+    if not isinstance(data, dict):
+        raise error([Problem(file=file, field="(top level)", message=f"expected a YAML mapping, found {type(data).__name__}")])
+    return data
+
+
