@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, cast
 
 import simpy
 
-from simulator.scenario import AgentSpec, Latency
+from simulator.scenario import AgentSpec
+from simulator.schema import Latency
 
 if TYPE_CHECKING:
-    from simulator.directory import IntentRow
+    from simulator.relay import IntentRow
 
 #: The payload an async receiver answers with (§2.4), as the demo's finance agent does.
 ASYNC_ACCEPTED: dict[str, Any] = {
@@ -90,15 +91,46 @@ class Agent:
         self.connection = 1 if spec.connected else 0
         self.handler = handler
         self._stream = stream
+        self.clock_skew = spec.clock_skew
         self._latency = latency_sampler(spec.latency, stream)
-        self._failure_rate = spec.failure_rate
-        self._async_threshold = spec.failure_rate + spec.async_accept * (1.0 - spec.failure_rate)
-        self._failure = AgentResult(False, spec.failure_code)
+        self._results = (spec.failure_rate, spec.failure_code, spec.async_accept)
+        self._failure_rate = 0.0
+        self._async_threshold = 0.0
+        self._failure = AgentResult(False)
+        self._use_results(*self._results)
         self._capacity = spec.concurrency
         self._busy = 0
         self._waiting: deque[tuple[IntentRow, Reply, Any, int]] = deque()
         self.received = 0
         self.answered = 0
+
+    def _use_results(self, failure_rate: float, failure_code: str, async_accept: float) -> None:
+        self._results = (failure_rate, failure_code, async_accept)
+        self._failure_rate = failure_rate
+        self._async_threshold = failure_rate + async_accept * (1.0 - failure_rate)
+        self._failure = AgentResult(False, failure_code)
+
+    def set_results(self, failure_rate: float | None = None, failure_code: str | None = None,
+                    async_accept: float | None = None) -> Callable[[], None]:
+        """Change how the agent answers; return the function that restores the old way."""
+        saved = self._results
+        self._use_results(saved[0] if failure_rate is None else failure_rate,
+                          saved[1] if failure_code is None else failure_code,
+                          saved[2] if async_accept is None else async_accept)
+        return lambda: self._use_results(*saved)
+
+    def set_latency(self, spec: Latency) -> Callable[[], None]:
+        """Answer with latencies drawn from ``spec``; return the function that restores the old one."""
+        saved = self._latency
+        self._latency = latency_sampler(spec, self._stream)
+
+        def restore() -> None:
+            self._latency = saved
+        return restore
+
+    def clock(self, now: float) -> float:
+        """The agent's own clock reading at virtual time ``now``."""
+        return now + self.clock_skew
 
     def connect(self) -> None:
         """Open a new WebSocket connection (replacing any old one)."""

@@ -16,7 +16,9 @@ from typing import Any, Callable, Final, Generator, NamedTuple
 
 import simpy
 
-from simulator.directory import Directory, Frame, RelayOutcome
+from simulator.directory import Directory
+from simulator.links import Links
+from simulator.relay import NO_RESPONSE, Frame, RelayOutcome
 from simulator.events import EventStream
 from simulator.lifecycle import Ledger, is_allowed
 from simulator.retention import Retention
@@ -89,8 +91,14 @@ class Attempt(NamedTuple):
 _ABORTED: Final[Attempt] = Attempt(False, None, "TIMEOUT", "Delivery timeout (30s)")
 
 
+_CONNECTION_FAILED: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: connect ECONNREFUSED")
+_CONNECTION_RESET: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: socket hang up")
+
+
 def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
     """Map the directory's answer to ``POST /intents/send`` onto a bus attempt."""
+    if outcome.http_status == NO_RESPONSE:
+        return _CONNECTION_FAILED
     if 200 <= outcome.http_status < 300 and outcome.success:
         return Attempt(True, outcome.http_status, None, None, outcome.payload)
     code = outcome.error_code
@@ -114,6 +122,8 @@ class Bus:
         attempt_timeout: float = 30.0,
         retention: float | None = None,
         keep_dead_letters: bool = True,
+        ip: str | None = None,
+        links: Links | None = None,
     ) -> None:
         self.env = env
         self.events = events
@@ -125,6 +135,8 @@ class Bus:
         self.worker_batch = worker_batch
         self.attempt_timeout = attempt_timeout
         self.keep_dead_letters = keep_dead_letters
+        self.ip = ip
+        self.links = links
         self._ids = ids
         self.ledger = Ledger("bus", None)
         self.by_nonce: dict[str, BusMessage] = {}
@@ -155,7 +167,7 @@ class Bus:
         """Start emitting transition events (call after sinks subscribe)."""
         self.ledger.hook = self._on_transition
 
-    def _on_transition(self, nonce: str, previous: str | None, next: str) -> None:
+    def _on_transition(self, nonce: str, previous: str | None, next: str, forced: bool) -> None:
         self.events.emit("transition", nonce, path="bus", **{"from": previous, "to": next})
 
     # -- send --------------------------------------------------------------------------
@@ -279,7 +291,18 @@ class Bus:
             then(attempt)
 
         frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)
-        self.directory.submit(frame, "http", lambda outcome: settle(attempt_from_relay(outcome)))
+        deliver = lambda: self.directory.submit(frame, "http", lambda outcome: settle(attempt_from_relay(outcome)),
+                                                self.ip)  # noqa: E731
+        effect = self.links.effect("bus->directory") if self.links is not None and self.links.active else None
+        if effect is None:
+            deliver()
+        elif effect.reset:
+            settle(_CONNECTION_RESET)
+        elif effect.dropped:
+            if effect.closes_after is not None and effect.closes_after < self.attempt_timeout:
+                self.env.timeout(effect.closes_after).callbacks.append(lambda _event: settle(_CONNECTION_RESET))
+        else:
+            self.env.timeout(effect.delay).callbacks.append(lambda _event: deliver())
         if not settled[0]:
             self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
 

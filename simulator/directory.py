@@ -1,222 +1,228 @@
-"""The directory's relay: frame checks, nonce claims, routing to agents, result waits,
-and the relay-error → HTTP mapping the bus sees (beam-model §3).
+"""The directory's relay on virtual time (beam-model §3): security layers, nonce claims,
+routing to agents, result waits, restarts and recovery, and the as-coded trace quirks.
 
-Security and policy layers (rate limits, ACL, Shield, replay window) plug in through
-:attr:`Directory.checks`: each check sees the frame before the nonce is claimed and may
-reject it with a relay code.
+Types that travel through the relay live in :mod:`simulator.relay`; the checks in Beam's
+order live in :mod:`simulator.security`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Final, Literal, NamedTuple, cast
+from typing import Any, Final, Generator, cast
 
 import simpy
 
 from simulator.agents import Agent, AgentResult
 from simulator.events import EventStream
-from simulator.lifecycle import Ledger
+from simulator.lifecycle import Ledger, is_allowed
+from simulator.links import Links
+from simulator.relay import (
+    NO_RESPONSE,
+    Answer,
+    Frame,
+    IntentRow,
+    Origin,
+    RelayOutcome,
+    relay_http,
+)
 from simulator.retention import Retention
-
-Origin = Literal["http", "ws"]
+from simulator.security import PUBLIC_CLEANUP_INTERVAL, Refusal, Security
 
 ECHO_AGENT: Final[str] = "echo@beam.directory"
 STALE_PENDING_RETRY_WINDOW: Final[float] = 120.0
 RETRYABLE_INTENT_ERRORS: Final[frozenset[str]] = frozenset(
     {"OFFLINE", "TIMEOUT", "DELIVERY_FAILED", "DIRECT_HTTP_FAILED"}
 )
+IN_FLIGHT: Final[frozenset[str]] = frozenset({"received", "validated", "queued", "dispatched"})
+_CONNECTION_REFUSED = RelayOutcome(NO_RESPONSE, False, "DELIVERY_FAILED", "CONNECTION_REFUSED")
+_THROWN = RelayOutcome(500, False, "RELAY_ERROR", "RELAY_ERROR")
 
-#: Relay error code → (HTTP status, body errorCode) on ``POST /intents/send`` (§3.4).
-RELAY_HTTP: Final[dict[str, tuple[int, str]]] = {
-    "OFFLINE": (503, "OFFLINE"),
-    "TIMEOUT": (504, "TIMEOUT"),
-    "BAD_REQUEST": (400, "INVALID_INTENT"),
-    "FORBIDDEN": (403, "FORBIDDEN"),
-    "RATE_LIMITED": (429, "RATE_LIMITED"),
-    "IN_PROGRESS": (409, "IN_PROGRESS"),
-}
-#: Anything else (DELIVERY_FAILED included) is a 500.
-RELAY_HTTP_DEFAULT: Final[tuple[int, str]] = (500, "RELAY_ERROR")
-
-
-def relay_http(code: str) -> tuple[int, str]:
-    """Return the HTTP status and body errorCode for relay error ``code``."""
-    return RELAY_HTTP.get(code, RELAY_HTTP_DEFAULT)
-
-
-class Frame(NamedTuple):
-    """An intent frame as it reaches the directory."""
-
-    sender: str
-    recipient: str
-    intent: str
-    payload: dict[str, Any]
-    nonce: str
-    timestamp: float
-
-
-class RelayOutcome(NamedTuple):
-    """What the sender gets back from a relay.
-
-    ``http_status`` is what ``POST /intents/send`` answers: 200 with a result frame
-    (``success`` true or false), or an error status whose body carries ``error_code``.
-    ``relay_code`` is the directory's own code (``BAD_REQUEST`` where HTTP says
-    ``INVALID_INTENT``), which is what a WebSocket sender sees.
-    """
-
-    http_status: int
-    success: bool
-    error_code: str | None = None
-    relay_code: str | None = None
-    payload: dict[str, Any] | None = None
-    cached: bool = False
-
-
-#: Receives a relay's outcome.
-Answer = Callable[[RelayOutcome], Any]
-
-
-def _answer(done: Answer | None, outcome: RelayOutcome) -> None:
-    if done is not None:
-        done(outcome)
-
-
-class IntentRow:
-    """One ``intent_log`` row: the directory's record of a nonce."""
-
-    __slots__ = (
-        "nonce", "sender", "recipient", "intent", "payload", "origin", "status",
-        "requested_at", "finished_at", "error_code", "result", "generation", "answer", "waiting",
-    )
-
-    def __init__(self, frame: Frame, origin: Origin, now: float) -> None:
-        self.nonce = frame.nonce
-        self.sender = frame.sender
-        self.recipient = frame.recipient
-        self.intent = frame.intent
-        self.payload = frame.payload
-        self.origin = origin
-        self.status = ""
-        self.requested_at = now
-        self.finished_at: float | None = None
-        self.error_code: str | None = None
-        self.result: AgentResult | None = None
-        self.generation = 0
-        self.answer: Answer | None = None
-        self.waiting = False
-
-
-#: What the agent hands back with its answer: the row and the generation it was sent for.
-Ticket = tuple[IntentRow, int]
-
-#: A security or policy layer: returns a relay code to reject the frame, or None.
-RelayCheck = Callable[[Frame, Origin], "str | None"]
+#: What an agent hands back with its answer: the row, its generation, the directory's epoch.
+Ticket = tuple[IntentRow, int, int]
 
 
 class Directory:
-    """Beam's directory relay on virtual time."""
+    """Beam's directory: the relay, its rows, and the process that may stop and restart."""
 
     def __init__(
         self,
         env: simpy.Environment,
         events: EventStream,
         agents: dict[str, Agent],
+        security: Security,
+        links: Links,
+        quirks: dict[str, bool],
         http_result_timeout: float = 60.0,
         ws_result_timeout: float = 30.0,
         retention: float | None = None,
+        sweep_interval: float = 5.0,
     ) -> None:
         self.env = env
         self.events = events
         self.agents = agents
+        self.security = security
+        self.links = links
+        self.raw_resets = quirks["retry_trace_guard"]
+        self.skewed_received = quirks["clock_skew_trace"]
+        self.late_result_crash = quirks["late_result_crash"]
+        self.trace_checks = self.raw_resets or self.skewed_received
         self.timeouts: dict[str, float] = {"http": http_result_timeout, "ws": ws_result_timeout}
-        self.ledger = Ledger("directory", self._on_transition if events.active else None)
+        self.ledger = Ledger("directory", None)
         self.rows: dict[str, IntentRow] = {}
         self.retention = Retention(env, events, "directory", retention, self.rows, ("acked", "failed"))
-        self.checks: list[RelayCheck] = []
         self.failures_by_code: dict[str, int] = {}
         self.rejections_by_code: dict[str, int] = {}
         self.claims: dict[str, int] = {"cached": 0, "in_progress": 0, "reset": 0}
         self.late_results = 0
+        self.thrown = 0
+        self.up = True
+        self.epoch = 0
+        self.stops: list[tuple[float, str]] = []
+        self.restarts = 0
+        self.resumed: set[IntentRow] = set()
+        self._reconnect: list[Agent] = []
+        self._trace_seq = 0
+        env.process(self._sweep(sweep_interval))
+        env.process(self._public_cleanup())
 
     def watch(self) -> None:
         """Start emitting transition events (call after sinks subscribe)."""
         self.ledger.hook = self._on_transition
 
-    def _on_transition(self, nonce: str, previous: str | None, next: str) -> None:
+    def _on_transition(self, nonce: str, previous: str | None, next: str, forced: bool) -> None:
         row = self.rows.get(nonce)
         code = row.error_code if row is not None and next == "failed" else None
-        self.events.emit("transition", nonce, path="directory", **{"from": previous, "to": next}, code=code)
+        data: dict[str, Any] = {"path": "directory", "from": previous, "to": next, "code": code}
+        if forced:
+            data["forced"] = True
+        self.events.emit("transition", nonce, **data)
 
     # -- relay -------------------------------------------------------------------------
 
-    def relay(self, frame: Frame, origin: Origin) -> simpy.Event:
+    def relay(self, frame: Frame, origin: Origin, client_ip: str | None = None) -> simpy.Event:
         """Relay ``frame`` and return an event that triggers with its :class:`RelayOutcome`."""
         done = self.env.event()
-        self.submit(frame, origin, done.succeed)
+        self.submit(frame, origin, done.succeed, client_ip)
         return done
 
-    def submit(self, frame: Frame, origin: Origin, done: Answer | None = None) -> None:
-        """Relay ``frame``; call ``done`` with the outcome once known (None: nobody waits)."""
-        code = "BAD_REQUEST" if frame.sender not in self.agents else None
-        for check in self.checks:
-            if code is not None:
-                break
-            code = check(frame, origin)
-        if code is not None:
-            self._reject(frame, code, done)
+    def submit(self, frame: Frame, origin: Origin, done: Answer | None = None,
+               client_ip: str | None = None) -> None:
+        """Relay ``frame``; call ``done`` with the outcome once known (None: nobody waits).
+
+        ``client_ip`` is the address an HTTP send comes from (None: no proxy header).
+        """
+        if not self.up:
+            if done is not None:
+                done(_CONNECTION_REFUSED)
+            return
+        refusal, shield_row = self.security.screen(self.env.now, frame, origin, client_ip,
+                                                   frame.recipient in self.agents)
+        if refusal is not None:
+            self._reject(frame, refusal, done)
             return
         row = self.rows.get(frame.nonce)
         if row is None:
             row = self.rows[frame.nonce] = IntentRow(frame, origin, self.env.now)
-            self.ledger.admit(row, then="validated")
+            if self.trace_checks:
+                self.ledger.admit(row)
+                self._stage(row, "received", frame.timestamp if self.skewed_received else None)
+                self._stage(row, "validated")
+                self.ledger.move(row, "validated")
+            else:
+                self.ledger.admit(row, then="validated")
         else:
             row = self._claim(row, frame, origin, done)
             if row is None:
                 return
+        row.shield = shield_row
         self._route(row, done)
 
-    def _reject(self, frame: Frame, code: str, done: Answer | None) -> None:
-        status, body_code = relay_http(code)
+    def _reject(self, frame: Frame, refusal: Refusal, done: Answer | None) -> None:
+        code = refusal.relay_code
         self.rejections_by_code[code] = self.rejections_by_code.get(code, 0) + 1
-        self.events.emit("relay_rejected", frame.nonce, code=code, http_status=status)
-        _answer(done, RelayOutcome(status, False, body_code, code))
+        if self.events.active:
+            self.events.emit("relay_rejected", frame.nonce, code=code, http_status=refusal.http_status,
+                             error_code=refusal.error_code)
+        if done is not None:
+            done(RelayOutcome(refusal.http_status, False, refusal.error_code, code))
 
     def _claim(self, row: IntentRow, frame: Frame, origin: Origin, done: Answer | None) -> IntentRow | None:
         """Apply the nonce claim rules (§3.3) to a known nonce; return the row to route
         again, or None when the frame was answered without routing."""
         now = self.env.now
         if (row.sender, row.recipient, row.intent) != (frame.sender, frame.recipient, frame.intent):
-            self._reject(frame, "BAD_REQUEST", done)
+            self._reject(frame, Refusal(400, "INVALID_INTENT", "BAD_REQUEST"), done)
             return None
         status = row.status
         if status == "acked" or (status == "failed" and row.error_code not in RETRYABLE_INTENT_ERRORS):
             self.claims["cached"] += 1
             self.events.emit("nonce_claim", frame.nonce, outcome="cached", status=status)
-            result = row.result
-            payload = result.payload if result is not None else None
-            _answer(done, RelayOutcome(200, status == "acked", row.error_code, None, payload, cached=True))
+            if done is not None:
+                payload = row.result.payload if row.result is not None else None
+                done(RelayOutcome(200, status == "acked", row.error_code, None, payload, cached=True))
             return None
         if status not in ("failed", "dead_letter") and now - row.requested_at <= STALE_PENDING_RETRY_WINDOW:
             self.claims["in_progress"] += 1
-            self._reject(frame, "IN_PROGRESS", done)
+            self._reject(frame, Refusal(409, "IN_PROGRESS", "IN_PROGRESS"), done)
             return None
-        # A stale in-flight row or a retryable failure starts over. As documented, the
-        # retry works; it re-enters the lifecycle through `queued`, the table's retry edge.
         self.claims["reset"] += 1
         self.events.emit("nonce_claim", frame.nonce, outcome="reset", status=status)
         row.generation += 1
-        row.requested_at = now
         row.origin = origin
         row.error_code = None
         row.result = None
-        row.finished_at = None
+        row.finished_at = row.delivered_at = None
+        self.resumed.discard(row)
+        if self.raw_resets:
+            # As coded (§3.9/1): a raw update back to `received`, then the trace write of
+            # `received` is judged against the newest trace stage and usually throws.
+            row.requested_at = frame.timestamp
+            self.ledger.force(row, "received")
+            if not self._stage(row, "received", frame.timestamp if self.skewed_received else None):
+                self._throw(row, done)
+                return None
+            self._stage(row, "validated")
+            self.ledger.move(row, "validated")
+            return row
+        # As documented, the retry works: the row re-enters through `queued`, the retry edge.
+        row.requested_at = now
+        self._stage(row, "queued")
         self.ledger.move(row, "queued")
         return row
 
+    def _stage(self, row: IntentRow, stage: str, timestamp: float | None = None) -> bool:
+        """Write a trace stage as Beam's ``recordIntentStage`` does; False when it throws.
+
+        Only kept when an as-coded trace quirk is on; otherwise every write succeeds.
+        """
+        if not self.trace_checks:
+            return True
+        newest = row.trace_newest
+        if newest is not None and not is_allowed(newest[2], stage, "directory"):
+            return False
+        if newest is None and stage != "received":
+            return False
+        self._trace_seq += 1
+        entry = (self.env.now if timestamp is None else timestamp, self._trace_seq, stage)
+        if newest is None or entry[:2] > newest[:2]:
+            row.trace_newest = entry
+        return True
+
+    def _throw(self, row: IntentRow, done: Answer | None) -> None:
+        """A trace write threw: HTTP 500 ``RELAY_ERROR``; the row keeps its status."""
+        self.thrown += 1
+        self.events.emit("relay_error", row.nonce, status=row.status, trace=row.trace_newest[2] if row.trace_newest else None)
+        if done is not None:
+            done(_THROWN)
+
     def _route(self, row: IntentRow, done: Answer | None) -> None:
+        if not self._stage(row, "dispatched"):
+            self._throw(row, done)  # §3.9/2: status stays `validated`
+            return
         self.ledger.move(row, "dispatched")
         agent = self.agents.get(row.recipient)
         if agent is None:
             if row.recipient == ECHO_AGENT:
+                self._stage(row, "delivered")
                 self.ledger.move(row, "delivered")
                 self._finish(row, AgentResult(True, None, {}), done)
                 return
@@ -225,34 +231,60 @@ class Directory:
         if not agent.connected:
             self._fail(row, "OFFLINE", done)
             return
+        effect = self.links.effect(f"directory->{agent.id}") if self.links.active else None
+        if effect is not None and effect.reset:
+            self._fail(row, "DELIVERY_FAILED", done)  # the WebSocket send threw
+            return
+        self._stage(row, "delivered")
         self.ledger.move(row, "delivered")
+        row.delivered_at = self.env.now
         row.answer = done
         row.waiting = True
-        ticket = (row, row.generation)
-        answer_in = agent.accept(row, self._on_result, ticket)
+        ticket = (row, row.generation, self.epoch)
         timeout = self.timeouts[row.origin]
+        answer_in: float | None = None
+        if effect is None or not (effect.dropped or effect.delay):
+            answer_in = agent.accept(row, self._on_result, ticket)
+        elif not effect.dropped:
+            self.env.timeout(effect.delay).callbacks.append(
+                lambda _event: agent.accept(row, self._on_result, ticket) if agent.connected else None)
         if answer_in is None or answer_in >= timeout:
             self.env.timeout(timeout, ticket).callbacks.append(self._on_timeout)
 
+    def _current(self, ticket: Ticket) -> bool:
+        row, generation, epoch = ticket
+        return row.waiting and row.generation == generation and epoch == self.epoch
+
     def _on_result(self, ticket: Ticket, result: AgentResult | None) -> None:
         """The agent answered (or, with None, lost the answer with its connection)."""
-        row, generation = ticket
-        current = row.waiting and row.generation == generation
+        row = ticket[0]
         if result is None:  # only the timeout can end this wait now
-            if current:
+            if self._current(ticket):
                 remaining = row.requested_at + self.timeouts[row.origin] - self.env.now
                 self.env.timeout(max(0.0, remaining), ticket).callbacks.append(self._on_timeout)
             return
-        if not current:
-            self.late_results += 1
-            self.events.emit("agent_result", row.nonce, success=result.success, code=result.code, late=True)
+        if not self._current(ticket):
+            self._late(ticket, result)
             return
         row.waiting = False
         self._finish(row, result, row.answer)
 
+    def _late(self, ticket: Ticket, result: AgentResult) -> None:
+        row, generation, epoch = ticket
+        self.late_results += 1
+        self.events.emit("agent_result", row.nonce, success=result.success, code=result.code, late=True)
+        if (self.late_result_crash and self.up and epoch == self.epoch and row.generation == generation
+                and row.status == "failed" and row.error_code in RETRYABLE_INTENT_ERRORS):
+            # As coded (§3.9/3): intent_log is reconciled by a raw update, then the trace
+            # write failed→acked throws as an unhandled rejection and the process exits.
+            row.result = result
+            self.ledger.force(row, "acked" if result.success else "failed")
+            self.stop("late result after a failure crashed the directory")
+
     def _on_timeout(self, timer: simpy.Event) -> None:
-        row, generation = cast(Ticket, timer.value)
-        if row.waiting and row.generation == generation:
+        ticket = cast(Ticket, timer.value)
+        if self._current(ticket):
+            row = ticket[0]
             row.waiting = False
             self._fail(row, "TIMEOUT", row.answer)
 
@@ -264,6 +296,7 @@ class Directory:
             self.events.emit("agent_result", row.nonce, success=result.success, code=result.code,
                              accepted_async=result.accepted_async, late=False)
         if result.success:
+            self._stage(row, "acked")
             self.ledger.move(row, "acked")
             if done is not None:
                 done(RelayOutcome(200, True, None, None, result.payload))
@@ -271,9 +304,11 @@ class Directory:
             code = result.code or "RESULT_ERROR"
             row.error_code = code
             self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
+            self._stage(row, "failed")
             self.ledger.move(row, "failed")
             if done is not None:
                 done(RelayOutcome(200, False, code, code, result.payload))
+        self.security.seen(row.sender, self.env.now)
         self.retention.finished(row)
 
     def _fail(self, row: IntentRow, code: str, done: Answer | None) -> None:
@@ -282,8 +317,84 @@ class Directory:
         row.error_code = code
         row.finished_at = self.env.now
         self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
+        self._stage(row, "failed")
         self.ledger.move(row, "failed")
         if done is not None:
             status, body_code = relay_http(code)
             done(RelayOutcome(status, False, body_code, code))
         self.retention.finished(row)
+
+    # -- stopping, restarting, recovering ----------------------------------------------
+
+    def stop(self, reason: str) -> None:
+        """The process exits: connections, waiters and the in-memory rate map are lost;
+        callers still waiting see their connection reset. Rows (SQLite) survive."""
+        if not self.up:
+            return
+        self.up = False
+        self.epoch += 1
+        self.stops.append((self.env.now, reason))
+        self.security.relay_windows.clear()
+        self._reconnect = [agent for agent in self.agents.values() if agent.connected]
+        for agent in self._reconnect:
+            agent.disconnect()
+        for row in self.rows.values():
+            if row.waiting:
+                row.waiting = False
+                answer, row.answer = row.answer, None
+                if answer is not None:
+                    answer(_CONNECTION_REFUSED)
+        self.events.emit("directory_down", None, reason=reason)
+
+    def start(self) -> None:
+        """Boot the directory: recover in-flight rows (§3.10), let agents reconnect."""
+        if self.up:
+            return
+        self.up = True
+        self.restarts += 1
+        now = self.env.now
+        failed = resumed = timed_out = 0
+        for row in list(self.rows.values()):
+            if row.status in IN_FLIGHT:
+                row.generation += 1
+                self._fail(row, "DELIVERY_FAILED", None)  # recoveryAction: fail_interrupted_intent
+                failed += 1
+            elif row.status == "delivered":
+                if now - (row.delivered_at or row.requested_at) < self.timeouts[row.origin]:
+                    self.resumed.add(row)  # resumedAwaitingResult; only the sweep ends it
+                    resumed += 1
+                else:
+                    self._fail(row, "TIMEOUT", None)  # timeout_after_restart
+                    timed_out += 1
+        for agent in self._reconnect:
+            agent.connect()
+        self._reconnect = []
+        self.events.emit("restart", None, component="directory", failed=failed, resumed=resumed, timed_out=timed_out)
+
+    def restart(self, downtime: float = 0.0) -> None:
+        """Stop now and boot again after ``downtime`` seconds."""
+        self.stop("restart")
+        if downtime <= 0:
+            self.start()
+        else:
+            self.env.timeout(downtime).callbacks.append(lambda _event: self.start())
+
+    def _sweep(self, interval: float) -> Generator[simpy.Event, Any, None]:
+        """Every few seconds, fail resumed `delivered` rows past their timeout (§3.10)."""
+        while True:
+            yield self.env.timeout(interval)
+            if not self.up or not self.resumed:
+                continue
+            now = self.env.now
+            for row in sorted(self.resumed, key=lambda r: r.requested_at):
+                if row.status != "delivered":
+                    self.resumed.discard(row)
+                elif now - (row.delivered_at or row.requested_at) >= self.timeouts[row.origin]:
+                    self.resumed.discard(row)
+                    self._fail(row, "TIMEOUT", None)  # timeout_without_waiter
+
+    def _public_cleanup(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self.env.timeout(PUBLIC_CLEANUP_INTERVAL)
+            if self.up:
+                self.security.cleanup(self.env.now)

@@ -101,8 +101,8 @@ class Tracked(Protocol):
     status: str
 
 
-#: Called on every state change: (nonce, previous state or None, next state).
-TransitionHook = Callable[[str, "str | None", str], None]
+#: Called on every state change: (nonce, previous state or None, next state, forced).
+TransitionHook = Callable[[str, "str | None", str, bool], None]
 
 
 class Ledger:
@@ -128,7 +128,7 @@ class Ledger:
         item.status = INITIAL_STATE
         if self.hook is not None:
             self.counts[INITIAL_STATE] += 1
-            self.hook(item.nonce, None, INITIAL_STATE)
+            self.hook(item.nonce, None, INITIAL_STATE, False)
             if then is not None:
                 self.move(item, then)
         elif then is None:
@@ -150,7 +150,21 @@ class Ledger:
         counts[next] += 1
         item.status = next
         if self.hook is not None:
-            self.hook(item.nonce, previous, next)
+            self.hook(item.nonce, previous, next, False)
+
+    def force(self, item: Tracked, next: str) -> None:
+        """Set ``item``'s state without the table check.
+
+        Only Beam's as-coded quirks use this, to reproduce its raw SQL updates of
+        ``intent_log.status`` (a reset to ``received``, a late reconciliation); the change
+        is counted and emitted like any other, marked as forced.
+        """
+        previous = item.status
+        self.counts[previous] -= 1
+        self.counts[next] += 1
+        item.status = next
+        if self.hook is not None:
+            self.hook(item.nonce, previous, next, True)
 
     def buckets(self) -> dict[str, int]:
         """Return the counts per outcome bucket."""

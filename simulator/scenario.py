@@ -12,62 +12,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, ValidationError, field_validator
 
+from simulator.faults import AgentFault, FaultSpec, Injection, LinkFault
 from simulator.problems import InputError, Problem, read_yaml_mapping, validation_problems
 from simulator.retry import beam_retry_span
+from simulator.schema import AclEntry, BeamId, Latency, Model, Probability, latency_field
 from simulator.units import Duration, Rate
-
-BeamId = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$", max_length=200)
-]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Model(BaseModel):
-    """Base for every schema model: unknown keys are errors, instances are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _latency_shorthand(value: Any) -> Any:
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return {"dist": "fixed", "mean": value}
-    return value
-
-
-class Latency(Model):
-    """How long an agent takes to answer: a distribution over seconds.
-
-    ``fixed`` always takes ``mean``; ``exponential`` has mean ``mean``; ``lognormal`` has
-    mean ``mean`` and shape ``sigma``; ``uniform`` draws from ``low``..``high``.
-    A bare duration (``latency: 80ms``) means fixed.
-    """
-
-    dist: Literal["fixed", "exponential", "lognormal", "uniform"] = "fixed"
-    mean: Duration = 0.05
-    sigma: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
-    low: Duration | None = None
-    high: Duration | None = None
-
-    @model_validator(mode="after")
-    def _uniform_bounds(self) -> "Latency":
-        if self.dist == "uniform":
-            if self.low is None or self.high is None:
-                raise ValueError("expected both low and high for dist uniform")
-            if self.low > self.high:
-                raise ValueError("expected low ≤ high")
-        return self
-
 
 class QuoteDeskHandler(Model):
     """The demo's partner desk (§11): checks inventory over WebSocket, answers the quote,
@@ -90,25 +41,40 @@ class InventoryHandler(Model):
 Handler = Annotated[QuoteDeskHandler | InventoryHandler, Field(discriminator="kind")]
 
 
+class ShieldSpec(Model):
+    """A recipient's Shield configuration (beam-model §7); defaults are Beam's."""
+
+    mode: Literal["open", "whitelist", "closed"] = "open"
+    allowlist: list[str] = Field(default_factory=list)
+    blocklist: list[str] = Field(default_factory=list)
+    min_trust: Probability = 0.3
+    rate_limit: Annotated[int, Field(ge=1, le=1000)] = 20
+
+
 class AgentSpec(Model):
-    """One agent: whether it holds a WebSocket connection and how it answers intents."""
+    """One agent: its connection and answers, and what the directory knows of it.
+
+    ``ip`` is the client address its HTTP sends carry (none: Beam sees ``unknown``);
+    ``verified``, ``tier``, ``age_days`` and ``flagged`` drive its trust score (§3.8);
+    ``shield`` is its Shield configuration as a recipient; ``clock_skew`` is how far its
+    clock runs ahead (positive) or behind, in seconds.
+    """
 
     id: BeamId
     connected: bool = True
-    latency: Annotated[Latency, BeforeValidator(_latency_shorthand)] = Latency()
+    latency: latency_field = Latency()
     failure_rate: Probability = 0.0
     failure_code: str = "RESULT_ERROR"
     async_accept: Probability = 0.0
     concurrency: Annotated[int, Field(ge=1)] | None = None
     handler: Handler | None = None
-
-
-class AclEntry(Model):
-    """One ACL row: ``target`` accepts ``intent`` from senders matching ``allowed_from``."""
-
-    target: BeamId
-    intent: str
-    allowed_from: Annotated[str, StringConstraints(min_length=1)]
+    ip: str | None = None
+    verified: bool = False
+    tier: str = "basic"
+    age_days: Annotated[float, Field(ge=0)] = 30.0
+    flagged: bool = False
+    shield: ShieldSpec = ShieldSpec()
+    clock_skew: float = 0.0
 
 
 class BusSpec(Model):
@@ -120,13 +86,52 @@ class BusSpec(Model):
     worker_batch: Annotated[int, Field(ge=1)] = 10
     attempt_timeout: Duration = 30.0
     retry_policy: Literal["beam"] = "beam"
+    ip: str | None = None
+
+
+class PublicLimits(Model):
+    """The public limiter on ``POST /intents/send`` (§5.2): fixed 60 s windows per client
+    address and per sender; trusted addresses and sender patterns skip it."""
+
+    per_ip_per_min: Annotated[int, Field(ge=1)] = 30
+    per_sender_per_min: Annotated[int, Field(ge=1)] = 20
+    trusted_ips: list[str] = Field(default_factory=list)
+    trusted_senders: list[str] = Field(default_factory=list)
 
 
 class DirectorySpec(Model):
-    """Directory settings (beam-model §3.5): how long a relay waits for the agent's result."""
+    """Directory settings (beam-model §3, §5). Defaults are Beam's.
+
+    ``rate_limit_per_min`` is ``BEAM_RATE_LIMIT_PER_MIN``: when set it replaces the
+    relay's per-sender limit (§5.1, else 60) and, with the ``rate_limit_env_sets_both``
+    quirk, the public per-sender limit too (§5.2b).
+    """
 
     http_result_timeout: Duration = 60.0
     ws_result_timeout: Duration = 30.0
+    public_limits: PublicLimits = PublicLimits()
+    rate_limit_per_min: Annotated[int, Field(ge=1)] | None = None
+    max_payload_bytes: Annotated[int, Field(ge=1)] = 65536
+    replay_window: Duration = 300.0
+    recovery_sweep_interval: Duration = 5.0
+    extra_intents: list[str] = Field(default_factory=list)
+
+
+class QuirksSpec(Model):
+    """Single switches for Beam's as-coded behaviour; unset ones follow ``fidelity``.
+
+    ``retry_trace_guard``: a retryable failure resent with its nonce errors out (§3.9/1).
+    ``clock_skew_trace``: a sender clock ahead of the directory breaks the trace (§3.9/2).
+    ``late_result_crash``: a late result after a failure stops the directory (§3.9/3).
+    ``trust_gate_window_wipe``: the 300 s public cleanup wipes pair buckets (§5).
+    ``rate_limit_env_sets_both``: ``rate_limit_per_min`` sets §5.1 and §5.2b (§5).
+    """
+
+    retry_trace_guard: bool | None = None
+    clock_skew_trace: bool | None = None
+    late_result_crash: bool | None = None
+    trust_gate_window_wipe: bool | None = None
+    rate_limit_env_sets_both: bool | None = None
 
 
 class RetentionSpec(Model):
@@ -210,6 +215,14 @@ class Scenario(Model):
     agents: Annotated[list[AgentSpec], Field(min_length=1)]
     acl: list[AclEntry] = Field(default_factory=list)
     traffic: TrafficSpec = TrafficSpec()
+    faults: list[FaultSpec] = Field(default_factory=list)
+    fidelity: Literal["documented", "as-coded"] = "documented"
+    quirks: QuirksSpec = QuirksSpec()
+
+    def resolved_quirks(self) -> dict[str, bool]:
+        """Every quirk switch resolved: set ones as given, unset ones from ``fidelity``."""
+        default = self.fidelity == "as-coded"
+        return {name: default if value is None else value for name, value in self.quirks.model_dump().items()}
 
     def agent(self, beam_id: str) -> AgentSpec:
         """Return the agent with id ``beam_id``."""
@@ -259,6 +272,21 @@ def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:
     for index, burst in enumerate(scenario.traffic.bursts):
         if burst.route not in labels:
             problem(f"traffic.bursts[{index}].route", f"expected one of the route names {sorted(labels)}, found {burst.route!r}")
+    route_labels = set(labels)
+    for index, fault in enumerate(scenario.faults):
+        field = f"faults[{index}]"
+        if isinstance(fault, AgentFault):
+            agent_ref(f"{field}.agent", fault.agent)
+        elif isinstance(fault, Injection) and fault.route not in route_labels:
+            problem(f"{field}.route", f"expected one of the route names {sorted(route_labels)}, found {fault.route!r}")
+        elif isinstance(fault, LinkFault) and fault.link.startswith("directory->"):
+            agent_ref(f"{field}.link", fault.link.removeprefix("directory->"))
+        elif fault.kind in ("acl_remove", "acl_add"):
+            agent_ref(f"{field}.target", fault.target_agent)
+            entry = AclEntry(target=fault.target_agent, intent=fault.intent, allowed_from=fault.allowed_from)
+            if fault.kind == "acl_remove" and entry not in scenario.acl:
+                problem(field, f"expected one of the scenario's acl rows, found {fault.target_agent} "
+                        f"{fault.intent} from {fault.allowed_from}")
     horizon = scenario.retention.finished_rows
     bus = scenario.bus
     span = beam_retry_span(bus.max_retries, bus.worker_interval, bus.attempt_timeout)

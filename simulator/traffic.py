@@ -12,7 +12,8 @@ import simpy
 from pydantic import BaseModel
 
 from simulator.agents import Agent, AgentResult, HandlerFactory
-from simulator.directory import Directory, Frame, IntentRow
+from simulator.directory import Directory
+from simulator.relay import Frame, IntentRow
 from simulator.rng import Streams, random_hex_id, random_uuid
 from simulator.scenario import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
 
@@ -94,8 +95,10 @@ class Traffic:
     """Starts every arrival process and workflow of a scenario in a world."""
 
     def __init__(self, env: simpy.Environment, spec: TrafficSpec, directory: Directory,
-                 bus: Bus, streams: Streams) -> None:
+                 bus: Bus, agents: dict[str, Agent], streams: Streams) -> None:
         self.env = env
+        self.agents = agents
+        self.payloads: dict[str, dict[str, Any]] = {route.label: route.payload for route in spec.routes}
         self.spec = spec
         self.directory = directory
         self.bus = bus
@@ -141,14 +144,27 @@ class Traffic:
         return Arrivals(self, route, stream, self._sender(route, stream), shaped)
 
     def _sender(self, route: RouteSpec, stream: random.Random) -> Callable[[], Any]:
-        sender, recipient, intent, payload = route.sender, route.recipient, route.intent, route.payload
+        sender, recipient, intent, label = route.sender, route.recipient, route.intent, route.label
+        payloads = self.payloads
         if route.via == "bus":
             submit, priority = self.bus.submit, route.priority
-            return lambda: submit(sender, recipient, intent, payload, None, priority)
+            return lambda: submit(sender, recipient, intent, payloads[label], None, priority)
         post, origin, env = self.directory.submit, route.via, self.env
+        agent = self.agents[sender]
+        ip = agent.spec.ip if origin == "http" else None
         prefix = f"{random_hex_id(stream)[:12]}-"
         numbers = itertools.count(1)
-        return lambda: post(Frame(sender, recipient, intent, payload, f"{prefix}{next(numbers)}", env.now), origin)
+        return lambda: post(Frame(sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
+                                  env.now + agent.clock_skew), origin, None, ip)
+
+    def inject(self, label: str, text: str) -> Callable[[], None]:
+        """Make the route's payloads carry ``text``; return the function that restores them."""
+        original = self.payloads[label]
+        self.payloads[label] = {**original, "note": text}
+
+        def restore() -> None:
+            self.payloads[label] = original
+        return restore
 
     # -- the quote workflow ------------------------------------------------------------
 
@@ -164,8 +180,9 @@ class Traffic:
         run = self.quote_runs[nonce] = QuoteRun(quote_nonce=nonce, started_at=self.env.now)
         payload = {"project": spec.project, "sku": spec.sku, "quantity": spec.quantity,
                    "shipTo": spec.ship_to, "neededBy": spec.needed_by}
-        frame = Frame(spec.requester, spec.desk, "quote.request", payload, nonce, self.env.now)
-        outcome = yield self.directory.relay(frame, "http")
+        requester = self.agents[spec.requester]
+        frame = Frame(spec.requester, spec.desk, "quote.request", payload, nonce, requester.clock(self.env.now))
+        outcome = yield self.directory.relay(frame, "http", requester.spec.ip)
         run.quote_http_status = outcome.http_status
         run.quote_error_code = outcome.error_code
         row = self.directory.rows.get(nonce)
@@ -187,7 +204,7 @@ class Traffic:
             sku = row.payload.get("sku")
             inventory_nonce = random_uuid(self._ids)
             inventory = Frame(agent.id, handler.warehouse, "inventory.check",
-                              {"sku": sku, "quantity": quantity}, inventory_nonce, self.env.now)
+                              {"sku": sku, "quantity": quantity}, inventory_nonce, agent.clock(self.env.now))
             answer = yield self.directory.relay(inventory, "ws")
             if run is not None:
                 run.inventory_nonce = inventory_nonce

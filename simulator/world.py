@@ -9,10 +9,13 @@ from typing import Any, Callable
 import simpy
 from pydantic import BaseModel
 
+from simulator import faults
 from simulator.agents import Agent, HandlerFactory
 from simulator.bus import Bus
 from simulator.conservation import ConservationError, TransitionAudit, check_world
 from simulator.directory import Directory
+from simulator.links import Links
+from simulator.security import Security
 from simulator.events import EventStream, Sink
 from simulator.gctune import tuned_gc
 from simulator.retry import BeamBackoff, RetryPolicy
@@ -52,6 +55,11 @@ class DirectorySummary(BaseModel):
     rejections_by_code: dict[str, int]
     nonce_claims: dict[str, int]
     late_results: int
+    relay_errors: int
+    stops: list[tuple[float, str]]
+    restarts: int
+    shield_decisions: dict[str, int]
+    audit_actions: dict[str, int]
 
 
 class Summary(BaseModel):
@@ -78,25 +86,29 @@ class World:
         self.rng = Streams(self.seed)
         self.audit: TransitionAudit | None = None
         retention = scenario.retention.finished_rows
+        self.quirks = scenario.resolved_quirks()
+        self.links = Links(self.rng("links"))
+        self.active_faults: dict[int, Any] = {}
         self.agents: dict[str, Agent] = {
             spec.id: Agent(self.env, spec, self.rng(f"agent:{spec.id}")) for spec in scenario.agents
         }
+        directory = scenario.directory
         self.directory = Directory(
-            self.env, self.events, self.agents,
-            http_result_timeout=scenario.directory.http_result_timeout,
-            ws_result_timeout=scenario.directory.ws_result_timeout,
-            retention=retention,
+            self.env, self.events, self.agents, Security(scenario, self.quirks, retention), self.links, self.quirks,
+            http_result_timeout=directory.http_result_timeout, ws_result_timeout=directory.ws_result_timeout,
+            retention=retention, sweep_interval=directory.recovery_sweep_interval,
         )
         spec = scenario.bus
         self.bus = Bus(
             self.env, self.events, self.directory, RETRY_POLICIES[spec.retry_policy](), self.rng("ids:bus"),
             rate_limit_per_min=spec.rate_limit_per_min, max_retries=spec.max_retries,
             worker_interval=spec.worker_interval, worker_batch=spec.worker_batch,
-            attempt_timeout=spec.attempt_timeout, retention=retention,
+            attempt_timeout=spec.attempt_timeout, retention=retention, ip=spec.ip, links=self.links,
         )
-        self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.rng)
+        self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.agents, self.rng)
         for agent in self.agents.values():
             agent.handler = self._handler(agent)
+        faults.schedule(self, list(scenario.faults))
 
     def _handler(self, agent: Agent) -> HandlerFactory | None:
         handler = agent.spec.handler
@@ -169,7 +181,11 @@ class World:
                            stats=bus.stats()),
             directory=DirectorySummary(failures_by_code=dict(sorted(directory.failures_by_code.items())),
                                        rejections_by_code=dict(sorted(directory.rejections_by_code.items())),
-                                       nonce_claims=dict(directory.claims), late_results=directory.late_results),
+                                       nonce_claims=dict(directory.claims), late_results=directory.late_results,
+                                       relay_errors=directory.thrown, stops=list(directory.stops),
+                                       restarts=directory.restarts,
+                                       shield_decisions=dict(directory.security.shield.recorded),
+                                       audit_actions=dict(sorted(directory.security.audit.counts.items()))),
             traffic_sent=dict(sorted(self.traffic.sent.items())),
             quote_runs=list(self.traffic.quote_runs.values()),
             conservation=problems,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import simpy
 
+from conftest import open_acl, without_limits
 from simulator.agents import Agent, AgentResult, latency_sampler
 from simulator.directory import Frame
 from simulator.events import Event
@@ -26,7 +27,8 @@ N = 20_000
 
 def make_world(target: dict[str, Any]) -> tuple[World, list[Event]]:
     """SENDER plus TARGET configured by ``target``, no traffic, rows kept, events captured."""
-    world = World(parse_scenario({"name": "agent-test", "agents": [{"id": SENDER}, {"id": TARGET, **target}],
+    agents = [{"id": SENDER}, {"id": TARGET, **target}]
+    world = World(parse_scenario({"name": "agent-test", **without_limits(agents),
                                   "retention": {"finished_rows": None}}), seed=1)
     events: list[Event] = []
     world.subscribe(events.append)
@@ -253,9 +255,9 @@ def test_demo_preflight_enters_the_bus_only_after_the_quote_is_answered():
 def test_intent_waiting_for_a_slot_is_lost_when_its_connection_is_replaced():
     """The answer goes out on the connection the intent arrived on; a reconnect replaces
     it (close code 1001), so even an intent still queued for a slot loses its answer."""
+    agents = [{"id": "s@x.beam"}, {"id": "t@x.beam", "latency": "10s", "concurrency": 1}]
     world = World(parse_scenario({
-        "name": "reconnect", "retention": {"finished_rows": None},
-        "agents": [{"id": "s@x.beam"}, {"id": "t@x.beam", "latency": "10s", "concurrency": 1}],
+        "name": "reconnect", "retention": {"finished_rows": None}, "agents": agents, "acl": open_acl(agents),
     }), seed=1)
     first = world.directory.relay(Frame("s@x.beam", "t@x.beam", "agent.ping", {}, "n1", 0.0), "ws")
     second = world.directory.relay(Frame("s@x.beam", "t@x.beam", "agent.ping", {}, "n2", 0.0), "ws")

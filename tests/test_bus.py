@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conftest import open_acl, without_limits
 from simulator.events import Event
 from simulator.scenario import parse_scenario
 from simulator.world import World
@@ -27,7 +28,7 @@ def make_world(agents: list[dict[str, Any]] | None = None, **bus: Any) -> tuple[
     """A world with SENDER plus ``agents`` (TARGET connected by default), no traffic,
     rows kept forever, events captured."""
     specs = [{"id": SENDER}] + (agents if agents is not None else [{"id": TARGET}])
-    world = World(parse_scenario({"name": "bus-test", "agents": specs, "bus": bus,
+    world = World(parse_scenario({"name": "bus-test", "bus": bus, **without_limits(specs),
                                   "retention": {"finished_rows": None}}), seed=1)
     events: list[Event] = []
     world.subscribe(events.append)
@@ -182,9 +183,10 @@ def test_agent_back_before_first_retry_makes_retry_deliver():
 
 
 def test_directory_400_dead_letters_immediately_at_send():
-    # Unknown sender → directory BAD_REQUEST → HTTP 400 INVALID_INTENT → not retryable.
+    # A payload the catalog refuses (conversation.message needs `message`) → directory
+    # BAD_REQUEST → HTTP 400 INVALID_INTENT → not retryable.
     world, events = make_world()
-    resp = result(world, world.bus.send(GHOST, TARGET, "agent.ping", {}, nonce="n-ghost"))
+    resp = result(world, world.bus.send(SENDER, TARGET, "conversation.message", {}, nonce="n-ghost"))
     assert resp.http_status == 201
     assert resp.body["status"] == "dead_letter"
     assert resp.body["error_code"] == "INVALID_INTENT"

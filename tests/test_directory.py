@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from conftest import open_acl
 from simulator.directory import Frame, relay_http
 from simulator.events import Event
 from simulator.scenario import load_scenario, parse_scenario
@@ -22,7 +23,7 @@ DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
 def make_world(agents: list[dict[str, Any]] | None = None, **directory: Any) -> tuple[World, list[Event]]:
     """SENDER plus ``agents`` (TARGET connected by default), no traffic, events captured."""
     specs = [{"id": SENDER}] + (agents if agents is not None else [{"id": TARGET}])
-    world = World(parse_scenario({"name": "dir-test", "agents": specs, "directory": directory,
+    world = World(parse_scenario({"name": "dir-test", "agents": specs, "directory": directory, "acl": open_acl(specs),
                                   "retention": {"finished_rows": None}}), seed=1)
     events: list[Event] = []
     world.subscribe(events.append)
@@ -84,10 +85,16 @@ def test_unknown_recipient_is_503_offline():
     assert world.directory.rows["d-nobody"].status == "failed"
 
 
-def test_unknown_sender_is_400_invalid_intent_bad_request_and_no_row():
+@pytest.mark.parametrize("origin, expected", [
+    # Over HTTP the trust gate sees an unknown sender's trust as 0, below min 0.3 (§7).
+    ("http", (403, "SHIELD_LOW_TRUST", "SHIELD_LOW_TRUST")),
+    # Over WebSocket there is no trust gate; the relay finds no key (§3.2 step 3).
+    ("ws", (400, "INVALID_INTENT", "BAD_REQUEST")),
+])
+def test_unknown_sender_is_refused_and_gets_no_row(origin, expected):
     world, _ = make_world()
-    out = outcome_at(world, relay(world, "d-ghost", sender="ghost@test.beam.directory"), 1)
-    assert (out.http_status, out.error_code, out.relay_code) == (400, "INVALID_INTENT", "BAD_REQUEST")
+    out = outcome_at(world, relay(world, "d-ghost", origin=origin, sender="ghost@test.beam.directory"), 1)
+    assert (out.http_status, out.error_code, out.relay_code) == expected
     assert "d-ghost" not in world.directory.rows
 
 
@@ -162,7 +169,7 @@ def test_same_nonce_in_flight_over_120s_is_reset_and_accepted():
     assert second.value.success is True
 
 
-@pytest.mark.parametrize("change", [{"recipient": OTHER}, {"sender": OTHER}, {"intent": "agent.introduce"}])
+@pytest.mark.parametrize("change", [{"recipient": OTHER}, {"sender": OTHER}, {"intent": "task.delegate"}])
 def test_same_nonce_different_from_to_or_intent_is_400_invalid_intent(change):
     world, _ = make_world([{"id": TARGET}, {"id": OTHER}])
     outcome_at(world, relay(world, "d-reuse"), 1)
@@ -241,9 +248,8 @@ def test_relay_error_maps_to_http_status_and_body_code(code, expected):
 
 
 def test_relay_check_rejection_uses_the_mapping():
-    world, _ = make_world()
-    world.directory.checks.append(lambda frame, origin: "FORBIDDEN")
-    out = outcome_at(world, relay(world, "d-acl"), 1)
+    world, _ = make_world()  # no ACL row lets anyone send agent.introduce
+    out = outcome_at(world, relay(world, "d-acl", intent="agent.introduce"), 1)
     assert (out.http_status, out.success, out.error_code, out.relay_code) == (403, False, "FORBIDDEN", "FORBIDDEN")
     assert "d-acl" not in world.directory.rows
 

@@ -222,7 +222,7 @@ def test_admit_puts_item_in_received_and_counts_it():
     assert a.status == "received" and b.status == "received"
     assert ledger.accepted == 2
     assert ledger.counts == {**_zero_counts(), "received": 2}
-    assert calls == [("a", None, "received"), ("b", None, "received")]
+    assert calls == [("a", None, "received", False), ("b", None, "received", False)]
 
 
 def test_move_updates_counts_and_buckets_along_bus_happy_path():
@@ -243,12 +243,12 @@ def test_move_updates_counts_and_buckets_along_bus_happy_path():
     assert ledger.counts == {**_zero_counts(), "acked": 1, "dead_letter": 1}
     assert ledger.buckets() == {"success": 1, "error": 1, "in_flight": 0}
     assert calls == [
-        ("m-1", None, "received"),
-        ("m-2", None, "received"),
-        ("m-1", "received", "dispatched"),
-        ("m-1", "dispatched", "delivered"),
-        ("m-1", "delivered", "acked"),
-        ("m-2", "received", "dead_letter"),
+        ("m-1", None, "received", False),
+        ("m-2", None, "received", False),
+        ("m-1", "received", "dispatched", False),
+        ("m-1", "dispatched", "delivered", False),
+        ("m-1", "delivered", "acked", False),
+        ("m-2", "received", "dead_letter", False),
     ]
 
 
@@ -360,3 +360,29 @@ def test_ledger_move_enforces_spec_table(path, previous, next_):
         assert item.status == previous
         assert ledger.counts == {**_zero_counts(), previous: 1}
     assert ledger.accepted == 1
+
+
+def test_force_skips_the_table_but_counts_and_reports_the_change():
+    """Beam's raw SQL resets (as-coded quirks) change a state the table forbids."""
+    calls: list[tuple] = []
+    ledger = Ledger("directory", hook=lambda *args: calls.append(args))
+    item = _item("f-1")
+    ledger.admit(item)
+    ledger.move(item, "validated")
+    ledger.move(item, "dispatched")
+    ledger.move(item, "failed")
+    assert not is_allowed("failed", "received", "directory")
+    ledger.force(item, "received")
+    assert item.status == "received"
+    assert ledger.counts == {**_zero_counts(), "received": 1}
+    assert calls[-1] == ("f-1", "failed", "received", True)
+
+
+def test_admit_then_moves_on_through_the_table():
+    ledger = Ledger("directory")
+    item = _item("t-1")
+    ledger.admit(item, then="validated")
+    assert (item.status, ledger.accepted, ledger.counts["validated"], ledger.counts["received"]) == ("validated", 1, 1, 0)
+    with pytest.raises(IllegalTransition):
+        ledger.admit(_item("t-2"), then="acked")
+    assert ledger.counts["received"] == 1 and ledger.accepted == 2

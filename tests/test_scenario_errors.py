@@ -24,7 +24,8 @@ VALID = "name: t\n" + AGENTS
 
 RATE_HINT = "a rate like 10/s, 30/min, 600/h or a number per second"
 DURATION_HINT = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
-SCENARIO_KEYS = "name, description, seed, duration, bus, directory, retention, agents, acl, traffic"
+SCENARIO_KEYS = ("name, description, seed, duration, bus, directory, retention, agents, acl, traffic, "
+                 "faults, fidelity, quirks")
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
@@ -193,7 +194,7 @@ def test_unknown_nested_key(tmp_path):
     assert problem.field == "bus.max_retry"
     assert problem.message == (
         "unknown key; expected one of: rate_limit_per_min, max_retries, worker_interval, "
-        "worker_batch, attempt_timeout, retry_policy"
+        "worker_batch, attempt_timeout, retry_policy, ip"
     )
 
 
@@ -202,7 +203,7 @@ def test_unknown_key_in_list_item(tmp_path):
     assert problem.field == "agents[0].latncy"
     assert problem.message == (
         "unknown key; expected one of: id, connected, latency, failure_rate, failure_code, "
-        "async_accept, concurrency, handler"
+        "async_accept, concurrency, handler, ip, verified, tier, age_days, flagged, shield, clock_skew"
     )
 
 

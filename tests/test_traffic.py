@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from conftest import open_acl, without_limits
 from simulator.scenario import load_scenario, parse_scenario
 from simulator.world import World
 
@@ -24,7 +25,8 @@ def route(name: str, via: str = "ws", rate: Any = "5/s", intent: str = "agent.pi
 
 def make_world(traffic: dict[str, Any], seed: int = 1, **extra: Any) -> World:
     """A (sender) and B (connected, answers at once) carrying ``traffic``; rows kept."""
-    return World(parse_scenario({"name": "traffic-test", "agents": [{"id": A}, {"id": B, "latency": 0}],
+    agents = [{"id": A}, {"id": B, "latency": 0}]
+    return World(parse_scenario({"name": "traffic-test", **without_limits(agents),
                                  "retention": {"finished_rows": None}, "traffic": traffic, **extra}), seed=seed)
 
 
@@ -159,15 +161,15 @@ def test_bus_route_creates_one_bus_row_per_send():
 
 
 def test_http_and_ws_routes_give_directory_rows_of_that_origin():
-    world = make_world({"routes": [route("over-http", "http", "1/s", "agent.http"),
-                                   route("over-ws", "ws", "1/s", "agent.ws")]})
+    world = make_world({"routes": [route("over-http", "http", "1/s", "agent.ping"),
+                                   route("over-ws", "ws", "1/s", "task.delegate")]})
     world.env.run(until=300)
-    origins = {"agent.http": set(), "agent.ws": set()}
+    origins: dict[str, set[str]] = {"agent.ping": set(), "task.delegate": set()}
     for row in world.directory.rows.values():
         origins[row.intent].add(row.origin)
-    assert origins == {"agent.http": {"http"}, "agent.ws": {"ws"}}
+    assert origins == {"agent.ping": {"http"}, "task.delegate": {"ws"}}
     counts = {intent: sum(row.intent == intent for row in world.directory.rows.values()) for intent in origins}
-    assert counts == {"agent.http": world.traffic.sent["over-http"], "agent.ws": world.traffic.sent["over-ws"]}
+    assert counts == {"agent.ping": world.traffic.sent["over-http"], "task.delegate": world.traffic.sent["over-ws"]}
     assert world.bus.ledger.accepted == 0
 
 

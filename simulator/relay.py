@@ -1,0 +1,99 @@
+"""What travels through the directory's relay: frames, outcomes, ``intent_log`` rows and
+the relay-error → HTTP mapping (beam-model §3.2–§3.4)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Final, Literal, NamedTuple
+
+from simulator.agents import AgentResult
+
+Origin = Literal["http", "ws"]
+
+#: Relay error code → (HTTP status, body errorCode) on ``POST /intents/send`` (§3.4).
+RELAY_HTTP: Final[dict[str, tuple[int, str]]] = {
+    "OFFLINE": (503, "OFFLINE"),
+    "TIMEOUT": (504, "TIMEOUT"),
+    "BAD_REQUEST": (400, "INVALID_INTENT"),
+    "FORBIDDEN": (403, "FORBIDDEN"),
+    "RATE_LIMITED": (429, "RATE_LIMITED"),
+    "IN_PROGRESS": (409, "IN_PROGRESS"),
+}
+#: Anything else (DELIVERY_FAILED, a thrown error) is a 500.
+RELAY_HTTP_DEFAULT: Final[tuple[int, str]] = (500, "RELAY_ERROR")
+#: The status of an outcome where no HTTP answer came at all (connection refused).
+NO_RESPONSE: Final[int] = 0
+
+
+def relay_http(code: str) -> tuple[int, str]:
+    """Return the HTTP status and body errorCode for relay error ``code``."""
+    return RELAY_HTTP.get(code, RELAY_HTTP_DEFAULT)
+
+
+class Frame(NamedTuple):
+    """An intent frame as it reaches the directory; ``timestamp`` is the sender's clock."""
+
+    sender: str
+    recipient: str
+    intent: str
+    payload: dict[str, Any]
+    nonce: str
+    timestamp: float
+
+
+class RelayOutcome(NamedTuple):
+    """What the sender gets back from a relay.
+
+    ``http_status`` is what ``POST /intents/send`` answers: 200 with a result frame
+    (``success`` true or false), an error status whose body carries ``error_code``, or
+    :data:`NO_RESPONSE` when the directory could not be reached. ``relay_code`` is the
+    directory's own code (``BAD_REQUEST`` where HTTP says ``INVALID_INTENT``), which is
+    what a WebSocket sender sees.
+    """
+
+    http_status: int
+    success: bool
+    error_code: str | None = None
+    relay_code: str | None = None
+    payload: dict[str, Any] | None = None
+    cached: bool = False
+
+
+#: Receives a relay's outcome.
+Answer = Callable[[RelayOutcome], Any]
+
+
+class IntentRow:
+    """One ``intent_log`` row: the directory's record of a nonce.
+
+    ``trace_newest`` is the newest trace stage as Beam orders them (timestamp, then id);
+    it is kept only when an as-coded trace quirk is on.
+    """
+
+    __slots__ = (
+        "nonce", "sender", "recipient", "intent", "payload", "origin", "status",
+        "requested_at", "delivered_at", "finished_at", "error_code", "result", "generation",
+        "answer", "waiting", "shield", "trace_newest",
+    )
+
+    def __init__(self, frame: Frame, origin: Origin, now: float) -> None:
+        self.nonce = frame.nonce
+        self.sender = frame.sender
+        self.recipient = frame.recipient
+        self.intent = frame.intent
+        self.payload = frame.payload
+        self.origin = origin
+        self.status = ""
+        self.requested_at = now
+        self.delivered_at: float | None = None
+        self.finished_at: float | None = None
+        self.error_code: str | None = None
+        self.result: AgentResult | None = None
+        self.generation = 0
+        self.answer: Answer | None = None
+        self.waiting = False
+        self.shield: Any = None
+        self.trace_newest: tuple[float, int, str] | None = None
+
+
+#: What an agent hands back with its answer: the row and the generation it was sent for.
+Ticket = tuple[IntentRow, int]

@@ -1,0 +1,153 @@
+"""The directory's security layers in Beam's order (beam-model §3.1, §3.2, §5–§8).
+
+HTTP sends first pass the middleware: the public limiter, the body-size wall and the
+recipient's trust gate. Every frame then meets the relay's checks: per-sender limit, ACL
+(local targets only), catalog validation and the replay window, after which Shield
+records its decision. :meth:`Security.screen` returns the first refusal, or None.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from simulator.acl import Acl, sender_matches
+from simulator.audit import AuditLog
+from simulator.catalog import Catalog
+from simulator.ratelimit import MINUTE, FixedWindows
+from simulator.scenario import AgentSpec, Scenario
+from simulator.shield import PAIR_WINDOW, PUBLIC_LIMIT_RISK, TRUST_GATE_RISK, Shield, ShieldConfig, ShieldRow, trust_gate
+from simulator.trust import DAY, NEW_AGENT_TRUST, trust_score
+
+UNKNOWN_IP = "unknown"
+PUBLIC_CLEANUP_INTERVAL = 300.0
+
+
+class Refusal(NamedTuple):
+    """A frame the directory refused: HTTP status, body errorCode, and the directory's code."""
+
+    http_status: int
+    error_code: str
+    relay_code: str
+
+
+#: The relay's own refusals → (HTTP status, body errorCode) (§3.4).
+_RELAY_REFUSALS = {
+    "BAD_REQUEST": Refusal(400, "INVALID_INTENT", "BAD_REQUEST"),
+    "FORBIDDEN": Refusal(403, "FORBIDDEN", "FORBIDDEN"),
+    "RATE_LIMITED": Refusal(429, "RATE_LIMITED", "RATE_LIMITED"),
+}
+
+
+class Limits:
+    """The live limits of every directory layer; faults change them."""
+
+    def __init__(self, scenario: Scenario, env_sets_both: bool) -> None:
+        directory = scenario.directory
+        public = directory.public_limits
+        self.per_ip = public.per_ip_per_min
+        env = directory.rate_limit_per_min
+        self.public_per_sender = env if env is not None and env_sets_both else public.per_sender_per_min
+        self.relay_per_sender = env if env is not None else 60
+        self.trusted_ips = set(public.trusted_ips)
+        self.trusted_senders = list(public.trusted_senders)
+
+
+class Security:
+    """State and order of the directory's checks: windows, ACL, catalog, trust, Shield, audit."""
+
+    def __init__(self, scenario: Scenario, quirks: dict[str, bool], horizon: float | None) -> None:
+        directory = scenario.directory
+        self.limits = Limits(scenario, quirks["rate_limit_env_sets_both"])
+        self.wipe_pair_windows = quirks["trust_gate_window_wipe"]
+        self.max_payload_bytes = directory.max_payload_bytes
+        self.replay_window = directory.replay_window
+        self.public_windows = FixedWindows(MINUTE)
+        self.pair_windows = FixedWindows(PAIR_WINDOW)
+        self.relay_windows = FixedWindows(MINUTE)
+        self.acl = Acl(scenario.acl)
+        self.catalog = Catalog(directory.extra_intents)
+        self.shield = Shield(horizon or 3600.0)
+        self.audit = AuditLog()
+        self.agents: dict[str, AgentSpec] = {agent.id: agent for agent in scenario.agents}
+        self.configs: dict[str, ShieldConfig] = {a.id: ShieldConfig.from_spec(a.shield) for a in scenario.agents}
+        self.default_config = ShieldConfig()
+        self.scores: dict[str, float] = {a.id: NEW_AGENT_TRUST for a in scenario.agents}
+        self.trust_overrides: dict[str, float] = {}
+        self.flagged: dict[str, bool] = {a.id: a.flagged for a in scenario.agents}
+
+    # -- trust ---------------------------------------------------------------------------
+
+    def trust(self, agent_id: str) -> float:
+        """The agent's current trust score; an unknown sender has 0."""
+        override = self.trust_overrides.get(agent_id)
+        if override is not None:
+            return override
+        return self.scores.get(agent_id, 0.0)
+
+    def seen(self, agent_id: str, now: float) -> None:
+        """``updateLastSeen``: recompute the agent's score after it sent an intent."""
+        spec = self.agents.get(agent_id)
+        if spec is None:
+            return
+        self.scores[agent_id] = trust_score(flagged=self.flagged[agent_id], verified=spec.verified, tier=spec.tier,
+                                            seen_within_day=True, age_days=spec.age_days + now / DAY)
+
+    # -- the layers ----------------------------------------------------------------------
+
+    def screen(self, now: float, frame: Any, origin: str, client_ip: str | None, local: bool) -> tuple[Refusal | None, ShieldRow | None]:
+        """Run every layer for ``frame`` in order; return the refusal (if any) and the
+        Shield row recorded for it (None when the frame never reached a Shield check)."""
+        ip = client_ip or UNKNOWN_IP
+        if origin == "http":
+            refusal = self._middleware(now, frame, ip)
+            if refusal is not None:
+                return refusal
+        if frame.sender not in self.agents:
+            return _RELAY_REFUSALS["BAD_REQUEST"], None  # "Sender … is not registered"
+        code = self._relay_checks(now, frame, local)
+        trust = self.trust(frame.sender)
+        row = self.shield.decide(now, frame.nonce, frame.sender, trust, frame.intent, frame.payload, code)
+        return (_RELAY_REFUSALS[code] if code is not None else None), row
+
+    def _middleware(self, now: float, frame: Any, ip: str) -> tuple[Refusal, ShieldRow] | None:
+        limits = self.limits
+        if ip not in limits.trusted_ips and not any(sender_matches(p, frame.sender) for p in limits.trusted_senders):
+            windows = self.public_windows
+            for bucket, key, limit in (("ip", f"intent-send-ip:ip:{ip}", limits.per_ip),
+                                       ("sender", f"intent-send-sender:beam:{frame.sender}", limits.public_per_sender)):
+                if not windows.hit(key, limit, now):
+                    self.audit.write(now, "public.rate_limit.throttled", frame.sender, bucket=bucket, ip=ip,
+                                     route="/intents/send")
+                    row = self.shield.decide(now, frame.nonce, frame.sender, 0.0, frame.intent, frame.payload,
+                                             "RATE_LIMITED", PUBLIC_LIMIT_RISK, (f"bucket:{bucket}", f"ip:{ip}"))
+                    return Refusal(429, "RATE_LIMITED", "RATE_LIMITED"), row
+        if self.shield.payloads.facts(frame.payload).size > self.max_payload_bytes:
+            return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE"), None  # type: ignore[return-value]
+        config = self.configs.get(frame.recipient, self.default_config)
+        trust = self.trust(frame.sender)
+        refused = trust_gate(config, frame.sender, frame.recipient, trust, self.pair_windows, now)
+        if refused is None:
+            return None
+        code, status = refused
+        self.audit.write(now, "shield.request.blocked", frame.recipient, errorCode=code, ip=ip,
+                         intentType=frame.intent, sender=frame.sender, nonce=frame.nonce)
+        row = self.shield.decide(now, frame.nonce, frame.sender, trust, frame.intent, frame.payload,
+                                 code, TRUST_GATE_RISK, (f"ip:{ip}",))
+        return Refusal(status, code, code), row
+
+    def _relay_checks(self, now: float, frame: Any, local: bool) -> str | None:
+        if not self.relay_windows.hit(frame.sender, self.limits.relay_per_sender, now):
+            return "RATE_LIMITED"
+        if local and not self.acl.allows(frame.recipient, frame.intent, frame.sender):
+            return "FORBIDDEN"
+        if self.catalog.problem(frame.intent, frame.payload) is not None:
+            return "BAD_REQUEST"
+        if abs(now - frame.timestamp) > self.replay_window:
+            return "BAD_REQUEST"
+        return None
+
+    def cleanup(self, now: float) -> None:
+        """The public limiter's 300 s cleanup: rows older than 60 s go, and with the
+        window-wipe quirk the trust gate's hour buckets go with them (§5)."""
+        self.public_windows.wipe_older_than(now - MINUTE)
+        self.pair_windows.wipe_older_than(now - (MINUTE if self.wipe_pair_windows else PAIR_WINDOW))

@@ -1,0 +1,329 @@
+"""Shield (beam-model §7, §8): the per-recipient trust gate, the content sandbox, sender
+anomalies, and the pass / hold / reject decision recorded for every relay.
+
+Decisions never block delivery by themselves: a ``hold`` is recorded and the relay goes
+on (§3.9/4); rejections come from the checks that threw before the decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, NamedTuple
+
+from simulator.acl import sender_matches
+from simulator.ratelimit import FixedWindows
+from simulator.scenario import ShieldSpec
+
+Decision = Literal["pass", "hold", "reject"]
+
+HOLD_RISK: Final[float] = 0.65
+PUBLIC_LIMIT_RISK: Final[float] = 0.9
+TRUST_GATE_RISK: Final[float] = 0.85
+SEVERITY_RISK: Final[dict[str, float]] = {"critical": 1.0, "high": 0.8, "medium": 0.55, "low": 0.35}
+RAPID_WINDOW: Final[float] = 300.0
+PAIR_WINDOW: Final[float] = 3600.0
+
+
+# -- trust gate --------------------------------------------------------------------------
+
+
+@dataclass
+class ShieldConfig:
+    """A recipient's live Shield configuration (``agents.shield_config``)."""
+
+    mode: str = "open"
+    allowlist: list[str] = field(default_factory=list)
+    blocklist: list[str] = field(default_factory=list)
+    min_trust: float = 0.3
+    rate_limit: int = 20
+
+    @classmethod
+    def from_spec(cls, spec: ShieldSpec) -> "ShieldConfig":
+        """Build a live config from its scenario form."""
+        return cls(spec.mode, list(spec.allowlist), list(spec.blocklist), spec.min_trust, spec.rate_limit)
+
+
+def _listed(patterns: list[str], sender: str) -> bool:
+    return any(sender_matches(pattern, sender) for pattern in patterns)
+
+
+def trust_gate(config: ShieldConfig, sender: str, recipient: str, sender_trust: float,
+               pairs: FixedWindows, now: float) -> tuple[str, int] | None:
+    """Apply the gate's checks in order (§7); return (code, HTTP status) of a refusal, or None.
+
+    closed → blocklist → allowlisted senders pass, skipping the rest → whitelist mode →
+    trust strictly below ``min_trust`` → the pair limit per fixed hour.
+    """
+    if config.mode == "closed":
+        return "SHIELD_CLOSED", 403
+    if _listed(config.blocklist, sender):
+        return "SHIELD_BLOCKED", 403
+    if _listed(config.allowlist, sender):
+        return None
+    if config.mode == "whitelist":
+        return "SHIELD_NOT_WHITELISTED", 403
+    if sender_trust < config.min_trust:
+        return "SHIELD_LOW_TRUST", 403
+    if not pairs.hit(f"{sender}→{recipient}", config.rate_limit, now):
+        return "SHIELD_RATE_LIMITED", 429
+    return None
+
+
+# -- content sandbox ---------------------------------------------------------------------
+
+
+class InjectionPattern(NamedTuple):
+    """One prompt-injection pattern of the content sandbox and its severity."""
+
+    name: str
+    regex: re.Pattern[str]
+    severity: float
+
+
+def _pattern(name: str, regex: str, severity: float) -> InjectionPattern:
+    return InjectionPattern(name, re.compile(regex), severity)
+
+
+#: Representative patterns (Beam's code has 39, its docs say 23); the three named in §8 keep
+#: their severities exactly. Text is matched lower-cased after normalisation.
+INJECTION_PATTERNS: Final[tuple[InjectionPattern, ...]] = (
+    _pattern("ignore-previous", r"ignore (all |any |the )?(previous|prior|above|earlier) (instructions|prompts|rules)", 1.0),
+    _pattern("role-override", r"you are now (a|an|the|my) ", 0.9),
+    _pattern("disregard-rules", r"disregard (your|all|the|any) (rules|guidelines|instructions|policies)", 0.9),
+    _pattern("exfiltrate-secret", r"(send|post|leak|reveal|exfiltrate)\b.{0,40}\b(api[ _-]?key|password|secret|token)", 0.9),
+    _pattern("developer-mode", r"\b(developer mode|dan mode|jailbreak)\b", 0.85),
+    _pattern("system-role-inject", r"(^|[\s\"'{\[])(system|assistant)\s*:\s", 0.8),
+    _pattern("reveal-prompt", r"(reveal|print|show|repeat) (your|the) (system |hidden )?(prompt|instructions)", 0.8),
+    _pattern("forget-everything", r"forget (everything|all (of )?(your|the) (instructions|rules))", 0.8),
+    _pattern("override-safety", r"(bypass|override|disable) (the |your |all )?(safety|security|filters?|guardrails?)", 0.75),
+    _pattern("tool-hijack", r"(execute|run) (this |the following )?(shell |system )?command", 0.7),
+    _pattern("hidden-instruction", r"<!--.{0,200}(instruction|prompt).{0,200}-->", 0.6),
+    _pattern("encoded-payload", r"base64,[a-z0-9+/=]{40,}", 0.5),
+)
+
+_TAGS = re.compile(r"<[^>]{0,200}>")
+_MARKDOWN = re.compile(r"[*_`#>~]+|\[([^\]]*)\]\([^)]*\)")
+
+
+def sandbox_text(payload: Any) -> str:
+    """The text the sandbox scans: the payload's JSON, HTML and markdown stripped, NFKC, lower case."""
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True) if not isinstance(payload, str) else payload
+    text = _MARKDOWN.sub(lambda m: m.group(1) or " ", _TAGS.sub(" ", text))
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def content_risk(matches: int, max_severity: float) -> float:
+    """§8: 0 with no match, else ``min(1, max_severity·0.6 + matches·0.1)``, to 4 decimals."""
+    if matches == 0:
+        return 0.0
+    return round(min(1.0, max_severity * 0.6 + matches * 0.1), 4)
+
+
+def risk_label(risk: float) -> str:
+    """§8 labels: above 0.8 critical, above 0.6 high, above 0.3 medium, else low."""
+    if risk > 0.8:
+        return "critical"
+    if risk > 0.6:
+        return "high"
+    if risk > 0.3:
+        return "medium"
+    return "low"
+
+
+class PayloadFacts(NamedTuple):
+    """What Shield derives from a payload: size, hash, sandbox risk and matched patterns."""
+
+    size: int
+    digest: str
+    risk: float
+    patterns: tuple[str, ...]
+
+
+def payload_facts(payload: dict[str, Any]) -> PayloadFacts:
+    """Compute :class:`PayloadFacts`; the hash is the first 16 hex digits of SHA-256."""
+    encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    text = sandbox_text(payload)
+    matched = [p for p in INJECTION_PATTERNS if p.regex.search(text)]
+    risk = content_risk(len(matched), max((p.severity for p in matched), default=0.0))
+    digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
+    return PayloadFacts(len(encoded), digest, risk, tuple(p.name for p in matched))
+
+
+class PayloadCache:
+    """Facts per payload object: traffic routes send the same payload dict many times."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._facts: dict[int, tuple[dict[str, Any], PayloadFacts]] = {}
+        self._limit = limit
+
+    def facts(self, payload: dict[str, Any]) -> PayloadFacts:
+        """Return the facts of ``payload``, computed once per object."""
+        entry = self._facts.get(id(payload))
+        if entry is not None and entry[0] is payload:
+            return entry[1]
+        if len(self._facts) >= self._limit:
+            self._facts.clear()
+        facts = payload_facts(payload)
+        self._facts[id(payload)] = (payload, facts)
+        return facts
+
+
+# -- anomalies and decisions -------------------------------------------------------------
+
+
+class ShieldRow(NamedTuple):
+    """One ``shield_audit_log`` row; the payload itself is never kept, only its hash."""
+
+    time: float
+    nonce: str | None
+    sender: str
+    sender_trust: float
+    intent: str
+    payload_hash: str | None
+    decision: str
+    risk: float
+    response_size: int
+    flags: tuple[str, ...]
+
+
+class SenderHistory:
+    """A sender's earlier Shield rows, aggregated for the four anomaly checks."""
+
+    __slots__ = ("rows", "by_intent", "recent", "recent_live", "removed", "last_trust", "size_sum", "size_rows")
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.by_intent: dict[str, int] = {}
+        self.recent: deque[ShieldRow] = deque()
+        self.recent_live = 0
+        self.removed: set[int] = set()
+        self.last_trust: float | None = None
+        self.size_sum = 0
+        self.size_rows = 0
+
+    def anomalies(self, intent: str, trust: float, size: int, now: float) -> list[tuple[str, str]]:
+        """Return (anomaly, severity) pairs for a new row, judged on the earlier rows (§8)."""
+        found: list[tuple[str, str]] = []
+        if self.rows >= 3 and not self.by_intent.get(intent):
+            found.append(("new_intent_type", "medium"))
+        recent = self._recent_count(now)
+        if recent > 50:
+            found.append(("rapid_sender_rate", "critical"))
+        elif recent > 20:
+            found.append(("rapid_sender_rate", "high"))
+        if self.last_trust is not None:
+            drop = round(self.last_trust - trust, 6)
+            if drop > 0.4:
+                found.append(("trust_score_drop", "high"))
+            elif drop > 0.2:
+                found.append(("trust_score_drop", "medium"))
+        if self.size_rows >= 5 and size > 0:
+            ratio = size / (self.size_sum / self.size_rows)
+            if ratio > 50:
+                found.append(("response_size_spike", "critical"))
+            elif ratio > 10:
+                found.append(("response_size_spike", "high"))
+        return found
+
+    def _recent_count(self, now: float) -> int:
+        recent, cutoff = self.recent, now - RAPID_WINDOW
+        while recent and recent[0].time <= cutoff:
+            old = recent.popleft()
+            if id(old) in self.removed:
+                self.removed.discard(id(old))
+            else:
+                self.recent_live -= 1
+        return self.recent_live
+
+    def add(self, row: ShieldRow) -> None:
+        """Count a new row."""
+        self.rows += 1
+        self.by_intent[row.intent] = self.by_intent.get(row.intent, 0) + 1
+        self.recent.append(row)
+        self.recent_live += 1
+        self.last_trust = row.sender_trust
+        if row.response_size > 0:
+            self.size_sum += row.response_size
+            self.size_rows += 1
+
+    def remove(self, row: ShieldRow, now: float) -> None:
+        """Forget a row replaced by a newer row for the same nonce."""
+        self.rows -= 1
+        self.by_intent[row.intent] -= 1
+        if row.response_size > 0:
+            self.size_sum -= row.response_size
+            self.size_rows -= 1
+        if row.time > now - RAPID_WINDOW:
+            self.recent_live -= 1
+            self.removed.add(id(row))
+
+
+class Shield:
+    """Records a decision for every relay and keeps the audit rows operators read."""
+
+    def __init__(self, horizon: float = 3600.0, keep: int = 10_000) -> None:
+        self.horizon = horizon
+        self.payloads = PayloadCache()
+        self.histories: dict[str, SenderHistory] = {}
+        self.latest: dict[str, ShieldRow] = {}  # newest row per nonce, within the horizon
+        self._latest_order: deque[tuple[float, str]] = deque()
+        self.rows: deque[ShieldRow] = deque(maxlen=keep)
+        self.decisions: dict[str, int] = {"pass": 0, "hold": 0, "reject": 0}  # rows held now
+        self.recorded: dict[str, int] = {"pass": 0, "hold": 0, "reject": 0}  # every decision made
+
+    def decide(self, now: float, nonce: str | None, sender: str, trust: float, intent: str,
+               payload: dict[str, Any], rejected: str | None = None, given_risk: float = 0.0,
+               extra_flags: tuple[str, ...] = ()) -> ShieldRow:
+        """Record the decision for one frame (§8) and return its row.
+
+        ``rejected`` is the code of a check that refused the frame (the decision is then
+        ``reject`` with that code among the flags); otherwise the decision is ``hold`` when
+        the risk reaches 0.65 or any anomaly alerts, else ``pass``.
+        """
+        facts = self.payloads.facts(payload)
+        history = self.histories.get(sender)
+        if history is None:
+            history = self.histories[sender] = SenderHistory()
+        anomalies = history.anomalies(intent, trust, facts.size, now)
+        risk = max(given_risk, facts.risk, *(SEVERITY_RISK[severity] for _, severity in anomalies))
+        if rejected is not None:
+            decision = "reject"
+            flags = (rejected, *extra_flags, *facts.patterns, *(name for name, _ in anomalies))
+        else:
+            decision = "hold" if risk >= HOLD_RISK or anomalies else "pass"
+            flags = (*extra_flags, *facts.patterns, *(name for name, _ in anomalies))
+        row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, round(risk, 4), facts.size, flags)
+        self._record(row, history, now)
+        return row
+
+    def _record(self, row: ShieldRow, history: SenderHistory, now: float) -> None:
+        nonce = row.nonce
+        if nonce is not None:
+            previous = self.latest.get(nonce)
+            if previous is not None:
+                previous_history = self.histories.get(previous.sender)
+                if previous_history is not None:
+                    previous_history.remove(previous, now)
+                self.decisions[previous.decision] -= 1
+            self.latest[nonce] = row
+            order = self._latest_order
+            order.append((now, nonce))
+            cutoff = now - self.horizon
+            while order and order[0][0] < cutoff:
+                then, old = order.popleft()
+                kept = self.latest.get(old)
+                if kept is not None and kept.time == then:
+                    del self.latest[old]
+        history.add(row)
+        self.decisions[row.decision] += 1
+        self.recorded[row.decision] += 1
+        self.rows.append(row)
+
+    def for_nonce(self, nonce: str) -> ShieldRow | None:
+        """The newest row for ``nonce``, if still held."""
+        return self.latest.get(nonce)
