@@ -246,8 +246,10 @@ class Directory:
         if effect is None or not (effect.dropped or effect.delay):
             answer_in = agent.accept(row, self._on_result, ticket)
         elif not effect.dropped:
-            self.env.timeout(effect.delay).callbacks.append(
-                lambda _event: agent.accept(row, self._on_result, ticket) if agent.connected else None)
+            def arrive(_event: simpy.Event) -> None:
+                if agent.connected:
+                    agent.accept(row, self._on_result, ticket)
+            self.env.timeout(effect.delay).callbacks.append(arrive)
         if answer_in is None or answer_in >= timeout:
             self.env.timeout(timeout, ticket).callbacks.append(self._on_timeout)
 

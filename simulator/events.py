@@ -40,6 +40,10 @@ KINDS: dict[str, str] = {
     "agent": "an agent connected or disconnected",
     "restart": "a component restarted and recovered its rows",
     "forgotten": "retention compacted a finished row: path and final status",
+    "relay_error": "a trace write threw (as-coded quirks): HTTP 500, the row keeps its status",
+    "directory_down": "the directory process stopped: reason",
+    "fault_start": "a scheduled fault started: fault index, fault_kind, target",
+    "fault_end": "a fault was reverted: fault index, fault_kind, target",
 }
 
 
@@ -61,7 +65,7 @@ class EventStream:
         """Deliver every later event to ``sink``."""
         self._sinks.append(sink)
 
-    def emit(self, kind: str, nonce: str | None = None, **data: Any) -> None:
+    def emit(self, kind: str, nonce: str | None = None, /, **data: Any) -> None:
         """Build an event stamped with the current virtual time and deliver it."""
         if not self._sinks:
             return

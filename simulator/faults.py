@@ -322,7 +322,7 @@ def _run(world: World, index: int, fault: Any) -> Any:
     env = world.env
     if fault.at > env.now:
         yield env.timeout(fault.at - env.now)
-    world.events.emit("fault_start", None, fault=index, kind=fault.kind, target=fault.target())
+    world.events.emit("fault_start", None, fault=index, fault_kind=fault.kind, target=fault.target())
     world.active_faults[index] = fault
     revert = apply(world, fault)
     end = fault.end
@@ -333,4 +333,4 @@ def _run(world: World, index: int, fault: Any) -> Any:
     yield env.timeout(max(0.0, end - env.now))
     revert()
     world.active_faults.pop(index, None)
-    world.events.emit("fault_end", None, fault=index, kind=fault.kind, target=fault.target())
+    world.events.emit("fault_end", None, fault=index, fault_kind=fault.kind, target=fault.target())

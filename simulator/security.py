@@ -74,6 +74,7 @@ class Security:
         self.scores: dict[str, float] = {a.id: NEW_AGENT_TRUST for a in scenario.agents}
         self.trust_overrides: dict[str, float] = {}
         self.flagged: dict[str, bool] = {a.id: a.flagged for a in scenario.agents}
+        self._settled: set[str] = set()
 
     # -- trust ---------------------------------------------------------------------------
 
@@ -85,12 +86,21 @@ class Security:
         return self.scores.get(agent_id, 0.0)
 
     def seen(self, agent_id: str, now: float) -> None:
-        """``updateLastSeen``: recompute the agent's score after it sent an intent."""
+        """``updateLastSeen``: recompute the agent's score after it sent an intent.
+
+        Once an agent has been seen and is a week old its score no longer changes (until a
+        flag changes), so the computation is skipped then.
+        """
+        if agent_id in self._settled:
+            return
         spec = self.agents.get(agent_id)
         if spec is None:
             return
+        age = spec.age_days + now / DAY
         self.scores[agent_id] = trust_score(flagged=self.flagged[agent_id], verified=spec.verified, tier=spec.tier,
-                                            seen_within_day=True, age_days=spec.age_days + now / DAY)
+                                            seen_within_day=True, age_days=age)
+        if age >= 7:
+            self._settled.add(agent_id)
 
     # -- the layers ----------------------------------------------------------------------
 

@@ -216,8 +216,8 @@ class SenderHistory:
             found.append(("rapid_sender_rate", "critical"))
         elif recent > 20:
             found.append(("rapid_sender_rate", "high"))
-        if self.last_trust is not None:
-            drop = round(self.last_trust - trust, 6)
+        if self.last_trust is not None and self.last_trust - trust > 0.2:
+            drop = round(self.last_trust - trust, 6)  # trust scores have 2 decimals; drop float noise
             if drop > 0.4:
                 found.append(("trust_score_drop", "high"))
             elif drop > 0.2:
@@ -290,14 +290,17 @@ class Shield:
         if history is None:
             history = self.histories[sender] = SenderHistory()
         anomalies = history.anomalies(intent, trust, facts.size, now)
-        risk = max(given_risk, facts.risk, *(SEVERITY_RISK[severity] for _, severity in anomalies))
+        risk = given_risk if given_risk > facts.risk else facts.risk
+        flags = (*extra_flags, *facts.patterns) if extra_flags else facts.patterns
+        if anomalies:
+            risk = max(risk, *(SEVERITY_RISK[severity] for _, severity in anomalies))
+            flags = (*flags, *(name for name, _ in anomalies))
         if rejected is not None:
             decision = "reject"
-            flags = (rejected, *extra_flags, *facts.patterns, *(name for name, _ in anomalies))
+            flags = (rejected, *flags)
         else:
             decision = "hold" if risk >= HOLD_RISK or anomalies else "pass"
-            flags = (*extra_flags, *facts.patterns, *(name for name, _ in anomalies))
-        row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, round(risk, 4), facts.size, flags)
+        row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, risk, facts.size, flags)
         self._record(row, history, now)
         return row
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import open_acl, without_limits
+from conftest import without_limits
 from simulator.events import Event
 from simulator.scenario import parse_scenario
 from simulator.world import World

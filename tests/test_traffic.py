@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import open_acl, without_limits
+from conftest import without_limits
 from simulator.scenario import load_scenario, parse_scenario
 from simulator.world import World
 

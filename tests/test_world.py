@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import open_acl
 from simulator.conservation import ConservationError, check_world
 from simulator.events import Event
 from simulator.scenario import load_scenario, parse_scenario
