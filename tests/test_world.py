@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import open_acl
 from simulator.conservation import ConservationError, check_world
 from simulator.events import Event
 from simulator.scenario import load_scenario, parse_scenario
@@ -45,13 +46,50 @@ def random_world(draw: Any) -> dict[str, Any]:
             "intent": "agent.ping", "via": draw(st.sampled_from(["bus", "http", "ws"])),
             "rate": draw(st.sampled_from([0.05, 0.3, 1.0])),
         })
+    ids = [agent["id"] for agent in agents]
+    faults = draw(st.lists(fault(ids, [route["name"] for route in routes]), max_size=5))
     return {
         "name": "property", "duration": 3600,
         "bus": {"rate_limit_per_min": draw(st.sampled_from([5, 10, 600])),
                 "max_retries": draw(st.integers(min_value=1, max_value=6))},
         "retention": {"finished_rows": draw(st.sampled_from([None, 1500]))},
         "agents": agents, "traffic": {"routes": routes},
+        "acl": open_acl(agents, ["agent.ping"]) if draw(st.booleans()) else [],
+        "faults": faults,
+        "fidelity": draw(st.sampled_from(["documented", "as-coded"])),
     }
+
+
+def fault(agents: list[str], routes: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    """One random fault of any kind, somewhere in the first hour."""
+    at = st.sampled_from([0, 60, 300, 900, 1700])
+    length = st.sampled_from([30, 200, 900])
+    agent = st.sampled_from(agents)
+    return st.one_of(
+        st.fixed_dictionaries({"kind": st.just("agent_disconnect"), "agent": agent, "at": at, "duration": length}),
+        st.fixed_dictionaries({"kind": st.just("agent_latency"), "agent": agent, "at": at, "duration": length,
+                               "latency": st.sampled_from([0.1, 35, 70])}),
+        st.fixed_dictionaries({"kind": st.just("agent_errors"), "agent": agent, "at": at, "duration": length,
+                               "rate": st.sampled_from([0.5, 1.0]), "code": st.sampled_from(["RESULT_ERROR", "TIMEOUT"])}),
+        st.fixed_dictionaries({"kind": st.just("agent_async_only"), "agent": agent, "at": at, "duration": length}),
+        st.fixed_dictionaries({"kind": st.just("clock_skew"), "agent": agent, "at": at, "duration": length,
+                               "skew": st.sampled_from([-60, 1, 400])}),
+        st.fixed_dictionaries({"kind": st.just("trust_drop"), "agent": agent, "at": at, "duration": length,
+                               "trust": st.sampled_from([0.0, 0.2])}),
+        st.fixed_dictionaries({"kind": st.just("shield_config"), "agent": agent, "at": at, "duration": length,
+                               "mode": st.sampled_from(["open", "closed", "whitelist"])}),
+        st.fixed_dictionaries({"kind": st.just("rate_limit"), "at": at, "duration": length, "limit": st.just(2),
+                               "layer": st.sampled_from(["bus", "public_ip", "public_sender", "relay_sender"])}),
+        st.fixed_dictionaries({"kind": st.just("injection"), "route": st.sampled_from(routes), "at": at,
+                               "duration": length}),
+        st.fixed_dictionaries({"kind": st.just("bus_restart"), "at": at}),
+        st.fixed_dictionaries({"kind": st.just("directory_restart"), "at": at, "downtime": st.sampled_from([0, 20])}),
+        st.fixed_dictionaries({"kind": st.just("link"), "at": at, "duration": length,
+                               "link": st.sampled_from(["bus->directory", *(f"directory->{a}" for a in agents)]),
+                               "toxic": st.sampled_from(["latency", "timeout", "reset", "loss"]),
+                               "latency": st.just(2.0), "timeout": st.sampled_from([0, 5]),
+                               "toxicity": st.sampled_from([0.3, 1.0])}),
+    )
 
 
 @st.composite
@@ -59,7 +97,7 @@ def worlds(draw: Any) -> dict[str, Any]:
     return random_world(draw)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=worlds(), seed=st.integers(min_value=0, max_value=2**32), restart_at=st.sampled_from([None, 333.0]))
 def test_random_worlds_conserve_intents_and_move_only_legally(spec: dict[str, Any], seed: int,
                                                              restart_at: float | None) -> None:
