@@ -14,7 +14,8 @@ from rich.table import Table
 
 from simulator.conservation import ConservationError
 from simulator.lifecycle import STATES, IllegalTransition
-from simulator.scenario import InputError, Problem, Scenario, load_scenario
+from simulator.problems import InputError, Problem
+from simulator.scenario import Scenario, load_scenario
 from simulator.units import DURATION_HINT, parse_duration
 from simulator.world import Summary, World
 from drills.results import EventLog, versions, write_json
@@ -139,6 +140,11 @@ def _print_summary(summary: Summary, seed: int) -> None:
     directory = summary.directory
     console.print(f"directory: failures {directory.failures_by_code or 'none'}, "
                   f"rejected {directory.rejections_by_code or 'none'}", highlight=False)
+    console.print(f"shield: {directory.shield_decisions}; audit {directory.audit_actions or 'none'}", highlight=False)
+    if directory.stops or directory.restarts:
+        stops = ", ".join(f"t={time:g}s ({reason})" for time, reason in directory.stops)
+        console.print(f"directory stopped {len(directory.stops)} times: {stops}; restarted {directory.restarts} times",
+                      highlight=False)
     for run in summary.quote_runs[:3]:
         console.print(f"quote {run.quote_nonce}: {run.quote_status}, total {run.total_price_eur}, "
                       f"inventory {run.inventory_status}, preflight bus {run.preflight_bus_status} / "

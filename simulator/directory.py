@@ -143,7 +143,7 @@ class Directory:
             self.events.emit("relay_rejected", frame.nonce, code=code, http_status=refusal.http_status,
                              error_code=refusal.error_code)
         if done is not None:
-            done(RelayOutcome(refusal.http_status, False, refusal.error_code, code))
+            done(RelayOutcome(refusal.http_status, False, refusal.error_code, code, retry_after=refusal.retry_after))
 
     def _claim(self, row: IntentRow, frame: Frame, origin: Origin, done: Answer | None) -> IntentRow | None:
         """Apply the nonce claim rules (§3.3) to a known nonce; return the row to route

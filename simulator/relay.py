@@ -47,7 +47,7 @@ class RelayOutcome(NamedTuple):
     (``success`` true or false), an error status whose body carries ``error_code``, or
     :data:`NO_RESPONSE` when the directory could not be reached. ``relay_code`` is the
     directory's own code (``BAD_REQUEST`` where HTTP says ``INVALID_INTENT``), which is
-    what a WebSocket sender sees.
+    what a WebSocket sender sees. ``retry_after`` is the ``Retry-After`` header in seconds.
     """
 
     http_status: int
@@ -56,6 +56,7 @@ class RelayOutcome(NamedTuple):
     relay_code: str | None = None
     payload: dict[str, Any] | None = None
     cached: bool = False
+    retry_after: int | None = None
 
 
 #: Receives a relay's outcome.

@@ -20,14 +20,17 @@ from simulator.trust import DAY, NEW_AGENT_TRUST, trust_score
 
 UNKNOWN_IP = "unknown"
 PUBLIC_CLEANUP_INTERVAL = 300.0
+RETRY_AFTER = 60
 
 
 class Refusal(NamedTuple):
-    """A frame the directory refused: HTTP status, body errorCode, and the directory's code."""
+    """A frame the directory refused: HTTP status, body errorCode, the directory's code,
+    and the ``Retry-After`` header when one is sent."""
 
     http_status: int
     error_code: str
     relay_code: str
+    retry_after: int | None = None
 
 
 #: The relay's own refusals → (HTTP status, body errorCode) (§3.4).
@@ -130,7 +133,7 @@ class Security:
                                      route="/intents/send")
                     row = self.shield.decide(now, frame.nonce, frame.sender, 0.0, frame.intent, frame.payload,
                                              "RATE_LIMITED", PUBLIC_LIMIT_RISK, (f"bucket:{bucket}", f"ip:{ip}"))
-                    return Refusal(429, "RATE_LIMITED", "RATE_LIMITED"), row
+                    return Refusal(429, "RATE_LIMITED", "RATE_LIMITED", RETRY_AFTER), row
         if self.shield.payloads.facts(frame.payload).size > self.max_payload_bytes:
             return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE"), None  # type: ignore[return-value]
         config = self.configs.get(frame.recipient, self.default_config)
