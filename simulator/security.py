@@ -131,8 +131,8 @@ class Security:
                 if not windows.hit(key, limit, now):
                     self.audit.write(now, "public.rate_limit.throttled", frame.sender, bucket=bucket, ip=ip,
                                      route="/intents/send")
-                    row = self.shield.decide(now, frame.nonce, frame.sender, 0.0, frame.intent, frame.payload,
-                                             "RATE_LIMITED", PUBLIC_LIMIT_RISK, (f"bucket:{bucket}", f"ip:{ip}"))
+                    row = self.shield.reject(now, frame.sender, 0.0, frame.intent, PUBLIC_LIMIT_RISK,
+                                             ("RATE_LIMITED", f"bucket:{bucket}", f"ip:{ip}"))
                     return Refusal(429, "RATE_LIMITED", "RATE_LIMITED", RETRY_AFTER), row
         if self.shield.payloads.facts(frame.payload).size > self.max_payload_bytes:
             return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE"), None  # type: ignore[return-value]
@@ -144,8 +144,7 @@ class Security:
         code, status = refused
         self.audit.write(now, "shield.request.blocked", frame.recipient, errorCode=code, ip=ip,
                          intentType=frame.intent, sender=frame.sender, nonce=frame.nonce)
-        row = self.shield.decide(now, frame.nonce, frame.sender, trust, frame.intent, frame.payload,
-                                 code, TRUST_GATE_RISK, (f"ip:{ip}",))
+        row = self.shield.reject(now, frame.sender, trust, frame.intent, TRUST_GATE_RISK, (code, f"ip:{ip}"))
         return Refusal(status, code, code), row
 
     def _relay_checks(self, now: float, frame: Any, local: bool) -> str | None:

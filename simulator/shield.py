@@ -92,16 +92,16 @@ def _pattern(name: str, regex: str, severity: float) -> InjectionPattern:
 #: Representative patterns (Beam's code has 39, its docs say 23); the three named in §8 keep
 #: their severities exactly. Text is matched lower-cased after normalisation.
 INJECTION_PATTERNS: Final[tuple[InjectionPattern, ...]] = (
-    _pattern("ignore-previous", r"ignore (all |any |the )?(previous|prior|above|earlier) (instructions|prompts|rules)", 1.0),
-    _pattern("role-override", r"you are now (a|an|the|my) ", 0.9),
-    _pattern("disregard-rules", r"disregard (your|all|the|any) (rules|guidelines|instructions|policies)", 0.9),
+    _pattern("ignore-previous", r"ignore\s+((all|any|the)\s+)?(previous|prior|above|earlier)\s+(instructions|prompts|rules)", 1.0),
+    _pattern("role-override", r"you\s+are\s+now\s+(a|an|the|my)\s", 0.9),
+    _pattern("disregard-rules", r"disregard\s+(your|all|the|any)\s+(rules|guidelines|instructions|policies)", 0.9),
     _pattern("exfiltrate-secret", r"(send|post|leak|reveal|exfiltrate)\b.{0,40}\b(api[ _-]?key|password|secret|token)", 0.9),
-    _pattern("developer-mode", r"\b(developer mode|dan mode|jailbreak)\b", 0.85),
+    _pattern("developer-mode", r"\b(developer\s+mode|dan\s+mode|jailbreak)\b", 0.85),
     _pattern("system-role-inject", r"(^|[\s\"'{\[])(system|assistant)\s*:\s", 0.8),
-    _pattern("reveal-prompt", r"(reveal|print|show|repeat) (your|the) (system |hidden )?(prompt|instructions)", 0.8),
-    _pattern("forget-everything", r"forget (everything|all (of )?(your|the) (instructions|rules))", 0.8),
-    _pattern("override-safety", r"(bypass|override|disable) (the |your |all )?(safety|security|filters?|guardrails?)", 0.75),
-    _pattern("tool-hijack", r"(execute|run) (this |the following )?(shell |system )?command", 0.7),
+    _pattern("reveal-prompt", r"(reveal|print|show|repeat)\s+(your|the)\s+((system|hidden)\s+)?(prompt|instructions)", 0.8),
+    _pattern("forget-everything", r"forget\s+(everything|all\s+(of\s+)?(your|the)\s+(instructions|rules))", 0.8),
+    _pattern("override-safety", r"(bypass|override|disable)\s+((the|your|all)\s+)?(safety|security|filters?|guardrails?)", 0.75),
+    _pattern("tool-hijack", r"(execute|run)\s+((this|the\s+following)\s+)?((shell|system)\s+)?command", 0.7),
     _pattern("hidden-instruction", r"<!--.{0,200}(instruction|prompt).{0,200}-->", 0.6),
     _pattern("encoded-payload", r"base64,[a-z0-9+/=]{40,}", 0.5),
 )
@@ -113,7 +113,7 @@ _MARKDOWN = re.compile(r"[*_`#>~]+|\[([^\]]*)\]\([^)]*\)")
 def sandbox_text(payload: Any) -> str:
     """The text the sandbox scans: the payload's JSON, HTML and markdown stripped, NFKC, lower case."""
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True) if not isinstance(payload, str) else payload
-    text = _MARKDOWN.sub(lambda m: m.group(1) or " ", _TAGS.sub(" ", text))
+    text = _MARKDOWN.sub(lambda m: m.group(1) or "", _TAGS.sub("", text))
     return unicodedata.normalize("NFKC", text).lower()
 
 
@@ -277,8 +277,7 @@ class Shield:
         self.recorded: dict[str, int] = {"pass": 0, "hold": 0, "reject": 0}  # every decision made
 
     def decide(self, now: float, nonce: str | None, sender: str, trust: float, intent: str,
-               payload: dict[str, Any], rejected: str | None = None, given_risk: float = 0.0,
-               extra_flags: tuple[str, ...] = ()) -> ShieldRow:
+               payload: dict[str, Any], rejected: str | None = None, given_risk: float = 0.0) -> ShieldRow:
         """Record the decision for one frame (§8) and return its row.
 
         ``rejected`` is the code of a check that refused the frame (the decision is then
@@ -290,8 +289,8 @@ class Shield:
         if history is None:
             history = self.histories[sender] = SenderHistory()
         anomalies = history.anomalies(intent, trust, facts.size, now)
-        risk = given_risk if given_risk > facts.risk else facts.risk
-        flags = (*extra_flags, *facts.patterns) if extra_flags else facts.patterns
+        risk = given_risk if given_risk > facts.risk else facts.risk  # risk = max(given, sandbox, anomalies)
+        flags = facts.patterns
         if anomalies:
             risk = max(risk, *(SEVERITY_RISK[severity] for _, severity in anomalies))
             flags = (*flags, *(name for name, _ in anomalies))
@@ -301,6 +300,18 @@ class Shield:
         else:
             decision = "hold" if risk >= HOLD_RISK or anomalies else "pass"
         row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, risk, facts.size, flags)
+        self._record(row, history, now)
+        return row
+
+    def reject(self, now: float, sender: str, trust: float, intent: str, risk: float,
+               flags: tuple[str, ...]) -> ShieldRow:
+        """Write a middleware rejection as Beam's ``logShieldRejection`` does: a fixed risk
+        and flags, no nonce, no payload, no anomaly step. It still counts in the sender's
+        history for later anomaly checks."""
+        history = self.histories.get(sender)
+        if history is None:
+            history = self.histories[sender] = SenderHistory()
+        row = ShieldRow(now, None, sender, trust, intent, None, "reject", risk, 0, flags)
         self._record(row, history, now)
         return row
 
