@@ -7,9 +7,10 @@ end is an event (``fault_start`` / ``fault_end``), so drills and charts can see 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simulator.links import Toxic
 from simulator.schema import AclEntry, BeamId, Model, Probability, latency_field
@@ -17,6 +18,9 @@ from simulator.units import Duration
 
 if TYPE_CHECKING:
     from simulator.world import World
+
+
+_LINK = re.compile(r"bus->directory|directory->[A-Za-z0-9._-]+@[A-Za-z0-9._-]+")
 
 
 class FaultBase(Model):
@@ -181,12 +185,19 @@ class LinkFault(FaultBase):
     """A Toxiproxy-style toxic on a link: ``bus->directory`` or ``directory->AGENT_ID``."""
 
     kind: Literal["link"]
-    link: Annotated[str, Field(pattern=r"^(bus->directory|directory->[A-Za-z0-9._-]+@[A-Za-z0-9._-]+)$")]
+    link: str
     toxic: Literal["latency", "timeout", "reset", "loss"]
     latency: Duration = 0.0
     jitter: Duration = 0.0
     timeout: Duration = 0.0
     toxicity: Probability = 1.0
+
+    @field_validator("link")
+    @classmethod
+    def _link_name(cls, link: str) -> str:
+        if not _LINK.fullmatch(link):
+            raise ValueError("expected bus->directory or directory->AGENT_ID")
+        return link
 
     def target(self) -> str:
         """The link."""

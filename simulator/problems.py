@@ -44,6 +44,10 @@ def _walk(model: Any, loc: tuple[int | str, ...]) -> tuple[str, Any]:
         if isinstance(part, int):
             path += f"[{part}]"
             continue
+        tagged = _tagged(current, part) if isinstance(current, list) and len(current) > 1 else None
+        if tagged is not None:  # a discriminator tag in a union of kinds, not a field
+            current = [tagged]
+            continue
         field = _field(current, part)
         if field is not None:
             path += f".{part}" if path else str(part)
@@ -125,7 +129,8 @@ def validation_problems(
     for item in error.errors():
         loc = tuple(item["loc"])
         message = _expected(item, model, loc)
-        if item["type"] not in ("missing", "extra_forbidden"):
+        says_found = ", found " in message
+        if item["type"] not in ("missing", "extra_forbidden") and not says_found:
             message += f", found {_found(item.get('input'))}"
         problems.append(Problem(file=file, field=_walk(model, loc)[0], message=message))
     return problems
