@@ -27,9 +27,10 @@ class Catalog:
 
     def problem(self, intent: str, payload: dict[str, Any]) -> str | None:
         """Return why the payload is refused (an unknown type, a missing or mistyped field), or None."""
-        if intent not in self.known:
-            return f"Unknown intent type {intent}"
-        for field, kind in REQUIRED_FIELDS.get(intent, {}).items():
+        required = REQUIRED_FIELDS.get(intent)
+        if required is None:
+            return None if intent in self.known else f"Unknown intent type {intent}"
+        for field, kind in required.items():
             value = payload.get(field)
             if value is None or isinstance(value, bool) or not isinstance(value, kind):
                 return f"Invalid payload for {intent}: {field} is required"

@@ -68,7 +68,8 @@ class Directory:
         self.timeouts: dict[str, float] = {"http": http_result_timeout, "ws": ws_result_timeout}
         self.ledger = Ledger("directory", None)
         self.rows: dict[str, IntentRow] = {}
-        self.retention = Retention(env, events, "directory", retention, self.rows, ("acked", "failed"))
+        self.retention = Retention(env, events, "directory", retention, self.rows, ("acked", "failed"),
+                                   lambda row: security.shield.forget(row.nonce))
         self.failures_by_code: dict[str, int] = {}
         self.rejections_by_code: dict[str, int] = {}
         self.claims: dict[str, int] = {"cached": 0, "in_progress": 0, "reset": 0}

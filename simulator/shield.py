@@ -270,7 +270,7 @@ class Shield:
         self.horizon = horizon
         self.payloads = PayloadCache()
         self.histories: dict[str, SenderHistory] = {}
-        self.latest: dict[str, ShieldRow] = {}  # newest row per nonce, within the horizon
+        self.latest: dict[str, ShieldRow] = {}  # newest row per nonce, while its row is kept
         self._latest_order: deque[tuple[float, str]] = deque()
         self.rows: deque[ShieldRow] = deque(maxlen=keep)
         self.decisions: dict[str, int] = {"pass": 0, "hold": 0, "reject": 0}  # rows held now
@@ -318,25 +318,32 @@ class Shield:
     def _record(self, row: ShieldRow, history: SenderHistory, now: float) -> None:
         nonce = row.nonce
         if nonce is not None:
-            previous = self.latest.get(nonce)
+            latest = self.latest
+            previous = latest.get(nonce)
             if previous is not None:
                 previous_history = self.histories.get(previous.sender)
                 if previous_history is not None:
                     previous_history.remove(previous, now)
                 self.decisions[previous.decision] -= 1
-            self.latest[nonce] = row
-            order = self._latest_order
-            order.append((now, nonce))
-            cutoff = now - self.horizon
-            while order and order[0][0] < cutoff:
-                then, old = order.popleft()
-                kept = self.latest.get(old)
-                if kept is not None and kept.time == then:
-                    del self.latest[old]
+            latest[nonce] = row
+            if row.decision == "reject":
+                # A refused frame has no intent_log row whose retention would forget it.
+                order = self._latest_order
+                order.append((now, nonce))
+                cutoff = now - self.horizon
+                while order and order[0][0] < cutoff:
+                    then, old = order.popleft()
+                    kept = latest.get(old)
+                    if kept is not None and kept.time == then:
+                        del latest[old]
         history.add(row)
         self.decisions[row.decision] += 1
         self.recorded[row.decision] += 1
         self.rows.append(row)
+
+    def forget(self, nonce: str) -> None:
+        """Drop the newest row kept for ``nonce`` (its intent_log row was forgotten)."""
+        self.latest.pop(nonce, None)
 
     def for_nonce(self, nonce: str) -> ShieldRow | None:
         """The newest row for ``nonce``, if still held."""
