@@ -122,12 +122,13 @@ class Security:
         row = self.shield.decide(now, frame.nonce, frame.sender, trust, frame.intent, frame.payload, code)
         return (_RELAY_REFUSALS[code] if code is not None else None), row
 
-    def _middleware(self, now: float, frame: Any, ip: str) -> tuple[Refusal, ShieldRow] | None:
+    def _middleware(self, now: float, frame: Any, ip: str) -> tuple[Refusal, ShieldRow | None] | None:
         limits = self.limits
-        if ip not in limits.trusted_ips and not any(sender_matches(p, frame.sender) for p in limits.trusted_senders):
+        if ip not in limits.trusted_ips and not (
+                limits.trusted_senders and any(sender_matches(p, frame.sender) for p in limits.trusted_senders)):
             windows = self.public_windows
-            for bucket, key, limit in (("ip", f"intent-send-ip:ip:{ip}", limits.per_ip),
-                                       ("sender", f"intent-send-sender:beam:{frame.sender}", limits.public_per_sender)):
+            for bucket, key, limit in (("ip", "intent-send-ip:ip:" + ip, limits.per_ip),
+                                       ("sender", "intent-send-sender:beam:" + frame.sender, limits.public_per_sender)):
                 if not windows.hit(key, limit, now):
                     self.audit.write(now, "public.rate_limit.throttled", frame.sender, bucket=bucket, ip=ip,
                                      route="/intents/send")
@@ -135,7 +136,7 @@ class Security:
                                              ("RATE_LIMITED", f"bucket:{bucket}", f"ip:{ip}"))
                     return Refusal(429, "RATE_LIMITED", "RATE_LIMITED", RETRY_AFTER), row
         if self.shield.payloads.facts(frame.payload).size > self.max_payload_bytes:
-            return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE"), None  # type: ignore[return-value]
+            return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE"), None
         config = self.configs.get(frame.recipient, self.default_config)
         trust = self.trust(frame.sender)
         refused = trust_gate(config, frame.sender, frame.recipient, trust, self.pair_windows, now)

@@ -49,7 +49,14 @@ class ShieldConfig:
 
 
 def _listed(patterns: list[str], sender: str) -> bool:
-    return any(sender_matches(pattern, sender) for pattern in patterns)
+    if not patterns:
+        return False
+    if sender in patterns:
+        return True
+    for pattern in patterns:
+        if sender_matches(pattern, sender):
+            return True
+    return False
 
 
 def trust_gate(config: ShieldConfig, sender: str, recipient: str, sender_trust: float,
