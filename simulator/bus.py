@@ -44,7 +44,7 @@ class BusMessage:
     __slots__ = (
         "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
         "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
-        "acked_at", "failed_at", "error", "response", "finished_at", "queue_seq",
+        "acked_at", "failed_at", "error", "response", "finished_at", "queue_seq", "attempts",
     )
 
     def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
@@ -68,10 +68,11 @@ class BusMessage:
         self.response: Any = None
         self.finished_at: float | None = None
         self.queue_seq = 0
+        self.attempts = 0
 
     def view(self) -> dict[str, Any]:
         """Return the row as the API shows it."""
-        return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq")}
+        return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq", "attempts")}
 
 
 #: Receives a bus API answer.
@@ -207,6 +208,9 @@ class Bus:
             created.popleft()
         self.sent_by_agent[sender] = self.sent_by_agent.get(sender, 0) + 1
         self.received_by_agent[recipient] = self.received_by_agent.get(recipient, 0) + 1
+        if self.events.active:
+            self.events.emit("bus_accepted", msg.nonce, message_id=message_id, sender=sender, recipient=recipient,
+                             intent=intent, priority=priority)
         self.ledger.admit(msg)
         if answer is None:
             self._attempt(msg, self._epoch, lambda attempt: self._settle_first(msg, attempt, now))
@@ -277,6 +281,8 @@ class Bus:
         """
         self.ledger.move(msg, "dispatched")
         self.attempts += 1
+        msg.attempts += 1
+        number = msg.attempts
         settled = [False]
 
         def settle(attempt: Attempt) -> None:
@@ -286,8 +292,8 @@ class Bus:
             if epoch != self._epoch:
                 return  # the bus restarted meanwhile; this process no longer exists
             if self.events.active:
-                self.events.emit("attempt", msg.nonce, delivered=attempt.delivered,
-                                 http_status=attempt.http_status, code=attempt.error_code)
+                self.events.emit("attempt", msg.nonce, number=number, delivered=attempt.delivered,
+                                 http_status=attempt.http_status, code=attempt.error_code, error=attempt.error)
             then(attempt)
 
         frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)

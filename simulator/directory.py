@@ -117,6 +117,12 @@ class Directory:
             return
         refusal, shield_row = self.security.screen(self.env.now, frame, origin, client_ip,
                                                    frame.recipient in self.agents)
+        if self.events.active:
+            self.events.emit("relay", frame.nonce, sender=frame.sender, recipient=frame.recipient,
+                             intent=frame.intent, origin=origin,
+                             shield=None if shield_row is None else {
+                                 "decision": shield_row.decision, "risk": shield_row.risk,
+                                 "flags": list(shield_row.flags)})
         if refusal is not None:
             self._reject(frame, refusal, done)
             return

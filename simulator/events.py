@@ -29,7 +29,9 @@ Sink = Callable[[Event], None]
 #: Event kinds the world emits, with what their ``data`` carries.
 KINDS: dict[str, str] = {
     "transition": "path, from (None at admission), to, and code for failures",
-    "attempt": "bus delivery attempt: attempt number, http status, error code, outcome",
+    "relay": "a frame reached the directory: sender, recipient, intent, origin, Shield decision/risk/flags",
+    "bus_accepted": "the bus stored a message: message_id, sender, recipient, intent, priority",
+    "attempt": "a bus delivery attempt settled: its number, delivered, http status, error code and text",
     "retry_scheduled": "retry_count, delay and next_retry_at of a queued bus row",
     "send_rejected": "bus send refused before insert: http status and error code",
     "deduped": "bus send answered from an existing row with the same body",

@@ -9,6 +9,7 @@ expected and what was found.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -202,13 +203,22 @@ class TrafficSpec(Model):
         return profile
 
 
+#: The default epoch: virtual time 0 is this instant, so exported timestamps are reproducible.
+DEFAULT_EPOCH = datetime(2026, 4, 3, 8, 0, tzinfo=timezone.utc)
+
+
 class Scenario(Model):
-    """A whole world: what exists, how it is configured and what traffic it carries."""
+    """A whole world: what exists, how it is configured and what traffic it carries.
+
+    ``epoch`` is the wall-clock instant virtual time 0 stands for; every exported
+    timestamp is ``epoch + virtual seconds``. A time without a zone is read as UTC.
+    """
 
     name: Annotated[str, StringConstraints(min_length=1)]
     description: str = ""
     seed: Annotated[int, Field(ge=0)] = 1
     duration: Duration = 600.0
+    epoch: datetime = DEFAULT_EPOCH
     bus: BusSpec = BusSpec()
     directory: DirectorySpec = DirectorySpec()
     retention: RetentionSpec = RetentionSpec()
@@ -218,6 +228,16 @@ class Scenario(Model):
     faults: list[FaultSpec] = Field(default_factory=list)
     fidelity: Literal["documented", "as-coded"] = "documented"
     quirks: QuirksSpec = QuirksSpec()
+
+    @field_validator("epoch")
+    @classmethod
+    def _utc(cls, epoch: datetime) -> datetime:
+        return epoch.replace(tzinfo=timezone.utc) if epoch.tzinfo is None else epoch.astimezone(timezone.utc)
+
+    @property
+    def epoch_ns(self) -> int:
+        """The epoch in nanoseconds since the Unix epoch."""
+        return int(self.epoch.timestamp()) * 1_000_000_000 + self.epoch.microsecond * 1000
 
     def resolved_quirks(self) -> dict[str, bool]:
         """Every quirk switch resolved: set ones as given, unset ones from ``fidelity``."""
