@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,7 +19,8 @@ from simulator.problems import InputError, Problem
 from simulator.scenario import Scenario, load_scenario
 from simulator.units import DURATION_HINT, parse_duration
 from simulator.world import Summary, World
-from drills.results import EventLog, versions, write_json
+from drills.results import EventLog, versions, write_json, write_jsonl
+from drills.traceview import TraceError, load_trace, render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
@@ -53,18 +55,23 @@ def run(
     until: Annotated[Optional[str], typer.Option(help="Virtual time to run to, e.g. 6h (default: the scenario's duration).")] = None,
     out: Annotated[Path, typer.Option(help="Result directory.")] = Path("runs/latest"),
     events: Annotated[bool, typer.Option("--events", help="Also write every event to events.jsonl.")] = False,
+    epoch: Annotated[Optional[str], typer.Option(
+        help="Wall-clock time of virtual t=0: ISO 8601 (2026-04-03T08:00:00Z), 'today' or 'yesterday' (UTC "
+             "midnight). Default: the scenario's epoch.")] = None,
 ) -> None:
-    """Run one scenario and write DIR/result.json (and DIR/events.jsonl with --events)."""
+    """Run one scenario and write DIR/result.json, DIR/audit.jsonl (and DIR/events.jsonl with --events)."""
     try:
         scenario = load_scenario(scenario_file)
     except InputError as error:
         fail_input(error.problems)
+    if epoch is not None:
+        scenario = scenario.model_copy(update={"epoch": _epoch_option(epoch)})
     if seed is not None and seed < 0:
         fail_input([Problem(file="(command line)", field="--seed", message=f"expected a non-negative integer, found {seed}")])
     end = _duration_option(until, "--until")
     world = World(scenario, seed)
     end = scenario.duration if end is None else end
-    files = ["result.json"]
+    files = ["result.json", "audit.jsonl"]
     log = EventLog(out / "events.jsonl") if events else None
     if log is not None:
         world.subscribe(log)
@@ -84,12 +91,28 @@ def run(
         summary = world.summary()
     result = _result(scenario_file, scenario, world, end, summary, files, failure)
     write_json(out / "result.json", result)
+    write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}
+                                      for row in world.directory.security.audit.rows))
     _print_summary(summary, world.seed)
     console.print(f"wrote {', '.join(str(out / f) for f in files)}  "
                   f"({summary.virtual_seconds:g} virtual s in {wall:.2f} s wall)", highlight=False)
     if failure is not None:
         print(f"run failed: {failure}; partial results are in {out / 'result.json'}", file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _epoch_option(value: str) -> datetime:
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    if value in ("today", "yesterday"):
+        return today - timedelta(days=1 if value == "yesterday" else 0)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail_input([Problem(file="(command line)", field="--epoch",
+                            message=f"expected an ISO 8601 time like 2026-04-03T08:00:00Z, 'today' or 'yesterday', "
+                                    f"found {value!r}")])
+        raise
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def _run_with_progress(world: World, end: float) -> Summary:
@@ -154,6 +177,21 @@ def _print_summary(summary: Summary, seed: int) -> None:
         console.print(f"... {len(summary.quote_runs) - 3} more quote runs; {acked} of {len(summary.quote_runs)} acked")
     if summary.conservation:
         console.print(f"conservation VIOLATED: {summary.conservation}", style="bold red", highlight=False)
+
+
+@app.command(epilog="Example: beamdrill run scenarios/demo.yaml --events --out runs/demo && "
+                    "beamdrill trace NONCE --run runs/demo")
+def trace(
+    nonce: Annotated[str, typer.Argument(help="The intent's nonce.")],
+    run_dir: Annotated[Path, typer.Option("--run", help="A run directory written with --events.")] = Path("runs/latest"),
+) -> None:
+    """Show one intent as the runbook opens it: stages, retries, Shield context, audit, guidance."""
+    try:
+        found = load_trace(run_dir, nonce)
+    except TraceError as error:
+        fail_input(error.problems)
+    for line in render(found):
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command(epilog="Example: beamdrill bench --intents 200000")

@@ -8,7 +8,7 @@ import platform
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
 from simulator.events import Event
 
@@ -29,6 +29,11 @@ def atomic_write_text(path: Path, text: str) -> None:
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON with a trailing newline, atomically."""
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write one JSON object per line, atomically."""
+    atomic_write_text(path, "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records))
 
 
 def versions() -> dict[str, str]:

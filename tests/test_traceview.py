@@ -1,0 +1,124 @@
+"""``beamdrill trace``: the intent as the runbook opens it, and its guidance per status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import without_limits
+from drills.traceview import guidance, load_trace, render
+
+BEAMDRILL = Path(sys.executable).parent / "beamdrill"
+S, T = "sender@test.beam", "target@test.beam"
+
+
+def run(tmp_path: Path, agents: list[dict[str, Any]], faults: list[dict[str, Any]] = (), until: str = "20m",
+        **extra: Any) -> Path:
+    """Run a scenario with one bus route's worth of scripted sends and return the run dir."""
+    scenario = {"name": "trace-test", "duration": until, **without_limits(agents), "faults": list(faults), **extra}
+    file = tmp_path / "scenario.yaml"
+    file.write_text(yaml.safe_dump(scenario))
+    out = tmp_path / "run"
+    subprocess.run([str(BEAMDRILL), "run", str(file), "--events", "--out", str(out)], check=True,
+                   capture_output=True)
+    return out
+
+
+def first_nonce(run_dir: Path, kind: str, **match: Any) -> str:
+    for line in (run_dir / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event["kind"] == kind and all(event.get(k) == v for k, v in match.items()):
+            return event["nonce"]
+    raise AssertionError(f"no {kind} event with {match}")
+
+
+def route(via: str = "bus", intent: str = "agent.ping", rate: str = "1/min") -> dict[str, Any]:
+    return {"traffic": {"routes": [{"name": "r", "from": S, "to": T, "intent": intent, "via": via, "rate": rate}]}}
+
+
+def test_dead_letter_trace_shows_five_attempts_retries_and_failure_mode_3(tmp_path: Path) -> None:
+    out = run(tmp_path, [{"id": S}, {"id": T, "connected": False}], until="12m", **route())
+    nonce = first_nonce(out, "transition", path="bus", to="dead_letter")
+    trace = load_trace(out, nonce)
+    assert trace.final() == {"bus": "dead_letter", "directory": "failed"}
+    assert [a["number"] for a in trace.attempts] == [1, 2, 3, 4, 5]
+    assert all(a["code"] == "OFFLINE" and a["http_status"] == 503 for a in trace.attempts)
+    assert [r["retry_count"] for r in trace.retries] == [1, 2, 3, 4]
+    assert guidance(trace).startswith("Failure mode 3, dead letter")
+    text = "\n".join(render(trace))
+    assert "attempt 5: 503 OFFLINE" in text and "2026-04-03T08:" in text
+
+
+def test_async_acceptance_stuck_in_delivered_is_failure_mode_1(tmp_path: Path) -> None:
+    out = run(tmp_path, [{"id": S}, {"id": T, "async_accept": 1.0}], until="5m", **route())
+    nonce = first_nonce(out, "transition", path="bus", to="delivered")
+    trace = load_trace(out, nonce)
+    assert trace.final() == {"bus": "delivered", "directory": "acked"}
+    assert "async acceptance (terminal: false)" in guidance(trace)
+    assert guidance(trace).startswith("Failure mode 1")
+
+
+def test_queued_message_is_failure_mode_2(tmp_path: Path) -> None:
+    # The run stops while the first retry is still pending.
+    out = run(tmp_path, [{"id": S}, {"id": T, "connected": False}], until="70s", **route(rate="1/s"))
+    nonce = first_nonce(out, "transition", path="bus", to="queued")
+    trace = load_trace(out, nonce)
+    assert trace.final()["bus"] == "queued"
+    assert guidance(trace).startswith("Failure mode 2")
+
+
+def test_forbidden_shows_the_acl_change_in_audit_and_failure_mode_4(tmp_path: Path) -> None:
+    faults = [{"kind": "acl_remove", "target": T, "intent": "agent.ping", "allowed_from": "*", "at": 0, "duration": "10m"}]
+    out = run(tmp_path, [{"id": S}, {"id": T}], faults, until="3m", **route())
+    nonce = first_nonce(out, "relay_rejected", code="FORBIDDEN")
+    trace = load_trace(out, nonce)
+    assert trace.final() == {"bus": "dead_letter"}
+    assert [r["code"] for r in trace.refusals] == ["FORBIDDEN"]
+    assert trace.shield[0]["decision"] == "reject" and "FORBIDDEN" in trace.shield[0]["flags"]
+    assert guidance(trace).startswith("Failure mode 4") and guidance(trace).endswith("Then requeue the dead letter.")
+    assert [(row["time"], row["action"], row["target"]) for row in trace.audit] == [(0.0, "acl.deleted", T)]
+
+
+def test_rate_limited_send_is_failure_mode_5_with_shield_context(tmp_path: Path) -> None:
+    faults = [{"kind": "rate_limit", "layer": "relay_sender", "limit": 1, "at": 0, "duration": "10m"}]
+    out = run(tmp_path, [{"id": S}, {"id": T}], faults, until="2m", **route(via="ws", rate="10/min"))
+    nonce = first_nonce(out, "relay_rejected", code="RATE_LIMITED")
+    trace = load_trace(out, nonce)
+    assert trace.final() == {}
+    assert guidance(trace).startswith("Failure mode 5")
+    assert "flags RATE_LIMITED" in "\n".join(render(trace))
+
+
+def test_acked_intent_needs_nothing(tmp_path: Path) -> None:
+    out = run(tmp_path, [{"id": S}, {"id": T}], until="2m", **route(via="ws"))
+    nonce = first_nonce(out, "transition", path="directory", to="acked")
+    trace = load_trace(out, nonce)
+    assert [s.state for s in trace.stages] == ["received", "validated", "dispatched", "delivered", "acked"]
+    assert guidance(trace).startswith("Acked")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["trace", "nope", "--run", "{run}"], "events.jsonl: nonce: expected a nonce this run saw, found 'nope'"),
+    (["trace", "x", "--run", "{missing}"], "--run: expected a run directory with result.json, found none"),
+])
+def test_unknown_nonce_or_missing_run_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    out = run(tmp_path, [{"id": S}, {"id": T}], until="2m", **route(via="ws"))
+    argv = [a.format(run=out, missing=tmp_path / "missing") for a in args]
+    done = subprocess.run([str(BEAMDRILL), *argv], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(message) and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_run_without_events_says_to_rerun_with_events(tmp_path: Path) -> None:
+    file = tmp_path / "s.yaml"
+    file.write_text(yaml.safe_dump({"name": "t", "duration": "1m", **without_limits([{"id": S}, {"id": T}])}))
+    subprocess.run([str(BEAMDRILL), "run", str(file), "--out", str(tmp_path / "r")], check=True, capture_output=True)
+    done = subprocess.run([str(BEAMDRILL), "trace", "x", "--run", str(tmp_path / "r")], capture_output=True, text=True)
+    assert done.returncode == 2 and "rerun with --events" in done.stderr
