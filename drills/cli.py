@@ -18,8 +18,9 @@ from simulator.lifecycle import STATES, IllegalTransition
 from simulator.problems import InputError, Problem
 from simulator.scenario import Scenario, load_scenario
 from simulator.units import DURATION_HINT, parse_duration
+from simulator.telemetry.metrics import MetricsRecorder
 from simulator.world import Summary, World
-from drills.results import EventLog, versions, write_json, write_jsonl
+from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
 from drills.traceview import TraceError, load_trace, render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -55,6 +56,9 @@ def run(
     until: Annotated[Optional[str], typer.Option(help="Virtual time to run to, e.g. 6h (default: the scenario's duration).")] = None,
     out: Annotated[Path, typer.Option(help="Result directory.")] = Path("runs/latest"),
     events: Annotated[bool, typer.Option("--events", help="Also write every event to events.jsonl.")] = False,
+    metrics: Annotated[bool, typer.Option("--metrics", help="Write metrics.om: timestamped OpenMetrics for "
+                                          "promtool tsdb create-blocks-from openmetrics.")] = False,
+    scrape_interval: Annotated[str, typer.Option(help="Virtual seconds between metric samples.")] = "15s",
     epoch: Annotated[Optional[str], typer.Option(
         help="Wall-clock time of virtual t=0: ISO 8601 (2026-04-03T08:00:00Z), 'today' or 'yesterday' (UTC "
              "midnight). Default: the scenario's epoch.")] = None,
@@ -69,7 +73,12 @@ def run(
     if seed is not None and seed < 0:
         fail_input([Problem(file="(command line)", field="--seed", message=f"expected a non-negative integer, found {seed}")])
     end = _duration_option(until, "--until")
+    interval = _duration_option(scrape_interval, "--scrape-interval") or 0.0
+    if metrics and interval <= 0:
+        fail_input([Problem(file="(command line)", field="--scrape-interval",
+                            message=f"expected a positive duration, found {scrape_interval!r}")])
     world = World(scenario, seed)
+    recorder = MetricsRecorder(world, interval) if metrics else None
     end = scenario.duration if end is None else end
     files = ["result.json", "audit.jsonl"]
     log = EventLog(out / "events.jsonl") if events else None
@@ -89,6 +98,11 @@ def run(
     wall = time.perf_counter() - started
     if summary is None:
         summary = world.summary()
+    if recorder is not None:
+        recorder.finish()
+        with atomic_stream(out / "metrics.om") as stream:
+            recorder.write_openmetrics(stream, scenario.epoch.timestamp())
+        files.append("metrics.om")
     result = _result(scenario_file, scenario, world, end, summary, files, failure)
     write_json(out / "result.json", result)
     write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}

@@ -8,22 +8,31 @@ import platform
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, TextIO
 
 from simulator.events import Event
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+@contextmanager
+def atomic_stream(path: Path) -> Iterator[TextIO]:
+    """A text stream whose content replaces ``path`` only once the block finishes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            yield stream
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; results are meant to be shared
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    with atomic_stream(path) as stream:
+        stream.write(text)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -7,7 +7,7 @@ order live in :mod:`simulator.security`.
 
 from __future__ import annotations
 
-from typing import Any, Final, Generator, cast
+from typing import Any, Callable, Final, Generator, cast
 
 import simpy
 
@@ -82,6 +82,9 @@ class Directory:
         self.resumed: set[IntentRow] = set()
         self._reconnect: list[Agent] = []
         self._trace_seq = 0
+        #: Called with the seconds from `delivered` to the agent's result of every intent an
+        #: agent's answer settles (0 for the echo agent); a telemetry hook, None when unused.
+        self.on_result_latency: Callable[[float], None] | None = None
         env.process(self._sweep(sweep_interval))
         env.process(self._public_cleanup())
 
@@ -300,7 +303,9 @@ class Directory:
     def _finish(self, row: IntentRow, result: AgentResult, done: Answer | None) -> None:
         row.result = result
         row.answer = None
-        row.finished_at = self.env.now
+        now = row.finished_at = self.env.now
+        if self.on_result_latency is not None:
+            self.on_result_latency(0.0 if row.delivered_at is None else now - row.delivered_at)
         if self.events.active:
             self.events.emit("agent_result", row.nonce, success=result.success, code=result.code,
                              accepted_async=result.accepted_async, late=False)

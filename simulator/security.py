@@ -77,6 +77,9 @@ class Security:
         self.scores: dict[str, float] = {a.id: NEW_AGENT_TRUST for a in scenario.agents}
         self.trust_overrides: dict[str, float] = {}
         self.flagged: dict[str, bool] = {a.id: a.flagged for a in scenario.agents}
+        #: Refusals by the three limiters that all answer ``RATE_LIMITED`` (the directory's
+        #: ``rejections_by_code`` cannot tell them apart).
+        self.rate_limited: dict[str, int] = {"public_ip": 0, "public_sender": 0, "relay_sender": 0}
         self._settled: set[str] = set()
 
     # -- trust ---------------------------------------------------------------------------
@@ -130,6 +133,7 @@ class Security:
             for bucket, key, limit in (("ip", "intent-send-ip:ip:" + ip, limits.per_ip),
                                        ("sender", "intent-send-sender:beam:" + frame.sender, limits.public_per_sender)):
                 if not windows.hit(key, limit, now):
+                    self.rate_limited["public_" + bucket] += 1
                     self.audit.write(now, "public.rate_limit.throttled", frame.sender, bucket=bucket, ip=ip,
                                      route="/intents/send")
                     row = self.shield.reject(now, frame.sender, 0.0, frame.intent, PUBLIC_LIMIT_RISK,
@@ -150,6 +154,7 @@ class Security:
 
     def _relay_checks(self, now: float, frame: Any, local: bool) -> str | None:
         if not self.relay_windows.hit(frame.sender, self.limits.relay_per_sender, now):
+            self.rate_limited["relay_sender"] += 1
             return "RATE_LIMITED"
         if local and not self.acl.allows(frame.recipient, frame.intent, frame.sender):
             return "FORBIDDEN"

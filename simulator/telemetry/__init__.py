@@ -1,0 +1,15 @@
+"""Telemetry sinks and exporters (DESIGN.md: exporters are sinks behind an interface).
+
+Each module is one concept; import them directly:
+
+- :mod:`simulator.telemetry.metrics`, :mod:`simulator.telemetry.openmetrics`: Prometheus
+  metrics of a world and their timestamped OpenMetrics backfill file.
+- :mod:`simulator.telemetry.sampling`: which intents' traces are kept.
+- :mod:`simulator.telemetry.ids`: seeded, process-independent trace and span ids.
+- :mod:`simulator.telemetry.spans`: compact per-nonce span records built from the event
+  stream during the run (no OpenTelemetry objects on the hot path).
+- :mod:`simulator.telemetry.otlp`: the kept traces as OTLP JSON Lines, or sent to an
+  OTLP/HTTP endpoint with the OpenTelemetry exporter, after the run.
+
+The model code never imports this package.
+"""
