@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +21,10 @@ from rich.table import Table
 from simulator.gctune import tuned_gc
 from simulator.reference import ReferenceModel
 from simulator.scenario import load_scenario
+from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.otlp import write_otlp_jsonl
+from simulator.telemetry.sampling import parse_sampling
+from simulator.telemetry.spans import SpanRecorder
 from simulator.world import World
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "partner-day.yaml"
@@ -80,6 +85,50 @@ def _run_reference(intents: int, rate: float, failure_rate: float, seed: int) ->
         started = time.perf_counter()
         reference.run(intents)
         return time.perf_counter() - started
+
+
+def _telemetry_run(seed: int, hours: float, mode: str) -> tuple[float, int]:
+    """One partner-day run of ``hours`` with telemetry ``mode`` ('none', 'metrics' or
+    'traces'); return the wall seconds (including writing the file) and the intents."""
+    world = World(load_scenario(SCENARIO), seed)
+    recorder = MetricsRecorder(world) if mode == "metrics" else None
+    spans = SpanRecorder(world.seed, parse_sampling("all")) if mode == "traces" else None
+    if spans is not None:
+        world.subscribe(spans)
+    with tuned_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as sink:
+        started = time.perf_counter()
+        world.env.run(until=hours * HOUR)
+        if recorder is not None:
+            recorder.finish()
+            recorder.write_openmetrics(sink, world.scenario.epoch.timestamp())
+        if spans is not None:
+            write_otlp_jsonl(spans.traces(until=world.now), sink, world.scenario.epoch_ns, {})
+        return time.perf_counter() - started, world.directory.ledger.accepted
+
+
+def run_telemetry_bench(seed: int, console: Console, rounds: int = 3, hours: float = 6.0) -> dict[str, float]:
+    """Cost of metrics and of tracing every intent to the OTLP file, as ratios to the
+    untraced run, interleaved rounds, medians."""
+    walls: dict[str, list[float]] = {"none": [], "metrics": [], "traces": []}
+    intents = 0
+    for round_number in range(1, rounds + 1):
+        for mode in walls:
+            wall, intents = _telemetry_run(seed, hours, mode)
+            walls[mode].append(wall)
+        console.print(f"  telemetry round {round_number}/{rounds}: " + ", ".join(
+            f"{mode} {values[-1]:.2f} s" for mode, values in walls.items()), highlight=False)
+    base = statistics.median(walls["none"])
+    ratios = {mode: statistics.median(values) / base for mode, values in walls.items()}
+    table = Table(title=f"telemetry cost: partner-day, first {hours:g} virtual hours ({intents:,} intents)")
+    for column in ("run", "median wall s", "ratio to untraced", "goal"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    table.add_row("untraced", f"{base:.2f}", "1.00", "")
+    table.add_row("metrics on (metrics.om written)", f"{statistics.median(walls['metrics']):.2f}",
+                  f"{ratios['metrics']:.2f}", "≤ 1.2")
+    table.add_row("every intent traced (traces.otlp.jsonl written)", f"{statistics.median(walls['traces']):.2f}",
+                  f"{ratios['traces']:.2f}", "≤ 2")
+    console.print(table)
+    return {"metrics_ratio": ratios["metrics"], "traces_ratio": ratios["traces"]}
 
 
 def run_bench(intents: int, seed: int, console: Console, rounds: int = 3) -> dict[str, float]:

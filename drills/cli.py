@@ -19,6 +19,9 @@ from simulator.problems import InputError, Problem
 from simulator.scenario import Scenario, load_scenario
 from simulator.units import DURATION_HINT, parse_duration
 from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.otlp import OtlpExportError, export_otlp_http, write_otlp_jsonl
+from simulator.telemetry.sampling import parse_sampling
+from simulator.telemetry.spans import SpanRecorder
 from simulator.world import Summary, World
 from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
 from drills.traceview import TraceError, load_trace, render
@@ -59,6 +62,11 @@ def run(
     metrics: Annotated[bool, typer.Option("--metrics", help="Write metrics.om: timestamped OpenMetrics for "
                                           "promtool tsdb create-blocks-from openmetrics.")] = False,
     scrape_interval: Annotated[str, typer.Option(help="Virtual seconds between metric samples.")] = "15s",
+    traces: Annotated[Optional[str], typer.Option(
+        help="Write traces.otlp.jsonl (OTLP JSON Lines) keeping 'all' intents, only the 'failed' (not acked) "
+             "ones, or a 'sampled:0.1' fraction.")] = None,
+    otlp_endpoint: Annotated[Optional[str], typer.Option(
+        help="Also send the traces to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318/v1/traces.")] = None,
     epoch: Annotated[Optional[str], typer.Option(
         help="Wall-clock time of virtual t=0: ISO 8601 (2026-04-03T08:00:00Z), 'today' or 'yesterday' (UTC "
              "midnight). Default: the scenario's epoch.")] = None,
@@ -77,8 +85,17 @@ def run(
     if metrics and interval <= 0:
         fail_input([Problem(file="(command line)", field="--scrape-interval",
                             message=f"expected a positive duration, found {scrape_interval!r}")])
+    sampling = None
+    if traces is not None or otlp_endpoint is not None:
+        try:
+            sampling = parse_sampling(traces or "all")
+        except ValueError as error:
+            fail_input([Problem(file="(command line)", field="--traces", message=str(error).removeprefix("sampling: "))])
     world = World(scenario, seed)
     recorder = MetricsRecorder(world, interval) if metrics else None
+    spans = SpanRecorder(world.seed, sampling) if sampling is not None else None
+    if spans is not None:
+        world.subscribe(spans)
     end = scenario.duration if end is None else end
     files = ["result.json", "audit.jsonl"]
     log = EventLog(out / "events.jsonl") if events else None
@@ -103,6 +120,17 @@ def run(
         with atomic_stream(out / "metrics.om") as stream:
             recorder.write_openmetrics(stream, scenario.epoch.timestamp())
         files.append("metrics.om")
+    resource = {"service.name": "beamdrill", "beamdrill.scenario": scenario.name, "beamdrill.seed": str(world.seed)}
+    if spans is not None and traces is not None:
+        with atomic_stream(out / "traces.otlp.jsonl") as stream:
+            write_otlp_jsonl(spans.traces(until=world.now), stream, scenario.epoch_ns, resource)
+        files.append("traces.otlp.jsonl")
+    if spans is not None and otlp_endpoint is not None:
+        try:
+            exported = export_otlp_http(spans.traces(until=world.now), otlp_endpoint, scenario.epoch_ns, resource)
+            console.print(f"sent {exported} spans to {otlp_endpoint}", highlight=False)
+        except OtlpExportError as error:
+            failure = failure or f"OTLP export to {otlp_endpoint} failed: {error}"
     result = _result(scenario_file, scenario, world, end, summary, files, failure)
     write_json(out / "result.json", result)
     write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}
@@ -213,6 +241,8 @@ def bench(
     intents: Annotated[int, typer.Option(help="Approximate number of intents for each model.")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Root seed.")] = 1,
     rounds: Annotated[int, typer.Option(help="Interleaved rounds per model; medians are compared.")] = 3,
+    telemetry_hours: Annotated[float, typer.Option(
+        help="Virtual hours of partner-day for the telemetry cost runs (0 skips them).")] = 12.0,
 ) -> None:
     """Measure the world against a bare-SimPy reference model of the same flow, in one process."""
     from drills.bench import run_bench
@@ -222,6 +252,10 @@ def bench(
     if rounds < 1:
         fail_input([Problem(file="(command line)", field="--rounds", message=f"expected at least 1, found {rounds}")])
     run_bench(intents, seed, console, rounds)
+    if telemetry_hours > 0:
+        from drills.bench import run_telemetry_bench
+
+        run_telemetry_bench(seed, console, rounds, telemetry_hours)
 
 
 def main() -> None:

@@ -169,7 +169,7 @@ class Bus:
         self.ledger.hook = self._on_transition
 
     def _on_transition(self, nonce: str, previous: str | None, next: str, forced: bool) -> None:
-        self.events.emit("transition", nonce, path="bus", **{"from": previous, "to": next})
+        self.events.emit_data("transition", nonce, {"path": "bus", "from": previous, "to": next})
 
     # -- send --------------------------------------------------------------------------
 

@@ -93,12 +93,14 @@ class Directory:
         self.ledger.hook = self._on_transition
 
     def _on_transition(self, nonce: str, previous: str | None, next: str, forced: bool) -> None:
-        row = self.rows.get(nonce)
-        code = row.error_code if row is not None and next == "failed" else None
+        code = None
+        if next == "failed":
+            row = self.rows.get(nonce)
+            code = row.error_code if row is not None else None
         data: dict[str, Any] = {"path": "directory", "from": previous, "to": next, "code": code}
         if forced:
             data["forced"] = True
-        self.events.emit("transition", nonce, **data)
+        self.events.emit_data("transition", nonce, data)
 
     # -- relay -------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@ Each module is one concept; import them directly:
 - :mod:`simulator.telemetry.ids`: seeded, process-independent trace and span ids.
 - :mod:`simulator.telemetry.spans`: compact per-nonce span records built from the event
   stream during the run (no OpenTelemetry objects on the hot path).
+- :mod:`simulator.telemetry.records`: the span types exporters take (``SpanRecord``) and
+  the compact form they are built from.
+- :mod:`simulator.telemetry.otlpjson`: a plain OTLP JSON encoder (the text of
+  OpenTelemetry's own file exporter, without SDK objects).
 - :mod:`simulator.telemetry.otlp`: the kept traces as OTLP JSON Lines, or sent to an
   OTLP/HTTP endpoint with the OpenTelemetry exporter, after the run.
 
