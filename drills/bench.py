@@ -22,7 +22,7 @@ from simulator.gctune import tuned_gc
 from simulator.reference import ReferenceModel
 from simulator.scenario import load_scenario
 from simulator.telemetry.metrics import MetricsRecorder
-from simulator.telemetry.otlp import write_otlp_jsonl
+from simulator.telemetry.otlp import OtlpJsonlWriter
 from simulator.telemetry.sampling import parse_sampling
 from simulator.telemetry.spans import SpanRecorder
 from simulator.world import World
@@ -92,17 +92,20 @@ def _telemetry_run(seed: int, hours: float, mode: str) -> tuple[float, int]:
     'traces'); return the wall seconds (including writing the file) and the intents."""
     world = World(load_scenario(SCENARIO), seed)
     recorder = MetricsRecorder(world) if mode == "metrics" else None
-    spans = SpanRecorder(world.seed, parse_sampling("all")) if mode == "traces" else None
-    if spans is not None:
-        world.subscribe(spans)
     with tuned_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as sink:
         started = time.perf_counter()
+        writer = OtlpJsonlWriter(sink, world.scenario.epoch_ns, {}) if mode == "traces" else None
+        spans = SpanRecorder(world.seed, parse_sampling("all"), writer.add) if writer is not None else None
+        if spans is not None:
+            world.subscribe(spans)
         world.env.run(until=hours * HOUR)
         if recorder is not None:
             recorder.finish()
             recorder.write_openmetrics(sink, world.scenario.epoch.timestamp())
-        if spans is not None:
-            write_otlp_jsonl(spans.traces(until=world.now), sink, world.scenario.epoch_ns, {})
+        if spans is not None and writer is not None:
+            for views in spans.traces(until=world.now).views():
+                writer.add(views)
+            writer.close()
         return time.perf_counter() - started, world.directory.ledger.accepted
 
 

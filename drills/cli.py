@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,7 +20,7 @@ from simulator.problems import InputError, Problem
 from simulator.scenario import Scenario, load_scenario
 from simulator.units import DURATION_HINT, parse_duration
 from simulator.telemetry.metrics import MetricsRecorder
-from simulator.telemetry.otlp import OtlpExportError, export_otlp_http, write_otlp_jsonl
+from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
 from simulator.telemetry.sampling import parse_sampling
 from simulator.telemetry.spans import SpanRecorder
 from simulator.world import Summary, World
@@ -93,8 +94,16 @@ def run(
             fail_input([Problem(file="(command line)", field="--traces", message=str(error).removeprefix("sampling: "))])
     world = World(scenario, seed)
     recorder = MetricsRecorder(world, interval) if metrics else None
-    spans = SpanRecorder(world.seed, sampling) if sampling is not None else None
-    if spans is not None:
+    outputs = ExitStack()
+    resource = {"service.name": "beamdrill", "beamdrill.scenario": scenario.name, "beamdrill.seed": str(world.seed)}
+    writer: OtlpJsonlWriter | None = None
+    if traces is not None:
+        writer = OtlpJsonlWriter(outputs.enter_context(atomic_stream(out / "traces.otlp.jsonl")),
+                                 scenario.epoch_ns, resource)
+    spans = None
+    if sampling is not None:
+        # Stream finished traces to the file during the run unless an endpoint needs them all after it.
+        spans = SpanRecorder(world.seed, sampling, writer.add if writer is not None and otlp_endpoint is None else None)
         world.subscribe(spans)
     end = scenario.duration if end is None else end
     files = ["result.json", "audit.jsonl"]
@@ -120,11 +129,12 @@ def run(
         with atomic_stream(out / "metrics.om") as stream:
             recorder.write_openmetrics(stream, scenario.epoch.timestamp())
         files.append("metrics.om")
-    resource = {"service.name": "beamdrill", "beamdrill.scenario": scenario.name, "beamdrill.seed": str(world.seed)}
-    if spans is not None and traces is not None:
-        with atomic_stream(out / "traces.otlp.jsonl") as stream:
-            write_otlp_jsonl(spans.traces(until=world.now), stream, scenario.epoch_ns, resource)
+    if spans is not None and writer is not None:
+        for views in spans.traces(until=world.now).views():
+            writer.add(views)
+        writer.close()
         files.append("traces.otlp.jsonl")
+    outputs.close()
     if spans is not None and otlp_endpoint is not None:
         try:
             exported = export_otlp_http(spans.traces(until=world.now), otlp_endpoint, scenario.epoch_ns, resource)

@@ -27,6 +27,7 @@ from simulator.scenario import load_scenario, parse_scenario
 from simulator.telemetry.ids import span_id, span_ids, trace_id
 from simulator.telemetry.otlp import (
     OtlpExportError,
+    OtlpJsonlWriter,
     batches,
     export_otlp_http,
     sdk_resource_and_scope,
@@ -612,3 +613,37 @@ def test_export_failures_raise_promptly(receiver: tuple[str, type[_Receiver]]) -
     with pytest.raises(OtlpExportError, match="failed on batch 1"):
         export_otlp_http(demo()[1].traces(), closed, EPOCH_NS, RESOURCE, timeout=2)
     assert time.monotonic() - started < 15
+
+
+def spans_of(text: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every span in an OTLP JSON Lines text, by (traceId, spanId)."""
+    found = {}
+    for line in text.splitlines():
+        for span in json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+            found[(span["traceId"], span["spanId"])] = span
+    return found
+
+
+@pytest.mark.parametrize("mode", ["all", "failed"])
+def test_streaming_finished_traces_writes_the_same_spans_and_frees_them(mode: str) -> None:
+    """With ``on_complete`` a trace leaves memory when the world forgets its row; the file
+    holds exactly the spans a write at the end of the run holds (in completion order)."""
+    scenario = load_scenario(ROOT / "scenarios" / "partner-incident.yaml")
+    streamed, whole = io.StringIO(), io.StringIO()
+    world = World(scenario, 3)
+    writer = OtlpJsonlWriter(streamed, scenario.epoch_ns, {}, batch=64)
+    recorder = SpanRecorder(3, parse_sampling(mode), writer.add)
+    world.subscribe(recorder)
+    world.run(until=5400)
+    held_during_run = recorder.held()["traces"]
+    for views in recorder.traces(until=world.now).views():
+        writer.add(views)
+    written = writer.close()
+
+    reference = World(scenario, 3)
+    kept = SpanRecorder(3, parse_sampling(mode))
+    reference.subscribe(kept)
+    reference.run(until=5400)
+    assert write_otlp_jsonl(kept.traces(until=reference.now), whole, scenario.epoch_ns, {}, batch=64) == written
+    assert spans_of(streamed.getvalue()) == spans_of(whole.getvalue())
+    assert held_during_run < kept.held()["traces"] / 2  # streamed traces were freed

@@ -62,6 +62,38 @@ def batches(traces: Iterable[list[_Span]], batch: int) -> Iterator[list[_Span]]:
         yield current
 
 
+class OtlpJsonlWriter:
+    """Streams compact traces (:class:`SpanView` lists) to ``stream`` as OTLP JSON Lines,
+    whole traces per line of about ``batch`` spans; pass :meth:`add` as a
+    :class:`~simulator.telemetry.spans.SpanRecorder`'s ``on_complete``."""
+
+    def __init__(self, stream: TextIO, epoch_ns: int, resource: dict[str, str], batch: int = 512) -> None:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1 span, not {batch}")
+        self.stream = stream
+        self.batch = batch
+        self.written = 0
+        self._encoder = OtlpJsonEncoder(epoch_ns, with_service_name(resource))
+        self._pending: list[SpanView] = []
+
+    def add(self, views: list[SpanView]) -> None:
+        """Queue one trace; write a line when the batch is full."""
+        if self._pending and len(self._pending) + len(views) > self.batch:
+            self._flush()
+        self._pending.extend(views)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.stream.write(self._encoder.view_request(self._pending))
+            self.written += len(self._pending)
+            self._pending = []
+
+    def close(self) -> int:
+        """Write what is queued; return the number of spans written in all."""
+        self._flush()
+        return self.written
+
+
 def write_otlp_jsonl(traces: Iterable[list[SpanRecord]], stream: TextIO, epoch_ns: int,
                      resource: dict[str, str], batch: int = 512) -> int:
     """Write ``traces`` to ``stream`` as OTLP JSON Lines; return the number of spans written.

@@ -52,11 +52,16 @@ What is kept in memory (:meth:`SpanRecorder.held` counts it):
   are not acked, so they are kept.
 - ``sampled:F``: only the sampled intents' records; the decision is made when the nonce
   is first seen, from its trace id, and nothing is held for the others.
+
+With ``on_complete``, a trace is handed over (in compact form) and freed as soon as the
+world forgets the intent's own row (``forgotten``): after that nothing can change it. A
+writer streams those traces during the run, so memory is bounded by the world's retention
+horizon in every mode; :meth:`~SpanRecorder.traces` then yields only the rest.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Callable, Final
 
 from simulator.events import Event
 from simulator.telemetry.ids import span_ids, trace_id
@@ -137,9 +142,11 @@ class SpanRecorder:
     intents are kept (see the module docstring for what each mode holds in memory).
     """
 
-    def __init__(self, seed: int, sampling: Sampling = ALL) -> None:
+    def __init__(self, seed: int, sampling: Sampling = ALL,
+                 on_complete: Callable[[list[SpanView]], None] | None = None) -> None:
         self.seed = seed
         self.sampling = sampling
+        self.on_complete = on_complete
         self._live: dict[str, _Trace] = {}
         self._dropped: set[str] = set()
         self._drop_acked = sampling.mode == "failed"
@@ -247,6 +254,10 @@ class SpanRecorder:
         elif kind == "requeue":
             trace.retries = 0
             trace.requeues += 1
+        elif kind == "forgotten" and self.on_complete is not None and data["path"] == trace.owner:
+            # The world forgot the intent's own row: nothing more can happen to this trace.
+            del self._live[nonce]
+            self.on_complete(self._views(nonce, trace, time))
 
     def _open(self, nonce: str, kind: str, time: float, data: dict[str, Any]) -> _Trace | None:
         """Start the trace of a nonce seen for the first time, or None if it is not kept."""
