@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import sys
-import time
-from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from simulator.conservation import ConservationError
-from simulator.lifecycle import STATES, IllegalTransition
+from simulator.lifecycle import STATES
 from simulator.problems import InputError, Problem
-from simulator.scenario import Scenario, load_scenario
+from simulator.scenario import load_scenario
 from simulator.units import DURATION_HINT, parse_duration
-from simulator.telemetry.metrics import MetricsRecorder
-from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
 from simulator.telemetry.sampling import parse_sampling
-from simulator.telemetry.spans import SpanRecorder
 from simulator.world import Summary, World
-from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
+from drills.runner import Outputs, run_world
 from drills.traceview import TraceError, load_trace, render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -93,63 +87,16 @@ def run(
         except ValueError as error:
             fail_input([Problem(file="(command line)", field="--traces", message=str(error).removeprefix("sampling: "))])
     world = World(scenario, seed)
-    recorder = MetricsRecorder(world, interval) if metrics else None
-    outputs = ExitStack()
-    resource = {"service.name": "beamdrill", "beamdrill.scenario": scenario.name, "beamdrill.seed": str(world.seed)}
-    writer: OtlpJsonlWriter | None = None
-    if traces is not None:
-        writer = OtlpJsonlWriter(outputs.enter_context(atomic_stream(out / "traces.otlp.jsonl")),
-                                 scenario.epoch_ns, resource)
-    spans = None
-    if sampling is not None:
-        # Stream finished traces to the file during the run unless an endpoint needs them all after it.
-        spans = SpanRecorder(world.seed, sampling, writer.add if writer is not None and otlp_endpoint is None else None)
-        world.subscribe(spans)
-    end = scenario.duration if end is None else end
-    files = ["result.json", "audit.jsonl"]
-    log = EventLog(out / "events.jsonl") if events else None
-    if log is not None:
-        world.subscribe(log)
-        files.append("events.jsonl")
-    started = time.perf_counter()
-    failure: str | None = None
-    summary: Summary | None = None
-    try:
-        summary = _run_with_progress(world, end)
-    except (ConservationError, IllegalTransition) as error:
-        failure = f"{type(error).__name__}: {error}"
-    finally:
-        if log is not None:
-            log.close()
-    wall = time.perf_counter() - started
-    if summary is None:
-        summary = world.summary()
-    if recorder is not None:
-        recorder.finish()
-        with atomic_stream(out / "metrics.om") as stream:
-            recorder.write_openmetrics(stream, scenario.epoch.timestamp())
-        files.append("metrics.om")
-    if spans is not None and writer is not None:
-        for views in spans.traces(until=world.now).views():
-            writer.add(views)
-        writer.close()
-        files.append("traces.otlp.jsonl")
-    outputs.close()
-    if spans is not None and otlp_endpoint is not None:
-        try:
-            exported = export_otlp_http(spans.traces(until=world.now), otlp_endpoint, scenario.epoch_ns, resource)
-            console.print(f"sent {exported} spans to {otlp_endpoint}", highlight=False)
-        except OtlpExportError as error:
-            failure = failure or f"OTLP export to {otlp_endpoint} failed: {error}"
-    result = _result(scenario_file, scenario, world, end, summary, files, failure)
-    write_json(out / "result.json", result)
-    write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}
-                                      for row in world.directory.security.audit.rows))
-    _print_summary(summary, world.seed)
-    console.print(f"wrote {', '.join(str(out / f) for f in files)}  "
-                  f"({summary.virtual_seconds:g} virtual s in {wall:.2f} s wall)", highlight=False)
-    if failure is not None:
-        print(f"run failed: {failure}; partial results are in {out / 'result.json'}", file=sys.stderr)
+    outputs = Outputs(out=out, events=events, scrape_interval=interval if metrics else None, sampling=sampling,
+                      traces_file=traces is not None, otlp_endpoint=otlp_endpoint)
+    report = run_world(world, scenario_file, scenario.duration if end is None else end, outputs, _run_with_progress)
+    _print_summary(report.summary, world.seed)
+    if report.exported_spans is not None:
+        console.print(f"sent {report.exported_spans} spans to {otlp_endpoint}", highlight=False)
+    console.print(f"wrote {', '.join(str(out / f) for f in report.files)}  "
+                  f"({report.summary.virtual_seconds:g} virtual s in {report.wall:.2f} s wall)", highlight=False)
+    if report.failure is not None:
+        print(f"run failed: {report.failure}; partial results are in {out / 'result.json'}", file=sys.stderr)
         raise typer.Exit(1)
 
 
@@ -178,21 +125,6 @@ def _run_with_progress(world: World, end: float) -> Summary:
             progress.update(task, completed=now, virtual=f"t={now:,.0f}s")
 
         return world.run(until=end, progress=advance)
-
-
-def _result(scenario_file: Path, scenario: Scenario, world: World, end: float, summary: Summary,
-            files: list[str], failure: str | None) -> dict[str, Any]:
-    return {
-        "status": "failed" if failure else "completed",
-        "error": failure,
-        "scenario_file": str(scenario_file),
-        "seed": world.seed,
-        "until": end,
-        "versions": versions(),
-        "files": files,
-        "scenario": scenario.model_dump(mode="json", by_alias=True),
-        "summary": summary.model_dump(mode="json"),
-    }
 
 
 def _print_summary(summary: Summary, seed: int) -> None:

@@ -1,0 +1,118 @@
+"""Running a world and writing its result directory: the files a run promises, written
+atomically, and a failed run's partial results kept (desmod's habit)."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
+from simulator.conservation import ConservationError
+from simulator.lifecycle import IllegalTransition
+from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
+from simulator.telemetry.sampling import Sampling
+from simulator.telemetry.spans import SpanRecorder
+from simulator.world import Summary, World
+
+
+@dataclass
+class Outputs:
+    """What a run writes besides result.json and audit.jsonl."""
+
+    out: Path
+    events: bool = False
+    scrape_interval: float | None = None  # metrics.om when set
+    sampling: Sampling | None = None  # spans are recorded when set
+    traces_file: bool = False  # traces.otlp.jsonl
+    otlp_endpoint: str | None = None
+
+
+@dataclass
+class RunReport:
+    """How a run went: its summary, the files written, and why it failed if it did."""
+
+    summary: Summary
+    wall: float
+    files: list[str] = field(default_factory=list)
+    failure: str | None = None
+    exported_spans: int | None = None
+
+
+def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
+              run: Callable[[World, float], Summary]) -> RunReport:
+    """Run ``world`` to ``end`` with ``run`` (which may show progress) and write every output.
+
+    A conservation or transition failure does not lose anything: the summary so far and
+    every file are still written, and the report says why the run failed.
+    """
+    out = outputs.out
+    files = ["result.json", "audit.jsonl"]
+    scenario = world.scenario
+    resource = {"service.name": "beamdrill", "beamdrill.scenario": scenario.name, "beamdrill.seed": str(world.seed)}
+    recorder = MetricsRecorder(world, outputs.scrape_interval) if outputs.scrape_interval else None
+    failure: str | None = None
+    summary: Summary | None = None
+    with ExitStack() as stack:
+        writer = None
+        if outputs.traces_file:
+            writer = OtlpJsonlWriter(stack.enter_context(atomic_stream(out / "traces.otlp.jsonl")),
+                                     scenario.epoch_ns, resource)
+        spans = None
+        if outputs.sampling is not None:
+            # Finished traces stream to the file during the run, unless an endpoint needs them all after it.
+            stream_to = writer.add if writer is not None and outputs.otlp_endpoint is None else None
+            spans = SpanRecorder(world.seed, outputs.sampling, stream_to)
+            world.subscribe(spans)
+        if outputs.events:
+            log = EventLog(out / "events.jsonl")
+            stack.callback(log.close)
+            world.subscribe(log)
+            files.append("events.jsonl")
+        started = time.perf_counter()
+        try:
+            summary = run(world, end)
+        except (ConservationError, IllegalTransition) as error:
+            failure = f"{type(error).__name__}: {error}"
+        wall = time.perf_counter() - started
+        if summary is None:
+            summary = world.summary()
+        if recorder is not None:
+            recorder.finish()
+            with atomic_stream(out / "metrics.om") as stream:
+                recorder.write_openmetrics(stream, scenario.epoch.timestamp())
+            files.append("metrics.om")
+        if spans is not None and writer is not None:
+            for views in spans.traces(until=world.now).views():
+                writer.add(views)
+            writer.close()
+            files.append("traces.otlp.jsonl")
+    report = RunReport(summary, wall, files, failure)
+    if spans is not None and outputs.otlp_endpoint is not None:
+        try:
+            report.exported_spans = export_otlp_http(spans.traces(until=world.now), outputs.otlp_endpoint,
+                                                     scenario.epoch_ns, resource)
+        except OtlpExportError as error:
+            report.failure = report.failure or f"OTLP export to {outputs.otlp_endpoint} failed: {error}"
+    write_json(out / "result.json", result_document(scenario_file, world, end, report))
+    write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}
+                                      for row in world.directory.security.audit.rows))
+    return report
+
+
+def result_document(scenario_file: Path, world: World, end: float, report: RunReport) -> dict[str, Any]:
+    """result.json: status, the fully resolved scenario, seed, versions, files, summary."""
+    return {
+        "status": "failed" if report.failure else "completed",
+        "error": report.failure,
+        "scenario_file": str(scenario_file),
+        "seed": world.seed,
+        "until": end,
+        "versions": versions(),
+        "files": report.files,
+        "scenario": world.scenario.model_dump(mode="json", by_alias=True),
+        "summary": report.summary.model_dump(mode="json"),
+    }
