@@ -34,3 +34,16 @@ class AuditLog:
         found = [row for row in reversed(self.rows)
                  if row.target == text or any(text == str(value) for value in row.details.values())]
         return found[:limit]
+
+    def older_than(self, cutoff: float) -> int:
+        """How many held rows were written before virtual time ``cutoff``."""
+        return sum(1 for row in self.rows if row.time < cutoff)
+
+    def prune(self, cutoff: float) -> int:
+        """Delete the held rows written before ``cutoff``; return how many. ``counts`` keeps
+        counting every action ever written."""
+        deleted = 0
+        while self.rows and self.rows[0].time < cutoff:
+            self.rows.popleft()
+            deleted += 1
+        return deleted

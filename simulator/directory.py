@@ -7,7 +7,7 @@ order live in :mod:`simulator.security`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Final, Generator, cast
+from typing import TYPE_CHECKING, Any, Callable, Final, Generator, cast
 
 import simpy
 
@@ -26,6 +26,9 @@ from simulator.relay import (
 )
 from simulator.retention import Retention
 from simulator.security import PUBLIC_CLEANUP_INTERVAL, Refusal, Security
+
+if TYPE_CHECKING:
+    from simulator.observations import DirectoryObserver
 
 ECHO_AGENT: Final[str] = "echo@beam.directory"
 STALE_PENDING_RETRY_WINDOW: Final[float] = 120.0
@@ -85,6 +88,9 @@ class Directory:
         #: Called with the seconds from `delivered` to the agent's result of every intent an
         #: agent's answer settles (0 for the echo agent); a telemetry hook, None when unused.
         self.on_result_latency: Callable[[float], None] | None = None
+        #: Told of Shield rows and of intent_log rows inserted, reset and finalised (the
+        #: facts alerts read, :mod:`simulator.observations`); None when unused.
+        self.observer: DirectoryObserver | None = None
         env.process(self._sweep(sweep_interval))
         env.process(self._public_cleanup())
 
@@ -120,8 +126,13 @@ class Directory:
             if done is not None:
                 done(_CONNECTION_REFUSED)
             return
+        observer = self.observer
+        if observer is not None:  # the row Shield holds for the nonce, which a new row replaces
+            previous = self.security.shield.latest.get(frame.nonce)
         refusal, shield_row = self.security.screen(self.env.now, frame, origin, client_ip,
                                                    frame.recipient in self.agents)
+        if observer is not None and shield_row is not None:
+            observer.screened(shield_row, previous)
         if self.events.active:
             self.events.emit("relay", frame.nonce, sender=frame.sender, recipient=frame.recipient,
                              intent=frame.intent, origin=origin,
@@ -141,6 +152,8 @@ class Directory:
                 self.ledger.move(row, "validated")
             else:
                 self.ledger.admit(row, then="validated")
+            if observer is not None:
+                observer.admitted(row)
         else:
             row = self._claim(row, frame, origin, done)
             if row is None:
@@ -189,6 +202,8 @@ class Directory:
             # `received` is judged against the newest trace stage and usually throws.
             row.requested_at = frame.timestamp
             self.ledger.force(row, "received")
+            if self.observer is not None:
+                self.observer.reopened(row)
             if not self._stage(row, "received", frame.timestamp if self.skewed_received else None):
                 self._throw(row, done)
                 return None
@@ -197,6 +212,8 @@ class Directory:
             return row
         # As documented, the retry works: the row re-enters through `queued`, the retry edge.
         row.requested_at = now
+        if self.observer is not None:
+            self.observer.reopened(row)
         self._stage(row, "queued")
         self.ledger.move(row, "queued")
         return row
@@ -238,14 +255,14 @@ class Directory:
                 self.ledger.move(row, "delivered")
                 self._finish(row, AgentResult(True, None, {}), done)
                 return
-            self._fail(row, "OFFLINE", done)  # no federation peer knows it
+            self._fail(row, "OFFLINE", done, timed=False)  # no federation peer knows it
             return
         if not agent.connected:
-            self._fail(row, "OFFLINE", done)
+            self._fail(row, "OFFLINE", done, timed=False)
             return
         effect = self.links.effect(f"directory->{agent.id}") if self.links.active else None
         if effect is not None and effect.reset:
-            self._fail(row, "DELIVERY_FAILED", done)  # the WebSocket send threw
+            self._fail(row, "DELIVERY_FAILED", done, timed=False)  # the WebSocket send threw
             return
         self._stage(row, "delivered")
         self.ledger.move(row, "delivered")
@@ -293,6 +310,8 @@ class Directory:
             # write failed→acked throws as an unhandled rejection and the process exits.
             row.result = result
             self.ledger.force(row, "acked" if result.success else "failed")
+            if self.observer is not None:
+                self.observer.finished(row)
             self.stop("late result after a failure crashed the directory")
 
     def _on_timeout(self, timer: simpy.Event) -> None:
@@ -325,16 +344,22 @@ class Directory:
             if done is not None:
                 done(RelayOutcome(200, False, code, code, result.payload))
         self.security.seen(row.sender, self.env.now)
+        if self.observer is not None:
+            self.observer.finished(row)
         self.retention.finished(row)
 
-    def _fail(self, row: IntentRow, code: str, done: Answer | None) -> None:
-        """Finalise ``row`` as failed with relay error ``code`` and answer with its HTTP form."""
+    def _fail(self, row: IntentRow, code: str, done: Answer | None, timed: bool = True) -> None:
+        """Finalise ``row`` as failed with relay error ``code`` and answer with its HTTP form.
+
+        ``timed`` False: Beam stores no latency for it (``OFFLINE``, a failed send)."""
         row.answer = None
         row.error_code = code
         row.finished_at = self.env.now
         self.failures_by_code[code] = self.failures_by_code.get(code, 0) + 1
         self._stage(row, "failed")
         self.ledger.move(row, "failed")
+        if self.observer is not None:
+            self.observer.finished(row, timed)
         if done is not None:
             status, body_code = relay_http(code)
             done(RelayOutcome(status, False, body_code, code))

@@ -89,6 +89,18 @@ class Retention:
                 if self.events.active:
                     self.events.emit("forgotten", row.nonce, path=self.path, status=row.status)
 
+    def compact(self, row: Row) -> None:
+        """Forget ``row`` now, as an operator's prune does: it leaves the index and is
+        counted in :attr:`compacted` exactly like a row the horizon compacted."""
+        if self.index.get(row.nonce) is not row:
+            raise KeyError(f"{self.path}: row {row.nonce!r} is not held")
+        del self.index[row.nonce]
+        if self.forget is not None:
+            self.forget(row)
+        self.compacted[row.status] = self.compacted.get(row.status, 0) + 1
+        if self.events.active:
+            self.events.emit("forgotten", row.nonce, path=self.path, status=row.status)
+
     def held(self) -> int:
         """Return how many finished rows are still held for later compaction."""
         return len(self._current) + sum(len(rows) for _, rows in self._buckets)

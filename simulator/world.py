@@ -11,13 +11,19 @@ from pydantic import BaseModel
 
 from simulator import faults
 from simulator.agents import Agent, HandlerFactory
+from simulator.alerts import AlertEngine
 from simulator.bus import Bus
 from simulator.conservation import ConservationError, TransitionAudit, check_world
 from simulator.directory import Directory
 from simulator.links import Links
 from simulator.security import Security
 from simulator.events import EventStream, Sink
+from simulator.exports import Exports
+from simulator.partners import Partners
+from simulator.prune import Pruner
 from simulator.gctune import tuned_gc
+from simulator.inbox import Inbox
+from simulator.observations import Observations
 from simulator.retry import BeamBackoff, RetryPolicy
 from simulator.rng import Streams
 from simulator.scenario import InventoryHandler, QuoteDeskHandler, Scenario
@@ -106,6 +112,16 @@ class World:
             attempt_timeout=spec.attempt_timeout, retention=retention, ip=spec.ip, links=self.links,
         )
         self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.agents, self.rng)
+        # Operator surfaces (§9.3, §9.4): the facts alerts read, fed by the directory; the
+        # inbox; the alert engine, evaluating (= reading the alerts) every 15 virtual seconds.
+        self.observations = Observations(self.env, self.directory.rows, self.directory.security.shield)
+        self.directory.observer = self.observations
+        self.inbox = Inbox(self.env, self.directory.security.audit)
+        self.alerts = AlertEngine(self.env, self.events, self.observations, self.inbox,
+                                  readable=lambda: self.directory.up)
+        self.partners = Partners(self.env, self.directory, self.bus, self.directory.security.audit)
+        self.exports = Exports(self.env, self.directory, self.bus)
+        self.pruner = Pruner(self.env, self.directory, on_pruned=self.partners.forget_proofs)
         for agent in self.agents.values():
             agent.handler = self._handler(agent)
         faults.schedule(self, list(scenario.faults))

@@ -1,0 +1,231 @@
+"""The alert engine: Beam's alert rules evaluated continuously on virtual time.
+
+Beam has no alert process: it computes the alerts whenever somebody reads them (the
+overview, the alert feed, the inbox or partner health), and every such read upserts one
+inbox item per critical alert (beam-model §9.3). The simulator's stand-in for that reader
+is :class:`AlertEngine`: a SimPy process that evaluates every ``interval`` virtual seconds
+(15 by default), plus :meth:`AlertEngine.evaluate` on demand. **Each evaluation is a
+read**: it upserts ``critical-alert:<id>`` into the inbox for every critical alert, so an
+item appears at the first evaluation that sees the alert critical, keeps its status on
+later ones and stays after the alert clears. Warnings never create items. The periodic
+evaluation skips what only a reader looks at (sample traces, links, ``startedAt``); an
+on-demand evaluation returns complete :class:`~simulator.alertrules.Alert` records.
+
+Between evaluations the engine records when each alert id starts firing, changes severity
+and clears (:attr:`AlertEngine.transitions`) and, when somebody listens to the world's
+events, emits ``alert_fired``, ``alert_changed`` and ``alert_cleared`` with the id,
+severity and value. While the directory process is down nobody can read its alerts, so
+the periodic evaluation skips; :meth:`evaluate` always answers.
+
+Partner requests join alerts only through :data:`PartnerLookup`, a callable given the
+sample-trace nonces of an alert that returns the requests whose proof intent is among
+them (the partners module provides it).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable, Final, Generator, Iterable, Literal, Mapping, Sequence
+
+import simpy
+
+from simulator.access import ApiModel
+from simulator.alertrules import (
+    Alert,
+    AlertDraft,
+    FederationPeer,
+    RelatedPartnerRequest,
+    build_alerts,
+    dashboard_href,
+    to_alert,
+)
+from simulator.events import EventStream
+from simulator.inbox import Inbox
+from simulator.observations import Observations
+
+#: Given an alert's sample nonces, the partner requests whose proof intent is among them
+#: (:class:`RelatedPartnerRequest` or any object :meth:`RelatedPartnerRequest.of` reads).
+PartnerLookup = Callable[[Sequence[str]], Iterable[Any]]
+
+DEFAULT_INTERVAL: Final[float] = 15.0
+KEY_PREFIX: Final[str] = "critical-alert:"
+
+#: The next action a new critical-alert item suggests, per alert id (the simulator's own
+#: wording of the runbook's steps, §9.5; Beam's texts are not in the model).
+NEXT_ACTIONS: Final[dict[str, str]] = {
+    "network-error-rate": "Open the latest failing trace, confirm the cause from its error code, and record an "
+                          "owner before anything is requeued.",
+    "network-latency-p95": "Open the slowest recent trace and check the recipient's latency and capacity before "
+                           "it turns into timeouts.",
+    "network-in-flight-backlog": "Open the oldest in-flight trace: is it an async acceptance still waiting for its "
+                                 "ack, or a delivery stuck in flight?",
+    "federation-stale-peers": "Check the stale peer's heartbeat and last sync, then decide whether to keep routing "
+                              "through it.",
+    "shield-review-load": "Inspect the Shield context of the flagged senders, correlate with Errors, and change "
+                          "policy only for confirmed-valid traffic.",
+}
+HOTSPOT_ACTIONS: Final[dict[str, str]] = {
+    "TIMEOUT": "Open the latest TIMEOUT trace, check the recipient's latency and connection, fix it, then requeue "
+               "with the original nonce.",
+    "OFFLINE": "Confirm why the recipient is offline, bring it back, then let the retries or a requeue deliver with "
+               "the original nonce.",
+    "FORBIDDEN": "Check the sender and target ids and the recent ACL changes; restore the exact ACL entry, never "
+                 "a wildcard.",
+    "RATE_LIMITED": "Inspect the rate-limit and Shield context; raise a limit only for confirmed-valid traffic.",
+}
+
+
+def default_next_action(draft: AlertDraft) -> str:
+    """The next action a new critical-alert item for ``draft`` starts with."""
+    if draft.id in NEXT_ACTIONS:
+        return NEXT_ACTIONS[draft.id]
+    code = draft.title.removeprefix("Error hotspot: ")
+    return HOTSPOT_ACTIONS.get(code, f"Open the latest {code} trace, fix the root cause and record an owner, then "
+                                     "requeue with the original nonce.")
+
+
+class AlertTransition(ApiModel):
+    """An alert id started firing, changed severity or cleared, at virtual time ``time``."""
+
+    time: float
+    kind: Literal["alert_fired", "alert_changed", "alert_cleared"]
+    alert_id: str
+    severity: str
+    previous_severity: str | None = None
+    value: int | float
+
+
+class AlertEngine:
+    """Evaluates the alert rules over ``observations`` now and every ``interval`` seconds
+    (None: only on demand), keeping the inbox and the firing history up to date."""
+
+    def __init__(self, env: simpy.Environment, events: EventStream, observations: Observations, inbox: Inbox, *,
+                 peers: Iterable[FederationPeer | Mapping[str, Any]] = (), related: PartnerLookup | None = None,
+                 interval: float | None = DEFAULT_INTERVAL, readable: Callable[[], bool] | None = None,
+                 keep: int = 10_000) -> None:
+        self.env = env
+        self.events = events
+        self.observations = observations
+        self.inbox = inbox
+        self.related = related
+        self.readable = readable
+        self.peers: list[FederationPeer] = []
+        self.set_peers(peers)
+        self.drafts: list[AlertDraft] = []
+        #: Alert id → severity of every alert firing at the last evaluation.
+        self.severities: dict[str, str] = {}
+        self.evaluated_at: float | None = None
+        #: When the current firing episode of each firing alert id began.
+        self.since: dict[str, float] = {}
+        self.transitions: deque[AlertTransition] = deque(maxlen=keep)
+        #: Every alert id that ever fired, in the order they first fired.
+        self.known_ids: dict[str, None] = {}
+        self._hrefs: dict[str, str] = {}
+        self.interval: float | None = None
+        self.process: simpy.Process | None = None
+        if interval is not None:
+            self.start(interval)
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def set_peers(self, peers: Iterable[FederationPeer | Mapping[str, Any]]) -> None:
+        """Replace the federation peers ``federation-stale-peers`` judges."""
+        self.peers = [peer if isinstance(peer, FederationPeer) else FederationPeer.model_validate(peer)
+                      for peer in peers]
+
+    def start(self, interval: float = DEFAULT_INTERVAL) -> None:
+        """Evaluate every ``interval`` virtual seconds from now on."""
+        if not interval > 0:
+            raise ValueError(f"interval must be a positive number of seconds, not {interval}")
+        self.interval = interval
+        if self.process is None or not self.process.is_alive:
+            self.process = self.env.process(self._run())
+
+    def stop(self) -> None:
+        """Stop the periodic evaluation (after the tick already scheduled)."""
+        self.interval = None
+
+    def _run(self) -> Generator[simpy.Event, Any, None]:
+        while self.interval is not None:
+            yield self.env.timeout(self.interval)
+            if self.interval is not None and (self.readable is None or self.readable()):
+                self._evaluate()
+
+    # -- evaluating ------------------------------------------------------------------------
+
+    def evaluate(self) -> list[Alert]:
+        """Read the alerts now, as ``GET /observability/alerts`` does (upserting the inbox)."""
+        return [self._model(draft) for draft in self._evaluate(full=True)]
+
+    def _evaluate(self, full: bool = False) -> list[AlertDraft]:
+        now = self.env.now
+        self.observations.advance()
+        drafts = build_alerts(self.observations, self.peers, now, full)
+        for draft in drafts:
+            if draft.severity == "critical":
+                self._upsert(draft)
+        self._record(drafts, now)
+        self.drafts = drafts
+        self.severities = {draft.id: draft.severity for draft in drafts}
+        self.evaluated_at = now
+        return drafts
+
+    def _upsert(self, draft: AlertDraft) -> None:
+        href = self._hrefs.get(draft.id)
+        if href is None:
+            href = self._hrefs[draft.id] = dashboard_href("/alerts", draft.id)
+        self.inbox.refresh("critical_alert", KEY_PREFIX + draft.id, severity="critical", title=draft.title,
+                           message=draft.message, href=href, alert_id=draft.id,
+                           default_next_action=default_next_action(draft),
+                           details={"metric": draft.metric, "value": draft.value, "threshold": draft.threshold,
+                                    "valueUnit": draft.value_unit})
+
+    def _record(self, drafts: list[AlertDraft], now: float) -> None:
+        before = {draft.id: draft for draft in self.drafts}  # the previous evaluation
+        seen: set[str] = set()
+        for draft in drafts:
+            seen.add(draft.id)
+            previous = before.get(draft.id)
+            if previous is None:
+                self.since[draft.id] = now
+                self.known_ids.setdefault(draft.id, None)
+                self._note(now, "alert_fired", draft, None)
+            elif previous.severity != draft.severity:
+                self._note(now, "alert_changed", draft, previous.severity)
+        for draft in self.drafts:
+            if draft.id not in seen:
+                self.since.pop(draft.id, None)
+                self._note(now, "alert_cleared", draft, None)
+
+    def _note(self, now: float, kind: Literal["alert_fired", "alert_changed", "alert_cleared"], draft: AlertDraft,
+              previous: str | None) -> None:
+        self.transitions.append(AlertTransition(time=now, kind=kind, alert_id=draft.id, severity=draft.severity,
+                                                previous_severity=previous, value=draft.value))
+        if self.events.active:
+            data: dict[str, Any] = {"id": draft.id, "severity": draft.severity, "value": draft.value}
+            if previous is not None:
+                data["previous"] = previous
+            self.events.emit_data(kind, None, data)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def firing(self) -> dict[str, str]:
+        """Alert id → severity as of the last evaluation (no new read)."""
+        return dict(self.severities)
+
+    def refs(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Read the alerts now and give (id, severity, sample nonces) of each, the shape
+        partner health links requests with (Beam's partner-health read is an alert read)."""
+        return [(draft.id, draft.severity, draft.sample_nonces) for draft in self._evaluate(full=True)]
+
+    def _model(self, draft: AlertDraft) -> Alert:
+        related: list[RelatedPartnerRequest] = []
+        if self.related is not None and draft.samples:
+            related = [found if isinstance(found, RelatedPartnerRequest) else RelatedPartnerRequest.of(found)
+                       for found in self.related(draft.sample_nonces)][:3]
+        item = self.inbox.by_key(KEY_PREFIX + draft.id)
+        state: dict[str, Any] = {}
+        if item is not None:
+            state = {"notification_id": item.id, "notification_status": item.status,
+                     "notification_owner": item.owner, "notification_next_action": item.next_action}
+        return to_alert(draft, related, **state)
