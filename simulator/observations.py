@@ -14,9 +14,9 @@ directory makes to :attr:`Directory.observer <simulator.directory.Directory.obse
   backlog alert ignores the window);
 - Shield holds and rejects inside the window (:class:`~simulator.shieldwindow.ShieldWindow`).
 
-The hot path only sets aside: a finished success is appended to a list, counted into its
-bucket and the latency histogram at the next :meth:`Observations.advance`, which every
-reader calls first (an acked row never changes state again).
+The hot path only appends: a finished success is one integer appended to its bucket; the
+new entries reach the counts and the latency histogram at the next
+:meth:`Observations.advance`, which every reader calls first.
 
 Times are compared in integer milliseconds, as Beam compares its ISO timestamps. A
 latency is ``finished − requested_at`` in whole milliseconds for results, ``TIMEOUT`` and
@@ -144,13 +144,15 @@ class Observations:
         self.shield = ShieldWindow(shield)
         self._cutoff_ms = _NEVER
         self._buckets: dict[int, array[int]] = {}  # requested_ms // 10 s → packed successes
-        self._done: list[IntentRow] = []  # acked rows not counted yet, and their seqs
-        self._done_seqs: array[int] = array("q")
+        self._dirty: dict[int, int] = {}  # bucket → index of its first entry not counted yet
+        self._bucket_key = -1  # the bucket appended to last, while it is marked dirty
+        self._bucket: array[int] = array("q")
         self._swept = 0
         self._slow: list[IntentFact] = []
         self._failed: dict[str, IntentFact] = {}
         self._failed_expiry: list[tuple[int, int, str]] = []
         self._seqs = itertools.count(1)  # Beam's row ids: admission order
+        self._first_ms = to_ms(env.now)  # nothing the directory reports is older (see record_finished)
         # Rows in flight → seq: admitted in time order; reset with an earlier (sender's)
         # timestamp; and older than 15 minutes (the backlog).
         self._young: dict[IntentRow, int] = {}
@@ -188,11 +190,22 @@ class Observations:
     def finished(self, row: IntentRow, timed: bool = True) -> None:
         """Record a finalised row (acked or failed)."""
         seq = self._young.pop(row, None)
-        if seq is not None and row.status == "acked":  # the common case: counted at the next advance
-            self._done.append(row)  # (an acked row never changes again)
-            self._done_seqs.append(seq)
+        if seq is None or row.status != "acked":
+            self._finished_other(row, timed, seq)
             return
-        self._finished_other(row, timed, seq)
+        # The common case: a success (a result always has a latency), one packed integer
+        # appended to its bucket, counted at the next advance.
+        requested_at = row.requested_at
+        requested_ms = int(requested_at * 1000.0 + 0.5)
+        if requested_ms < self._cutoff_ms:
+            return  # already outside the window
+        latency = int((row.finished_at - requested_at) * 1000.0 + 0.5)  # type: ignore[operator]
+        key = requested_ms // _BUCKET_MS
+        bucket = self._bucket if key == self._bucket_key else self._switch_bucket(key)
+        bucket.append((latency + 1) << _OFFSET_BITS | (requested_ms - key * _BUCKET_MS))
+        if latency >= SLOW_MS:
+            self._note_slow(row.nonce, row.sender, row.recipient, row.intent, requested_ms, seq, latency,
+                            requested_ms + latency)
 
     def _finished_other(self, row: IntentRow, timed: bool, seq: int | None) -> None:
         """A failure, or a row that was not among the young in-flight rows: one of the
@@ -211,6 +224,7 @@ class Observations:
                     latency = previous.latency_ms  # Beam keeps the stored latency
             seq = seq or self._new_seq()
         requested_ms, now_ms = to_ms(row.requested_at), to_ms(now)
+        self._first_ms = min(self._first_ms, requested_ms)  # an as-coded reset's sender time may be earlier
         if requested_ms < self._cutoff_ms:
             return  # already outside the window
         if row.status == "acked":
@@ -233,6 +247,7 @@ class Observations:
         if old is not None:
             self._drop_failure(old)
         requested_ms, seq, now_ms = to_ms(requested_at), self._new_seq(), to_ms(self.env.now)
+        self._first_ms = min(self._first_ms, requested_ms)
         if requested_ms < self._cutoff_ms:
             return
         if status == "acked":
@@ -246,62 +261,56 @@ class Observations:
     def _new_seq(self) -> int:
         return next(self._seqs)
 
-    def _bucket(self, requested_ms: int) -> array[int]:
-        key = requested_ms // _BUCKET_MS
+    def _switch_bucket(self, key: int) -> array[int]:
+        """Make bucket ``key`` the one appended to, noting where its uncounted entries start."""
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = array("q")
+        self._dirty.setdefault(key, len(bucket))
+        self._bucket_key, self._bucket = key, bucket
         return bucket
 
     def _add_success(self, nonce: str, sender: str, recipient: str, intent: str, requested_ms: int, seq: int,
                      latency: int | None, now_ms: int) -> None:
-        self.successes += 1
-        offset = requested_ms % _BUCKET_MS
-        self._bucket(requested_ms).append(offset if latency is None else (latency + 1) << _OFFSET_BITS | offset)
-        if latency is not None:
-            self.latencies.add(latency)
-            if latency >= SLOW_MS:
-                self._note_slow(nonce, sender, recipient, intent, requested_ms, seq, latency, now_ms)
+        key = requested_ms // _BUCKET_MS
+        bucket = self._bucket if key == self._bucket_key else self._switch_bucket(key)
+        offset = requested_ms - key * _BUCKET_MS
+        bucket.append(offset if latency is None else (latency + 1) << _OFFSET_BITS | offset)
+        if latency is not None and latency >= SLOW_MS:
+            self._note_slow(nonce, sender, recipient, intent, requested_ms, seq, latency, now_ms)
 
     def _absorb(self) -> None:
-        """Count the successes the hot path set aside since the last call (one tight loop)."""
-        rows = self._done
-        if not rows:
+        """Count the successes appended since the last call into the totals and the latency
+        histogram (one tight loop over the new tail of each bucket)."""
+        dirty = self._dirty
+        if not dirty:
             return
-        cutoff, buckets, histogram = self._cutoff_ms, self._buckets, self.latencies
+        buckets, histogram = self._buckets, self.latencies
         cells, blocks, watch = histogram.cells, histogram.blocks, histogram.watch
         successes = added = total = under = 0
-        key, bucket = -1, array("q")
-        for row, seq in zip(rows, self._done_seqs):
-            requested_at = row.requested_at
-            requested_ms = int(requested_at * 1000.0 + 0.5)
-            if requested_ms < cutoff:
+        for key, start in dirty.items():
+            bucket = buckets.get(key)
+            if bucket is None:
                 continue
-            latency = int((row.finished_at - requested_at) * 1000.0 + 0.5)  # type: ignore[operator]
-            if requested_ms // _BUCKET_MS != key:
-                key = requested_ms // _BUCKET_MS
-                bucket = buckets.get(key) or buckets.setdefault(key, array("q"))
-            bucket.append((latency + 1) << _OFFSET_BITS | (requested_ms - key * _BUCKET_MS))
-            successes += 1
-            if latency < FINE_LIMIT:  # MsHistogram.add, inlined
-                cells[latency] += 1
-                blocks[latency >> BLOCK_SHIFT] += 1
-                added += 1
-                total += latency
-                if latency < watch:
-                    under += 1
-                    continue
-            else:
-                histogram.add(latency)
-            if latency >= SLOW_MS:
-                self._note_slow(row.nonce, row.sender, row.recipient, row.intent, requested_ms, seq, latency,
-                                to_ms(row.finished_at))  # type: ignore[arg-type]
+            successes += len(bucket) - start
+            for packed in bucket[start:]:
+                if packed > _OFFSET_MASK:
+                    latency = (packed >> _OFFSET_BITS) - 1
+                    if latency < FINE_LIMIT:  # MsHistogram.add, inlined
+                        cells[latency] += 1
+                        blocks[latency >> BLOCK_SHIFT] += 1
+                        added += 1
+                        total += latency
+                        if latency < watch:
+                            under += 1
+                    else:
+                        histogram.add(latency)
         self.successes += successes
         histogram.count += added
         histogram.total += total
         histogram.under += under
-        rows.clear()
-        del self._done_seqs[:]
+        dirty.clear()
+        self._bucket_key = -1  # the next append marks its bucket again
 
     def _add_failure(self, fact: IntentFact) -> None:
         self._failed[fact.nonce] = fact
@@ -369,6 +378,8 @@ class Observations:
             return
         self._absorb()
         self._cutoff_ms = cutoff_ms
+        if cutoff_ms < self._first_ms:
+            return  # nothing recorded is that old yet (the run is younger than the window)
         self._expire_successes(cutoff_ms)
         heap, failed = self._failed_expiry, self._failed
         while heap and heap[0][0] < cutoff_ms:
@@ -390,6 +401,8 @@ class Observations:
             if bucket is not None:
                 expired.append(bucket)
         self._swept = max(self._swept, edge)
+        if self._bucket_key < edge:
+            self._bucket_key = -1
         partial = buckets.get(edge)
         if partial is not None:
             offset = cutoff - edge * _BUCKET_MS
@@ -397,6 +410,8 @@ class Observations:
             if len(kept) < len(partial):
                 expired.append(array("q", (packed for packed in partial if packed & _OFFSET_MASK < offset)))
                 buckets[edge] = kept
+                if self._bucket_key == edge:
+                    self._bucket_key = -1
         for bucket in expired:
             self.successes -= len(bucket)
             self.latencies.remove_all((packed >> _OFFSET_BITS) - 1 for packed in bucket if packed > _OFFSET_MASK)

@@ -30,23 +30,27 @@ def _ms(seconds: float) -> int:
 class _Times:
     """The creation times of one decision's rows, oldest first, with the replaced ones."""
 
-    __slots__ = ("times", "head", "replaced")
+    __slots__ = ("times", "head", "replaced", "replaced_total")
 
     def __init__(self) -> None:
         self.times: array[float] = array("d")
         self.head = 0
         self.replaced: dict[float, int] = {}  # time → rows at that time deleted by a newer row
+        self.replaced_total = 0
 
     def count(self) -> int:
-        return len(self.times) - self.head - sum(self.replaced.values())
+        return len(self.times) - self.head - self.replaced_total
 
     def replace(self, time: float) -> None:
         self.replaced[time] = self.replaced.get(time, 0) + 1
+        self.replaced_total += 1
 
     def expire(self, cutoff: int) -> None:
         """Drop the rows created before ``cutoff`` ms."""
         times, head, replaced = self.times, self.head, self.replaced
         end = len(times)
+        if head == end or _ms(times[head]) >= cutoff:
+            return
         while head < end and _ms(times[head]) < cutoff:
             time = times[head]
             left = replaced.get(time)
@@ -55,6 +59,7 @@ class _Times:
                     del replaced[time]
                 else:
                     replaced[time] = left - 1
+                self.replaced_total -= 1
             head += 1
         if head > 65_536 and head * 2 > end:
             del times[:head]
