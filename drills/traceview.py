@@ -87,7 +87,7 @@ def load_trace(run: Path, nonce: str) -> IntentTrace:
     for event in _lines_mentioning(events_file, nonce):
         if event.get("nonce") != nonce:
             continue
-        _add(trace, event)
+        add_event(trace, event)
     if not trace.stages and not trace.refusals:
         raise TraceError([Problem(file=str(events_file), field="nonce",
                                   message=f"expected a nonce this run saw, found {nonce!r}")])
@@ -102,7 +102,8 @@ def load_trace(run: Path, nonce: str) -> IntentTrace:
     return trace
 
 
-def _add(trace: IntentTrace, event: dict[str, Any]) -> None:
+def add_event(trace: IntentTrace, event: dict[str, Any]) -> None:
+    """Add one event of the intent (its JSON form) to the trace."""
     kind, t = event["kind"], event["t"]
     if kind == "transition":
         trace.stages.append(Stage(t=t, path=event["path"], state=event["to"], code=event.get("code"),

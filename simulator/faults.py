@@ -24,8 +24,10 @@ _LINK = re.compile(r"bus->directory|directory->[A-Za-z0-9._-]+@[A-Za-z0-9._-]+")
 
 
 class FaultBase(Model):
-    """When a fault starts, and when (if ever) it is reverted."""
+    """When a fault starts, and when (if ever) it is reverted. ``name`` lets a drill's
+    operator step end it early (fixing the root cause)."""
 
+    name: str | None = None
     at: Duration = 0.0
     duration: Duration | None = None
     until: Duration | None = None
@@ -292,23 +294,27 @@ def _apply_agent(world: World, fault: Any) -> Revert:
     return restore_config
 
 
+def add_acl_row(world: World, entry: AclEntry) -> None:
+    """``POST /acl``: add the row and audit ``acl.created``."""
+    world.directory.security.acl.add(entry)
+    world.directory.security.audit.write(world.now, "acl.created", entry.target, intentType=entry.intent,
+                                         allowedFrom=entry.allowed_from)
+
+
+def remove_acl_row(world: World, entry: AclEntry) -> None:
+    """``DELETE /acl/:id``: delete the row, if present, and audit ``acl.deleted``."""
+    if world.directory.security.acl.remove(entry):
+        world.directory.security.audit.write(world.now, "acl.deleted", entry.target, intentType=entry.intent,
+                                             allowedFrom=entry.allowed_from)
+
+
 def _change_acl(world: World, fault: Any) -> Revert:
     entry = AclEntry(target=fault.target_agent, intent=fault.intent, allowed_from=fault.allowed_from)
-    acl, audit = world.directory.security.acl, world.directory.security.audit
-
-    def add() -> None:
-        acl.add(entry)
-        audit.write(world.now, "acl.created", entry.target, intentType=entry.intent, allowedFrom=entry.allowed_from)
-
-    def remove() -> None:
-        if acl.remove(entry):
-            audit.write(world.now, "acl.deleted", entry.target, intentType=entry.intent, allowedFrom=entry.allowed_from)
-
     if fault.kind == "acl_add":
-        add()
-        return remove
-    remove()
-    return add
+        add_acl_row(world, entry)
+        return lambda: remove_acl_row(world, entry)
+    remove_acl_row(world, entry)
+    return lambda: add_acl_row(world, entry)
 
 
 def _set_limit(world: World, layer: str, limit: int) -> Revert:
@@ -329,6 +335,18 @@ def schedule(world: World, faults: list[Any]) -> None:
         world.env.process(_run(world, index, fault))
 
 
+def end(world: World, index: int) -> bool:
+    """Revert the active fault ``index`` now (an operator fixed the root cause); False if
+    it is not active or cannot be reverted."""
+    revert = world.fault_reverts.pop(index, None)
+    if revert is None:
+        return False
+    fault = world.active_faults.pop(index)
+    revert()
+    world.events.emit("fault_end", None, fault=index, fault_kind=fault.kind, target=fault.target())
+    return True
+
+
 def _run(world: World, index: int, fault: Any) -> Any:
     env = world.env
     if fault.at > env.now:
@@ -336,12 +354,10 @@ def _run(world: World, index: int, fault: Any) -> Any:
     world.events.emit("fault_start", None, fault=index, fault_kind=fault.kind, target=fault.target())
     world.active_faults[index] = fault
     revert = apply(world, fault)
-    end = fault.end
-    if revert is None or end is None:
-        if revert is None:
-            world.active_faults.pop(index, None)
+    if revert is None:
+        world.active_faults.pop(index, None)
         return
-    yield env.timeout(max(0.0, end - env.now))
-    revert()
-    world.active_faults.pop(index, None)
-    world.events.emit("fault_end", None, fault=index, fault_kind=fault.kind, target=fault.target())
+    world.fault_reverts[index] = revert
+    if fault.end is not None:
+        yield env.timeout(max(0.0, fault.end - env.now))
+        end(world, index)

@@ -70,12 +70,17 @@ def _field(models: Any, name: str) -> Any:
     return None
 
 
+#: Field names that tag the members of a union of models (scenario faults, drill probes and steps).
+TAG_FIELDS = ("kind", "probe", "action")
+
+
 def _tagged(models: Any, tag: str) -> Any:
-    """Return the model among ``models`` whose ``kind`` literal is ``tag``."""
+    """Return the model among ``models`` whose tag literal (``kind``, ``probe``, ``action``) is ``tag``."""
     for model in models if isinstance(models, list) else [models]:
-        if isinstance(model, type) and issubclass(model, BaseModel) and "kind" in model.model_fields:
-            if tag in get_args(model.model_fields["kind"].annotation):
-                return model
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for name in TAG_FIELDS:
+                if name in model.model_fields and tag in get_args(model.model_fields[name].annotation):
+                    return model
     return None
 
 

@@ -95,6 +95,7 @@ class World:
         self.quirks = scenario.resolved_quirks()
         self.links = Links(self.rng("links"))
         self.active_faults: dict[int, Any] = {}
+        self.fault_reverts: dict[int, faults.Revert] = {}
         self.agents: dict[str, Agent] = {
             spec.id: Agent(self.env, spec, self.rng(f"agent:{spec.id}")) for spec in scenario.agents
         }
@@ -121,6 +122,7 @@ class World:
                                   readable=lambda: self.directory.up)
         self.partners = Partners(self.env, self.directory, self.bus, self.directory.security.audit)
         self.exports = Exports(self.env, self.directory, self.bus)
+        self.alerts.related = self.partners.requests_for_nonces
         self.pruner = Pruner(self.env, self.directory, on_pruned=self.partners.forget_proofs)
         for agent in self.agents.values():
             agent.handler = self._handler(agent)

@@ -1,0 +1,164 @@
+"""Operator steps: what an operator does during a drill, through the same API calls an
+operator makes in Beam (inbox PATCH, exports, requeue, prune, ACL, partner requests),
+plus sending intents and fixing the root cause (reverting a fault)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Generator
+
+import simpy
+
+from drills import schema
+from drills.context import DrillContext, Evidence
+from simulator import faults
+from simulator.relay import Frame
+from simulator.rng import random_uuid
+
+#: The operator's identity in the audit log.
+OPERATOR = "drill-operator"
+
+
+class StepFailed(Exception):
+    """A step could not be done in the world as it is (the API refused it)."""
+
+
+def _item_id(ctx: DrillContext, key: str) -> int:
+    item = ctx.world.inbox.by_key(key)
+    if item is None:
+        raise StepFailed(f"no inbox item {key} yet")
+    return item.id
+
+
+def _patch(ctx: DrillContext, key: str, changes: dict[str, Any]) -> dict[str, Any]:
+    answer = ctx.world.inbox.patch(_item_id(ctx, key), changes, role="operator", actor=OPERATOR)
+    if not answer.ok:
+        raise StepFailed(f"inbox PATCH answered {answer.status} {answer.error_code}")
+    notification: dict[str, Any] = answer.body["notification"]
+    return {key: notification[key] for key in ("id", "sourceKey", "status", "owner", "nextAction")}
+
+
+def _acknowledge(ctx: DrillContext, step: schema.Acknowledge) -> Any:
+    changes: dict[str, Any] = {"status": "acknowledged"}
+    if step.owner is not None:
+        changes["owner"] = step.owner
+    if step.next_action is not None:
+        changes["nextAction"] = step.next_action
+    return _patch(ctx, step.item, changes)
+
+
+def _set_owner(ctx: DrillContext, step: schema.SetOwner) -> Any:
+    changes: dict[str, Any] = {"owner": step.owner, "nextAction": step.next_action}
+    if step.status is not None:
+        changes["status"] = step.status
+    return _patch(ctx, step.item, changes)
+
+
+def _export(ctx: DrillContext, step: schema.ExportEvidence) -> Any:
+    world = ctx.world
+    files = []
+    for dataset in step.datasets:
+        if dataset == "dead_letters":
+            answer = world.exports.export_dead_letters(step.format)
+        else:
+            alerts = world.alerts.evaluate() if dataset == "alerts" else ()
+            answer = world.exports.export(dataset, step.format, alerts=alerts)
+        if not answer.ok:
+            raise StepFailed(f"export of {dataset} answered {answer.status} {answer.error_code}")
+        filename = f"evidence/t{world.now:.0f}-{dataset.replace('_', '-')}.{step.format}"
+        ctx.evidence.append(Evidence(world.now, dataset, filename, answer.body["text"]))
+        files.append({"dataset": dataset, "rows": answer.body.get("count"), "file": filename})
+    return files
+
+
+def _fix(ctx: DrillContext, step: schema.FixRootCause) -> Any:
+    index = ctx.loaded.fault_index(step.fault)
+    if not faults.end(ctx.world, index):
+        raise StepFailed(f"fault {step.fault!r} is not active")
+    return {"reverted": step.fault}
+
+
+def _requeue(ctx: DrillContext, step: schema.RequeueDeadLetters) -> Any:
+    bus = ctx.world.bus
+    letters = bus.dead_letters(recipient=step.recipient, limit=500)
+    if not letters:
+        raise StepFailed("no dead letters to requeue")
+    for message in letters:
+        bus.requeue(message.id)
+    return {"requeued": [message.nonce for message in letters]}
+
+
+def _prune(ctx: DrillContext, step: schema.Prune) -> Any:
+    phrase = f"prune {step.dataset}" if step.confirm_phrase is None else step.confirm_phrase
+    answer = ctx.world.pruner.prune(step.dataset, step.older_than_days, confirm_dataset=step.dataset,
+                                    confirm_phrase=phrase, role="admin", actor=OPERATOR)
+    if not answer.ok:
+        raise StepFailed(f"prune answered {answer.status} {answer.error_code}")
+    return {key: answer.body.get(key) for key in ("dataset", "olderThanDays", "deleted")}
+
+
+def _add_acl(ctx: DrillContext, step: schema.AddAclEntry) -> Any:
+    faults.add_acl_row(ctx.world, step.entry())
+    return step.entry().model_dump()
+
+
+def _send(ctx: DrillContext, step: schema.Send) -> Any:
+    world = ctx.world
+    stream = world.rng(f"drill:send:{step.name or step.at}")
+    nonces = [f"{step.nonce_prefix}{i}" if step.nonce_prefix else random_uuid(stream) for i in range(step.count)]
+    ctx.sent.extend(nonces)
+    world.env.process(_sending(ctx, step, nonces))
+    return {"nonces": nonces if len(nonces) <= 10 else nonces[:10] + [f"... {len(nonces) - 10} more"]}
+
+
+def _sending(ctx: DrillContext, step: schema.Send, nonces: list[str]) -> Generator[simpy.Event, Any, None]:
+    world = ctx.world
+    sender = world.agents[step.sender]
+    for index, nonce in enumerate(nonces):
+        if index and step.every > 0:
+            yield world.env.timeout(step.every)
+        if step.via == "bus":
+            world.bus.submit(step.sender, step.recipient, step.intent, dict(step.payload), nonce)
+            continue
+        frame = Frame(step.sender, step.recipient, step.intent, dict(step.payload), nonce, sender.clock(world.now))
+        world.directory.submit(frame, step.via, None, sender.spec.ip if step.via == "http" else None)
+
+
+def _partner_request(ctx: DrillContext, step: schema.PartnerRequestStep) -> Any:
+    partners = ctx.world.partners
+    created = partners.create(step.email, step.company, step.agent_count, step.workflow_type)
+    if not created.ok:
+        raise StepFailed(f"partner request answered {created.status} {created.error_code}")
+    request_id = created.body["request"]["id"]
+    patch = dict(step.patch)
+    proof = patch.get("proofIntentNonce")
+    if isinstance(proof, str) and proof.startswith("step:"):
+        runs = list(ctx.world.traffic.quote_runs.values())
+        patch["proofIntentNonce"] = getattr(runs[0], f"{proof.removeprefix('step:')}_nonce", None) if runs else None
+    if patch:
+        answer = partners.patch(request_id, patch, role="operator", actor=OPERATOR)
+        if not answer.ok:
+            raise StepFailed(f"partner request PATCH answered {answer.status} {answer.error_code}")
+    return {"request_id": request_id, "patched": sorted(patch)}
+
+
+PERFORMERS: dict[type, Callable[[DrillContext, Any], Any]] = {
+    schema.Acknowledge: _acknowledge, schema.SetOwner: _set_owner, schema.ExportEvidence: _export,
+    schema.FixRootCause: _fix, schema.RequeueDeadLetters: _requeue, schema.Prune: _prune,
+    schema.AddAclEntry: _add_acl, schema.Send: _send, schema.PartnerRequestStep: _partner_request,
+}
+
+
+def perform(ctx: DrillContext, step: schema.StepBase) -> Any:
+    """Do ``step`` in the world now; return its output or raise :class:`StepFailed`."""
+    output = PERFORMERS[type(step)](ctx, step)
+    ctx.performed.append((ctx.world.now, getattr(step, "action")))
+    return output
+
+
+def label(step: schema.StepBase) -> str:
+    """A step's name, or its action and what it acts on."""
+    if step.name:
+        return step.name
+    target = (getattr(step, "item", None) or getattr(step, "fault", None) or getattr(step, "dataset", None)
+              or getattr(step, "recipient", None) or getattr(step, "email", None) or "")
+    return f"{getattr(step, 'action')} {target}".strip()

@@ -1,0 +1,312 @@
+"""Running a drill: the steady state before the method, the method (faults already in the
+scenario, operator steps, expectations and guards as SimPy processes on the world's
+clock), the rollbacks, the steady state after, and the verdict.
+
+Verdicts follow Chaos Toolkit: ``completed`` when everything held, ``deviated`` when an
+expectation or steady-state probe did not hold or a runbook order rule was broken,
+``failed`` when the drill could not run (the steady state did not hold before the method,
+or the world broke), ``aborted`` when a guard failed. Whatever happened, the run
+directory gets every file it can (:func:`drills.runner.run_world`), then the journal,
+the chart and the proof pack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generator
+
+import simpy
+
+from drills import actions, probes
+from drills.chart import Sample, render_chart
+from drills.context import DrillContext
+from drills.drillfile import LoadedDrill
+from drills.journal import Activity, Deviation, Journal, Verdict, Violation
+from drills.orderrules import violations
+from drills.redact import redact_run
+from drills.report import write_report
+from drills.results import atomic_stream, write_json
+from drills.runner import Outputs, RunReport, run_world
+from drills.schema import NonceTarget, ProbeBase, StepBase
+from simulator.conservation import ConservationError
+from simulator.gctune import tuned_gc
+from simulator.lifecycle import IllegalTransition
+from simulator.world import Summary, World
+
+#: How often a deadline expectation (``by``) looks again, in virtual seconds.
+POLL_INTERVAL = 1.0
+#: How many chart samples a drill takes over its duration.
+SAMPLES = 300
+
+Phase = Any  # one of the Activity phases
+
+
+class DrillAborted(Exception):
+    """A guard failed: the drill stops where it is."""
+
+
+@dataclass
+class DrillOutcome:
+    """A finished drill: its journal, where its files are, and the wall time it took."""
+
+    journal: Journal
+    out: Path
+    wall: float
+    run: RunReport | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        """The drill's verdict."""
+        return self.journal.status
+
+
+@dataclass
+class _Record:
+    """What a drill run collects while the world runs."""
+
+    before: list[Activity] = field(default_factory=list)
+    after: list[Activity] = field(default_factory=list)
+    method: list[Activity] = field(default_factory=list)
+    rollbacks: list[Activity] = field(default_factory=list)
+    deviations: list[Deviation] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    pending: dict[int, ProbeBase] = field(default_factory=dict)
+    held: int = 0
+    verdict: Verdict | None = None
+    reason: str | None = None
+
+
+def scenario_digest(loaded: LoadedDrill) -> str:
+    """A SHA-256 of the fully resolved scenario (with the drill's faults and overrides)."""
+    document = json.dumps(loaded.scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return "sha256:" + hashlib.sha256(document.encode()).hexdigest()
+
+
+class _Drill:
+    """One run of one drill in one world."""
+
+    def __init__(self, loaded: LoadedDrill, world: World, progress: Callable[[float], None] | None) -> None:
+        self.loaded = loaded
+        self.drill = loaded.drill
+        self.world = world
+        self.env = world.env
+        self.ctx = DrillContext(loaded, world)
+        self.progress = progress
+        self.record = _Record()
+        world.subscribe(self.ctx)
+
+    # -- checking ----------------------------------------------------------------------
+
+    def _probe(self, probe: ProbeBase, phase: Phase, start: float) -> Activity:
+        observed = probes.observe(self.ctx, probe)
+        met = probe.holds(observed)
+        return Activity(name=probes.label(probe), type="probe", kind=getattr(probe, "probe"), phase=phase,
+                        start=start, end=self.env.now, status="succeeded", output=observed,
+                        tolerance=probe.describe(), tolerance_met=met)
+
+    def _steady_state(self, found: list[Any], phase: Phase, into: list[Activity]) -> bool:
+        for probe in found:
+            activity = self._probe(probe, phase, self.env.now)
+            into.append(activity)
+            if not activity.tolerance_met:
+                self.record.deviations.append(Deviation(name=activity.name, expected=activity.tolerance or "",
+                                                        observed=activity.output, time=self.env.now, phase=phase))
+        return all(activity.tolerance_met for activity in into)
+
+    def _expect(self, index: int, probe: ProbeBase) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        first = probe.at if probe.at is not None else probe.after
+        if first > env.now:
+            yield env.timeout(first - env.now)
+        start = env.now
+        activity = self._probe(probe, "method", start)
+        while not activity.tolerance_met and probe.by is not None and env.now + POLL_INTERVAL <= probe.by:
+            yield env.timeout(POLL_INTERVAL)
+            activity = self._probe(probe, "method", start)
+        self._conclude(index, activity)
+
+    def _conclude(self, index: int, activity: Activity) -> None:
+        self.record.pending.pop(index, None)
+        self.record.method.append(activity)
+        if activity.tolerance_met:
+            self.record.held += 1
+        else:
+            self.record.deviations.append(Deviation(name=activity.name, expected=activity.tolerance or "",
+                                                    observed=activity.output, time=activity.end, phase="method"))
+
+    def _guard(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self.env.timeout(self.drill.guard_interval)
+            for probe in self.drill.guards:
+                activity = self._probe(probe, "guard", self.env.now)
+                if not activity.tolerance_met:
+                    self.record.method.append(activity)
+                    raise DrillAborted(f"guard {activity.name!r} failed at t={self.env.now:g}s: "
+                                       f"expected {activity.tolerance}, observed {activity.output!r}")
+
+    def _step(self, step: StepBase, phase: Phase) -> Activity:
+        broken = violations(self.ctx, step)
+        self.record.violations += broken
+        try:
+            output, status = actions.perform(self.ctx, step), "succeeded"
+        except actions.StepFailed as error:
+            output, status = {"error": str(error)}, "failed"
+            self.record.deviations.append(Deviation(name=actions.label(step), expected="the step can be done",
+                                                    observed=str(error), time=self.env.now, phase=phase))
+        return Activity(name=actions.label(step), type="action", kind=getattr(step, "action"), phase=phase,
+                        start=self.env.now, end=self.env.now, status=status, output=output,
+                        tolerance="no runbook rule broken" if broken else None,
+                        tolerance_met=not broken if broken else None)
+
+    def _play(self, step: StepBase) -> Generator[simpy.Event, Any, None]:
+        if step.at is not None and step.at > self.env.now:
+            yield self.env.timeout(step.at - self.env.now)
+        self.record.method.append(self._step(step, "method"))
+
+    def _sample(self) -> None:
+        world = self.world
+        states = {state: world.directory.ledger.counts[state] + world.bus.ledger.counts[state]
+                  for state in world.directory.ledger.counts}
+        self.record.samples.append(Sample(time=self.env.now, states=states,
+                                          dead_letters=world.bus.ledger.counts["dead_letter"],
+                                          alerts=len(world.alerts.firing())))
+
+    def _sampler(self, interval: float) -> Generator[simpy.Event, Any, None]:
+        while True:
+            self._sample()
+            yield self.env.timeout(interval)
+
+    # -- running -----------------------------------------------------------------------
+
+    def _advance(self, until: float, slices: int = 1) -> None:
+        """Run the world to ``until`` inclusive: events at exactly ``until`` are processed."""
+        env = self.env
+        start = env.now
+        for index in range(1, slices + 1):
+            target = start + (until - start) * index / slices
+            if target > env.now:
+                env.run(until=target)
+            if self.progress is not None:
+                self.progress(env.now)
+        while env.peek() <= until:
+            env.step()
+
+    def method_start(self) -> float:
+        """When the method begins: the first fault or operator step."""
+        times = [fault.at for fault in self.drill.faults] + [step.at or 0.0 for step in self.drill.steps]
+        return min(times, default=0.0)
+
+    def run(self, world: World, end: float) -> Summary:
+        """The whole drill, as :func:`run_world`'s run function."""
+        drill, record, env = self.drill, self.record, self.env
+        with tuned_gc():
+            try:
+                start = self.method_start()
+                if start > env.now:
+                    env.run(until=start)
+                if not self._steady_state(drill.steady_state.before, "steady-state-before", record.before):
+                    record.verdict, record.reason = "failed", "the steady state did not hold before the method"
+                    return self._summary()
+                env.process(self._sampler(max(drill.duration / SAMPLES, 0.5)))
+                for index, probe in enumerate(drill.expectations):
+                    record.pending[index] = probe
+                    env.process(self._expect(index, probe))
+                for step in drill.steps:
+                    env.process(self._play(step))
+                if drill.guards:
+                    env.process(self._guard())
+                try:
+                    self._advance(drill.duration, slices=50)
+                except DrillAborted as aborted:
+                    record.verdict, record.reason = "aborted", str(aborted)
+                for index, probe in sorted(record.pending.items()):
+                    self._conclude(index, self._probe(probe, "method", env.now))
+                for step in drill.rollbacks:
+                    record.rollbacks.append(self._step(step, "rollback"))
+                if record.verdict != "aborted":
+                    self._advance(env.now + drill.settle)
+                    self._steady_state(drill.steady_state.after, "steady-state-after", record.after)
+                self._sample()
+            except (ConservationError, IllegalTransition) as error:
+                record.verdict, record.reason = "failed", f"{type(error).__name__}: {error}"
+                raise
+        return self._summary()
+
+    def _summary(self) -> Summary:
+        summary = self.world.summary()
+        if summary.conservation:
+            self.record.verdict = "failed"
+            self.record.reason = "ConservationError: " + "; ".join(summary.conservation)
+            raise ConservationError("; ".join(summary.conservation))
+        return summary
+
+    def verdict(self) -> Verdict:
+        """The verdict from what was recorded."""
+        record = self.record
+        if record.verdict is not None:
+            return record.verdict
+        return "deviated" if record.deviations or record.violations else "completed"
+
+    def affected_nonces(self, limit: int = 8) -> list[str]:
+        """Nonces the report shows traces of: those the drill looked at, sent, or saw fail."""
+        found: dict[str, None] = {}
+        for probe in [*self.drill.expectations, *self.drill.steady_state.after]:
+            nonce = self.ctx.nonce(probe) if isinstance(probe, NonceTarget) else None
+            if nonce:
+                found[nonce] = None
+        for message in self.world.bus.by_nonce.values():
+            if message.status in ("dead_letter", "failed") or message.retry_count:
+                found[message.nonce] = None
+        for nonce in self.ctx.sent:
+            found[nonce] = None
+        return [nonce for nonce in found if nonce in self.ctx.events][:limit]
+
+
+def _describe(error: BaseException) -> str:
+    """An unexpected error in one line, with where it was raised (SimPy re-raises a
+    process's exception as a copy whose cause is the original)."""
+    original = error.__cause__ or error
+    frames = traceback.extract_tb(original.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(original).__name__}: {original}{where}"
+
+
+def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
+              progress: Callable[[float], None] | None = None) -> DrillOutcome:
+    """Run ``loaded`` into directory ``out`` and return its outcome; never raises for a
+    drill that deviates, aborts or fails: the verdict says so and the files say why."""
+    started = time.perf_counter()
+    world = World(loaded.scenario, seed)
+    drill = _Drill(loaded, world, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    report: RunReport | None = None
+    try:
+        report = run_world(world, loaded.scenario_file, loaded.drill.duration, Outputs(out, events=True), drill.run)
+    except Exception as error:  # the drill could not run; keep what there is and say why
+        drill.record.verdict, drill.record.reason = "failed", _describe(error)
+    record = drill.record
+    samples = record.samples
+    files = list(report.files) if report is not None else []
+    for evidence in drill.ctx.evidence:
+        with atomic_stream(out / evidence.filename) as stream:
+            stream.write(evidence.text)
+        files.append(evidence.filename)
+    journal = Journal(
+        drill=loaded.name, title=loaded.drill.title, rehearses=loaded.drill.rehearses, file=str(loaded.path),
+        seed=world.seed, scenario_file=str(loaded.scenario_file), scenario_digest=scenario_digest(loaded),
+        status=drill.verdict(), reason=record.reason, virtual_duration=world.now,
+        expectations_held=record.held, expectations_total=len(loaded.drill.expectations),
+        steady_states={"before": record.before, "after": record.after}, run=record.method,
+        rollbacks=record.rollbacks, deviations=record.deviations, violations=record.violations,
+        affected_nonces=drill.affected_nonces(), files=files + ["journal.json", "chart.png", "report.md"])
+    write_json(out / "journal.json", journal.model_dump(mode="json"))
+    render_chart(samples, drill.ctx.fault_log, out / "chart.png", f"{loaded.name} (seed {world.seed})")
+    write_report(out, journal, world, drill.ctx)
+    redact_run(out)
+    return DrillOutcome(journal, out, time.perf_counter() - started, report)

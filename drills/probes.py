@@ -1,0 +1,161 @@
+"""Probes: read one fact of the world under drill, through the world's public surfaces
+(rows, the bus, the alert engine, the inbox, the audit log, partner health), and compare
+it with what the runbook expects."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from drills import schema
+from drills.context import DrillContext
+from drills.traceview import IntentTrace, add_event, guidance
+from simulator.conservation import check_world
+from simulator.partnerhealth import health_report
+from simulator.retry import beam_retry_delay
+
+
+def _row(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    nonce = ctx.nonce(probe)
+    if nonce is None:
+        return None
+    if probe.path == "bus":
+        return ctx.world.bus.by_nonce.get(nonce)
+    return ctx.world.directory.rows.get(nonce)
+
+
+def _status(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    row = _row(ctx, probe)
+    return None if row is None else row.status
+
+
+def _error(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    row = _row(ctx, probe)
+    if row is None:
+        return None
+    return row.error if probe.path == "bus" else row.error_code
+
+
+def _retry_count(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    row = _row(ctx, probe)
+    return None if row is None else row.retry_count
+
+
+def _retry_schedule(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    nonce = ctx.nonce(probe)
+    scheduled = [(event["retry_count"], event["delay"]) for event in ctx.events.get(nonce or "", [])
+                 if event["kind"] == "retry_scheduled"]
+    return bool(scheduled) and all(delay == beam_retry_delay(count, nonce or "") for count, delay in scheduled)
+
+
+def _guidance(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    nonce = ctx.nonce(probe)
+    if nonce is None or nonce not in ctx.events:
+        return None
+    trace = IntentTrace(nonce=nonce, epoch=ctx.world.scenario.epoch)
+    for event in ctx.events[nonce]:
+        add_event(trace, event)
+    return guidance(trace)
+
+
+def _workflow(ctx: DrillContext, probe: schema.WorkflowField) -> Any:
+    runs = list(ctx.world.traffic.quote_runs.values())
+    return getattr(runs[probe.run], probe.field) if probe.run < len(runs) else None
+
+
+def _alert(ctx: DrillContext, probe: schema.AlertSeverity) -> Any:
+    return ctx.world.alerts.firing().get(probe.id)
+
+
+def _alerts_firing(ctx: DrillContext, probe: schema.AlertsFiring) -> Any:
+    return len(ctx.world.alerts.firing())
+
+
+def _alert_related(ctx: DrillContext, probe: schema.AlertRelated) -> Any:
+    for alert in ctx.world.alerts.evaluate():
+        if alert.id == probe.id:
+            return [request.company for request in alert.related_partner_requests]
+    return None
+
+
+def _inbox_item(ctx: DrillContext, probe: schema.InboxItem) -> Any:
+    item = ctx.world.inbox.by_key(probe.key)
+    return None if item is None else getattr(item, probe.field)
+
+
+def _inbox_count(ctx: DrillContext, probe: schema.InboxCount) -> Any:
+    return ctx.world.inbox.count(probe.status)
+
+
+def _dead_letters(ctx: DrillContext, probe: schema.DeadLetters) -> Any:
+    bus = ctx.world.bus
+    if probe.recipient is None:
+        return bus.ledger.counts["dead_letter"]
+    return sum(1 for message in bus.by_nonce.values()
+               if message.status == "dead_letter" and message.recipient == probe.recipient)
+
+
+def _bus_stats(ctx: DrillContext, probe: schema.BusStats) -> Any:
+    return ctx.world.bus.stats().get(probe.field)
+
+
+def _shield(ctx: DrillContext, probe: schema.ShieldDecisions) -> Any:
+    return ctx.world.directory.security.shield.recorded.get(probe.decision, 0)
+
+
+def _error_count(ctx: DrillContext, probe: schema.ErrorCount) -> Any:
+    if probe.path == "bus":
+        bus = ctx.world.bus
+        failed = sum(1 for message in bus.by_nonce.values()
+                     if message.status in ("failed", "dead_letter") and probe.code in (message.error or ""))
+        return failed + bus.rejections_by_code.get(probe.code, 0)
+    directory = ctx.world.directory
+    return directory.failures_by_code.get(probe.code, 0) + directory.rejections_by_code.get(probe.code, 0)
+
+
+def _audit(ctx: DrillContext, probe: schema.AuditCount) -> Any:
+    rows = ctx.world.directory.security.audit.rows
+    return sum(1 for row in rows if row.action == probe.action
+               and (probe.mentions is None or probe.mentions in f"{row.target} {row.details}"))
+
+
+def _partner_health(ctx: DrillContext, probe: schema.PartnerHealth) -> Any:
+    partners = ctx.world.partners
+    request = next((r for r in partners.all() if r.email == probe.email.strip().lower()), None)
+    if request is None:
+        return None
+    report = health_report(partners, ctx.world.alerts.refs())
+    health = next(item for item in report.requests if item.request_id == request.id)
+    if probe.field == "health":
+        return health.health
+    return None if health.incident is None else health.incident.title
+
+
+def _invariant(ctx: DrillContext, probe: schema.Invariant) -> Any:
+    problems = check_world(ctx.world)
+    return "held" if not problems else "; ".join(problems)
+
+
+OBSERVERS: dict[type, Callable[[DrillContext, Any], Any]] = {
+    schema.TraceStatus: _status, schema.ErrorOf: _error, schema.RetryCount: _retry_count,
+    schema.RetrySchedule: _retry_schedule, schema.Guidance: _guidance, schema.WorkflowField: _workflow,
+    schema.AlertSeverity: _alert, schema.AlertsFiring: _alerts_firing, schema.AlertRelated: _alert_related,
+    schema.InboxItem: _inbox_item, schema.InboxCount: _inbox_count, schema.DeadLetters: _dead_letters,
+    schema.BusStats: _bus_stats, schema.ShieldDecisions: _shield, schema.ErrorCount: _error_count,
+    schema.AuditCount: _audit, schema.PartnerHealth: _partner_health, schema.Invariant: _invariant,
+}
+
+
+def observe(ctx: DrillContext, probe: schema.ProbeBase) -> Any:
+    """What ``probe`` sees in the world now."""
+    return OBSERVERS[type(probe)](ctx, probe)
+
+
+def label(probe: schema.ProbeBase) -> str:
+    """A probe's name, or a readable description of what it looks at."""
+    if probe.name:
+        return probe.name
+    fields = probe.model_dump(exclude_defaults=True, exclude={"name", "at", "by", "after", "equals", "one_of",
+                                                              "at_least", "at_most", "contains", "probe"})
+    target = " ".join(f"{key}={value}" for key, value in fields.items())
+    kind = getattr(probe, "probe")
+    return f"{kind} {target}".strip()

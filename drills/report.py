@@ -1,0 +1,107 @@
+"""The proof pack ``report.md``: what the drill was, its verdict, the timeline of faults,
+alerts, inbox changes and operator steps, every expectation with what was observed, the
+runbook violations, the traces of the affected nonces, and the chart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from drills.context import DrillContext
+from drills.journal import VERDICTS, Activity, Journal
+from drills.results import atomic_write_text
+from drills.traceview import TraceError, load_trace, render
+from simulator.inbox import AUDIT_ACTION
+from simulator.world import World
+
+
+def _cell(value: Any) -> str:
+    text = "—" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _clock(world: World, t: float) -> str:
+    stamp = world.scenario.epoch + timedelta(seconds=t)
+    return f"t={t:g}s ({stamp.strftime('%H:%M:%S')}Z)"
+
+
+def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[float, int, str]]:
+    """(time, order, text) of every fault, alert change, inbox change and operator step."""
+    events: list[tuple[float, int, str]] = []
+    for t, kind, name in ctx.fault_log:
+        events.append((t, 0, f"fault {'starts' if kind == 'fault_start' else 'ends'}: {name}"))
+    for change in world.alerts.transitions:
+        verb = {"alert_fired": "fires", "alert_changed": "changes to", "alert_cleared": "clears"}[change.kind]
+        events.append((change.time, 1, f"alert {change.alert_id} {verb} {change.severity} (value {change.value:g})"))
+    for item in world.inbox.items(limit=5000):
+        events.append((item.created_at, 2, f"inbox item {item.source_key} created ({item.severity}, new)"))
+    for row in world.directory.security.audit.rows:
+        if row.action == AUDIT_ACTION:
+            details = row.details
+            events.append((row.time, 2, f"inbox item {details.get('sourceKey')} → {details.get('status')}, owner "
+                                        f"{details.get('owner') or '—'}"))
+    for activity in [*journal.run, *journal.rollbacks]:
+        if activity.type == "action":
+            mark = "" if activity.status == "succeeded" else " (could not be done)"
+            events.append((activity.start, 3, f"operator: {activity.name}{mark}"))
+    return sorted(events)
+
+
+def _probe_rows(activities: list[Activity]) -> list[str]:
+    rows = ["| check | expected | observed | at | held |", "|---|---|---|---|---|"]
+    for activity in activities:
+        if activity.type != "probe":
+            continue
+        mark = "yes" if activity.tolerance_met else "**no**"
+        rows.append(f"| {_cell(activity.name)} | {_cell(activity.tolerance)} | {_cell(activity.output)} | "
+                    f"t={activity.end:g}s | {mark} |")
+    return rows
+
+
+def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -> None:
+    """Write ``out/report.md`` for a finished drill."""
+    lines = [f"# Drill {journal.drill}: {journal.title}", "",
+             f"**Verdict: {journal.status}** ({VERDICTS[journal.status]})."]
+    if journal.reason:
+        lines.append(f"Reason: {journal.reason}.")
+    lines += ["", "| | |", "|---|---|",
+              f"| rehearses | {journal.rehearses} |",
+              f"| drill file | `{journal.file}` |",
+              f"| scenario | `{journal.scenario_file}` |",
+              f"| scenario digest | `{journal.scenario_digest}` |",
+              f"| seed | {journal.seed} |",
+              f"| fidelity | {world.scenario.fidelity} |",
+              f"| virtual duration | {journal.virtual_duration:g} s |",
+              f"| expectations held | {journal.expectations_held}/{journal.expectations_total} |", ""]
+    lines += ["## Timeline", ""]
+    timeline = _timeline(world, ctx, journal)
+    lines += [f"- {_clock(world, t)}: {text}" for t, _, text in timeline] or ["- nothing happened"]
+    lines += ["", "## Expectations", ""] + _probe_rows([a for a in journal.run if a.phase == "method"])
+    for phase, title in (("before", "Steady state before the method"), ("after", "Steady state after the rollbacks")):
+        if journal.steady_states[phase]:
+            lines += ["", f"## {title}", ""] + _probe_rows(journal.steady_states[phase])
+    guards = [a for a in journal.run if a.phase == "guard"]
+    if guards:
+        lines += ["", "## Guards that failed", ""] + _probe_rows(guards)
+    lines += ["", "## Runbook order rules", ""]
+    lines += [f"- **violated** at t={v.time:g}s by `{v.step}`: {v.rule} ({v.detail})" for v in journal.violations] \
+        or ["- every operator step kept the runbook's order"]
+    if journal.deviations:
+        lines += ["", "## Deviations", ""]
+        lines += [f"- {d.phase}, t={d.time:g}s: `{d.name}` expected {d.expected}, observed {_cell(d.observed)}"
+                  for d in journal.deviations]
+    lines += ["", "## Chart", "", "![lifecycle counts, dead letters and alerts over virtual time](chart.png)", "",
+              "Shaded: fault windows.", "", "## Traces of the affected intents", ""]
+    shown = 0
+    for nonce in journal.affected_nonces:
+        try:
+            trace = load_trace(out, nonce)
+        except TraceError:
+            continue
+        lines += ["```text", *render(trace), "```", ""]
+        shown += 1
+    if not shown:
+        lines.append("No intent was affected.")
+    lines += ["", "## Files", ""] + [f"- `{name}`" for name in journal.files]
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
