@@ -16,16 +16,20 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Generator, Iterator, NamedTuple
 
 import pytest
+import simpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from conftest import without_limits
 from simulator.events import Event
+from simulator.inbox import STATUSES
+from simulator.relay import Frame
 from simulator.scenario import load_scenario, parse_scenario
 from simulator.telemetry.metrics import (
     FAMILIES,
@@ -43,7 +47,7 @@ from test_world import worlds
 ROOT = Path(__file__).resolve().parent.parent
 INCIDENT_UNTIL = 3 * 3600.0
 #: Every label name the metrics may carry; each has a small, fixed or scenario-bounded set of values.
-LABELS = {"path", "state", "outcome", "decision", "layer", "code", "component", "le"}
+LABELS = {"path", "state", "outcome", "decision", "layer", "code", "component", "alert_id", "severity", "status", "le"}
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+) (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
@@ -323,7 +327,8 @@ def test_samples_are_time_sorted_per_series_and_the_file_ends_with_eof(incident:
     for key, points in parsed.series.items():
         stamps = [stamp for stamp, _ in points]
         assert all(a < b for a, b in zip(stamps, stamps[1:])), f"{key} not strictly time-sorted"
-        if key[0] != "beamdrill_directory_failures_total":  # a code's series starts at its first failure
+        # A failure code's series starts at its first failure, an alert's at its first firing.
+        if key[0] not in ("beamdrill_directory_failures_total", "beamdrill_alerts_firing"):
             assert len(points) == scrapes, key
     for key, points in parsed.series.items():
         if parsed.families[parsed.family_of[key]]["type"] == "counter":
@@ -507,6 +512,12 @@ def test_prometheus_serves_the_runs_final_counters_exactly(incident: Run, promet
     assert served == from_file
     counters = {key for key in served if key[0].endswith("_total")}
     assert len(counters) >= 20
+    world = incident.world
+    assert {status: served[("beamdrill_inbox_items", (("status", status),))] for status in STATUSES} == \
+        {status: world.inbox.count(status) for status in STATUSES}
+    firing = {dict(labels)["alert_id"]: dict(labels)["severity"]
+              for (name, labels), value in served.items() if name == "beamdrill_alerts_firing" and value == 1}
+    assert firing == world.alerts.severities and firing
 
 
 def test_prometheus_rate_over_the_incident_window_is_not_empty(incident: Run, prometheus: PromAPI) -> None:
@@ -526,3 +537,116 @@ def test_prometheus_rate_over_the_incident_window_is_not_empty(incident: Run, pr
     # The directory is down from 1h50m for 20 s.
     down = prometheus.vector("beamdrill_directory_up", start + 6615)
     assert list(down.values()) == [0.0]
+
+
+# -- operator surfaces: alerts and inbox -----------------------------------------------------
+
+SLOW_FAILING = "finance@northwind.beam.directory"
+HEALTHY = "warehouse@northwind.beam.directory"
+PROCUREMENT = "procurement@acme.beam.directory"
+
+
+def alerting_world() -> World:
+    """procurement (HTTP only) → a recipient that times out after 6.2 s, and one that answers at once."""
+    agents: list[dict[str, Any]] = [
+        {"id": PROCUREMENT, "connected": False},
+        {"id": SLOW_FAILING, "latency": "6.2s", "failure_rate": 1.0, "failure_code": "TIMEOUT"},
+        {"id": HEALTHY, "latency": "10ms"}]
+    return World(parse_scenario({"name": "alerting", **without_limits(agents)}), seed=1)
+
+
+def send(world: World, target: str, count: int, every: float, prefix: str) -> None:
+    """Relay ``count`` conversation messages to ``target``, one every ``every`` virtual seconds from now."""
+    def sender() -> Generator[simpy.Event, Any, None]:
+        for index in range(count):
+            world.directory.relay(Frame(PROCUREMENT, target, "conversation.message", {"message": "x"},
+                                        f"{prefix}-{index}", world.env.now), "http")
+            yield world.env.timeout(every)
+
+    world.env.process(sender())
+
+
+def operator_values(collector: WorldCollector) -> dict[SeriesId, float]:
+    """One scrape's alert and inbox series."""
+    layout, values = collector.snapshot()
+    return {(key.name, key.labels): value for key, value in zip(layout.series, values)
+            if key.name in ("beamdrill_alerts_firing", "beamdrill_inbox_items")}
+
+
+def firing(alert_id: str, severity: str) -> SeriesId:
+    return ("beamdrill_alerts_firing", (("alert_id", alert_id), ("severity", severity)))
+
+
+def inbox(status: str) -> SeriesId:
+    return ("beamdrill_inbox_items", (("status", status),))
+
+
+def test_alerts_firing_and_inbox_items_follow_the_engines_last_evaluation() -> None:
+    world = alerting_world()
+    world.alerts.stop()
+    collector = WorldCollector(world, latency_histogram(world.directory))
+    assert operator_values(collector) == {inbox("new"): 0, inbox("acknowledged"): 0, inbox("acted"): 0}
+    send(world, SLOW_FAILING, 5, 1.0, "slow")
+    world.run(until=30)
+    assert operator_values(collector)[inbox("new")] == 0, "nothing evaluated yet: nothing fires"
+    world.alerts.evaluate()
+    assert world.alerts.firing() == {"network-latency-p95": "critical", "error-hotspot-timeout": "warning"}
+    first_layout = collector.snapshot()[0]
+    assert operator_values(collector) == {
+        firing("network-latency-p95", "critical"): 1, firing("error-hotspot-timeout", "warning"): 1,
+        inbox("new"): 1, inbox("acknowledged"): 0, inbox("acted"): 0}
+    assert collector.snapshot()[0] is first_layout, "no new series: the same layout"
+    send(world, SLOW_FAILING, 5, 1.0, "slow-again")
+    world.run(until=60)
+    world.alerts.evaluate()
+    assert world.alerts.firing() == {"network-error-rate": "critical", "network-latency-p95": "critical",
+                                     "error-hotspot-timeout": "critical"}
+    second_layout = collector.snapshot()[0]
+    assert second_layout is not first_layout
+    assert operator_values(collector) == {
+        firing("network-latency-p95", "critical"): 1, firing("error-hotspot-timeout", "warning"): 0,
+        firing("network-error-rate", "critical"): 1, firing("error-hotspot-timeout", "critical"): 1,
+        inbox("new"): 3, inbox("acknowledged"): 0, inbox("acted"): 0}
+    items = {item.alert_id: item.id for item in world.inbox.items()}
+    assert world.inbox.patch(items["network-latency-p95"], {"status": "acknowledged", "owner": "ops"},
+                             role="operator").ok
+    assert world.inbox.patch(items["network-error-rate"], {"status": "acted"}, role="operator").ok
+    assert operator_values(collector) == {
+        firing("network-latency-p95", "critical"): 1, firing("error-hotspot-timeout", "warning"): 0,
+        firing("network-error-rate", "critical"): 1, firing("error-hotspot-timeout", "critical"): 1,
+        inbox("new"): 1, inbox("acknowledged"): 1, inbox("acted"): 1}
+    # 190 quick answers bring the error rate under 10% and the p95 under 2 s; the hotspot
+    # stays. (Sent once the earlier sends left Shield's 5-minute window, 19 in a window.)
+    world.run(until=400)
+    send(world, HEALTHY, 190, 16.0, "fine")
+    world.run(until=3500)
+    world.alerts.evaluate()
+    assert world.alerts.firing() == {"error-hotspot-timeout": "critical"}
+    assert collector.snapshot()[0] is second_layout, "cleared alerts keep their series, at 0"
+    assert operator_values(collector) == {
+        firing("network-latency-p95", "critical"): 0, firing("error-hotspot-timeout", "warning"): 0,
+        firing("network-error-rate", "critical"): 0, firing("error-hotspot-timeout", "critical"): 1,
+        inbox("new"): 1, inbox("acknowledged"): 1, inbox("acted"): 1}
+
+
+def test_alert_series_in_the_openmetrics_file_start_at_their_first_firing_and_stay() -> None:
+    world = alerting_world()
+    recorder = MetricsRecorder(world, 15.0)  # created after the engine: each scrape sees that tick's evaluation
+    send(world, SLOW_FAILING, 10, 3.0, "slow")
+    world.run(until=60)
+    recorder.finish()
+    stream = io.StringIO()
+    recorder.write_openmetrics(stream, 0.0)
+    parsed = parse(stream.getvalue())
+    alert_series = {key: points for key, points in parsed.series.items() if key[0] == "beamdrill_alerts_firing"}
+    # 5 failures done at 18.2 s (hotspot warning), 10 at 33.2 s (completed ≥ 10: error rate; hotspot critical).
+    assert alert_series == {
+        firing("network-latency-p95", "critical"): [(15, 1), (30, 1), (45, 1), (60, 1)],
+        firing("error-hotspot-timeout", "warning"): [(30, 1), (45, 0), (60, 0)],
+        firing("network-error-rate", "critical"): [(45, 1), (60, 1)],
+        firing("error-hotspot-timeout", "critical"): [(45, 1), (60, 1)],
+    }
+    assert {key: points[-1][1] for key, points in parsed.series.items() if key[0] == "beamdrill_inbox_items"} == \
+        {inbox("new"): 3, inbox("acknowledged"): 0, inbox("acted"): 0}
+    assert parsed.families["beamdrill_alerts_firing"]["type"] == "gauge"
+    assert parsed.families["beamdrill_inbox_items"]["type"] == "gauge"

@@ -2,18 +2,27 @@
 
 Names follow Prometheus conventions: one prefix (``beamdrill_``), base units in names
 (``_seconds``), counters ending in ``_total``, and only bounded label values (path, state,
-outcome, decision, layer, error code, component: never a nonce or message id).
+outcome, decision, layer, error code, component, alert id, severity, inbox status: never a
+nonce or message id).
+
+``beamdrill_alerts_firing{alert_id, severity}`` is 1 for each alert firing as of the alert
+engine's last evaluation. Once an (alert id, severity) pair has fired its series stays,
+at 0 while that alert is not firing at that severity: the backfilled file has no staleness
+markers, so a series that just stopped would look firing to Prometheus for its lookback
+window. Alert ids are bounded by the six rules (one hotspot id per error code).
 
 How the registry is fed
 -----------------------
 The world already keeps exact running counters for everything its summary reports
 (``Ledger.accepted``/``counts``, ``Bus.retries``/``dead_letters_total``/``requeues``,
-``Shield.recorded``, ``Security.rate_limited``, ...). :class:`WorldCollector` is a custom
-Prometheus collector that reads them when scraped, so the hot path pays nothing for
-counters and gauges and the values are the summary's own numbers by construction. The
-one thing no counter holds, the delivery latency distribution, comes from a single hook
-in ``Directory._finish`` (:attr:`Directory.on_result_latency`) feeding
-:class:`LatencyHistogram`, a bisect and two additions per settled intent.
+``Shield.recorded``, ``Security.rate_limited``, ...) and the operator surfaces keep their
+state (``AlertEngine.severities`` as of its last evaluation, the inbox's items).
+:class:`WorldCollector` is a custom Prometheus collector that reads them when scraped, so
+the hot path pays nothing for counters and gauges and the values are the summary's own
+numbers by construction. The one thing no counter holds, the delivery latency
+distribution, comes from a single hook in ``Directory._finish``
+(:attr:`Directory.on_result_latency`) feeding :class:`LatencyHistogram`, a bisect and two
+additions per settled intent.
 
 The alternative the issue proposed, a sink fed by the event stream, was measured on ``partner-day`` (seed 1,
 in-process, 7 interleaved rounds, medians, a shared 2-core machine with about 5% noise);
@@ -50,11 +59,14 @@ import simpy
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from simulator.inbox import STATUSES
 from simulator.lifecycle import BUCKETS, STATES
 from simulator.telemetry.openmetrics import Family, Layout, SampleStore, SeriesKey
 
 if TYPE_CHECKING:
+    from simulator.alerts import AlertEngine
     from simulator.directory import Directory
+    from simulator.inbox import Inbox
     from simulator.lifecycle import Ledger
     from simulator.world import World
 
@@ -139,12 +151,15 @@ FAILURES: Final = _family("directory_failures", "counter", "Directory intents fi
 RESTARTS: Final = _family("restarts", "counter", "Component restarts.")
 DIRECTORY_UP: Final = _family("directory_up", "gauge", "1 while the directory process runs, 0 while it is down.")
 AGENTS: Final = _family("agents_connected", "gauge", "Agents with an open WebSocket now.")
+ALERTS_FIRING: Final = _family("alerts_firing", "gauge", "1 for each alert firing (at this severity) as of the "
+                               "alert engine's last evaluation; 0 for a pair that fired before.")
+INBOX: Final = _family("inbox_items", "gauge", "Operator inbox items in each status now.")
 LATENCY: Final = _family("delivery_latency_seconds", "histogram", "Directory delivery latency: from delivered to "
                          "the agent's result, for intents an agent's answer settled.", "seconds")
 #: Every family, in exposition order.
 FAMILIES: Final[tuple[Family, ...]] = (INTENTS, OUTCOMES, ACCEPTED, ATTEMPTS, RETRIES, QUEUED, DEAD_NOW, DEAD_TOTAL,
                                        REQUEUES, SHIELD, RATE_LIMITED, FAILURES, RESTARTS, DIRECTORY_UP, AGENTS,
-                                       LATENCY)
+                                       ALERTS_FIRING, INBOX, LATENCY)
 
 #: Reads one series' current value.
 Getter = Callable[[], float]
@@ -162,6 +177,14 @@ def _accepted(ledger: Ledger) -> Getter:
     return lambda: ledger.accepted
 
 
+def _firing(alerts: AlertEngine, alert_id: str, severity: str) -> Getter:
+    return lambda: 1 if alerts.severities.get(alert_id) == severity else 0
+
+
+def _inbox_count(inbox: Inbox, status: str) -> Getter:
+    return lambda: inbox.count(status)
+
+
 class WorldCollector(Collector):
     """Reads a world's running counters at scrape time: a custom Prometheus collector.
 
@@ -174,11 +197,14 @@ class WorldCollector(Collector):
         self.world = world
         self.histogram = histogram
         self._codes = -1
+        #: Every (alert id, severity) pair seen firing at a scrape, in the order first seen.
+        self._alert_pairs: dict[tuple[str, str], None] = {}
         self._layout = Layout((), ())
         self._getters: list[Getter] = []
 
     def _build(self) -> None:
-        """(Re)build the layout: once, and again whenever a new failure code appears."""
+        """(Re)build the layout: once, and again whenever a new failure code or a new
+        (alert id, severity) pair appears."""
         world = self.world
         directory, bus = world.directory, world.bus
         security = directory.security
@@ -221,6 +247,11 @@ class WorldCollector(Collector):
         add(DIRECTORY_UP, lambda: 1 if directory.up else 0)
         agents = list(world.agents.values())
         add(AGENTS, lambda: sum(1 for agent in agents if agent.connected))
+        alerts = world.alerts
+        for alert_id, severity in self._alert_pairs:
+            add(ALERTS_FIRING, _firing(alerts, alert_id, severity), alert_id=alert_id, severity=severity)
+        for status in STATUSES:
+            add(INBOX, _inbox_count(world.inbox, status), status=status)
         histogram_series = [SeriesKey(LATENCY, LATENCY.name + "_bucket", (("le", le),)) for le in self.histogram.les]
         histogram_series += [SeriesKey(LATENCY, LATENCY.name + "_count", ()),
                              SeriesKey(LATENCY, LATENCY.name + "_sum", ())]
@@ -231,7 +262,11 @@ class WorldCollector(Collector):
     def snapshot(self) -> tuple[Layout, list[float]]:
         """The current value of every series, in the order of the returned layout (the same
         layout object as last time unless a series appeared)."""
-        if len(self.world.directory.failures_by_code) != self._codes:
+        severities = self.world.alerts.severities
+        if not severities.items() <= self._alert_pairs.keys():
+            self._alert_pairs.update(dict.fromkeys(severities.items()))
+            self._build()
+        elif len(self.world.directory.failures_by_code) != self._codes:
             self._build()
         values = [get() for get in self._getters]
         values += self.histogram.values()
