@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 drills: $(STAMP)
-	$(BIN)/beamdrill run scenarios/demo.yaml --out runs/demo
+	$(BIN)/beamdrill drill run --all --out runs/drills
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

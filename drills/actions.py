@@ -134,6 +134,8 @@ def _partner_request(ctx: DrillContext, step: schema.PartnerRequestStep) -> Any:
     if isinstance(proof, str) and proof.startswith("step:"):
         runs = list(ctx.world.traffic.quote_runs.values())
         patch["proofIntentNonce"] = getattr(runs[0], f"{proof.removeprefix('step:')}_nonce", None) if runs else None
+        if patch["proofIntentNonce"] is None:
+            raise StepFailed(f"the quote workflow has no {proof.removeprefix('step:')} nonce yet")
     if patch:
         answer = partners.patch(request_id, patch, role="operator", actor=OPERATOR)
         if not answer.ok:

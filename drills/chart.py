@@ -12,18 +12,30 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-#: The lifecycle states drawn, summed over the directory and the bus.
-DRAWN_STATES = ("queued", "dispatched", "delivered", "acked", "failed")
+#: The states drawn per path: in flight is every state that is not terminal.
+DRAWN: dict[str, tuple[str, ...]] = {
+    "directory": ("in_flight", "acked", "failed"),
+    "bus": ("queued", "in_flight", "delivered", "acked", "dead_letter"),
+}
+TERMINAL = ("acked", "failed", "dead_letter")
 
 
 @dataclass(frozen=True)
 class Sample:
-    """The world's counts at one virtual time."""
+    """The world's lifecycle counts per path, and the alerts firing, at one virtual time."""
 
     time: float
-    states: dict[str, int]
-    dead_letters: int
+    directory: dict[str, int]
+    bus: dict[str, int]
     alerts: int
+
+    def drawn(self, path: str, state: str) -> int:
+        """The count drawn for ``state`` on ``path``; ``in_flight`` sums the states not
+        drawn on their own (the bus's queued and delivered are drawn apart)."""
+        counts = self.directory if path == "directory" else self.bus
+        if state != "in_flight":
+            return counts.get(state, 0)
+        return sum(n for name, n in counts.items() if name not in TERMINAL and name not in DRAWN[path])
 
 
 def fault_windows(log: Sequence[tuple[float, str, str]], end: float) -> list[tuple[float, float, str]]:
@@ -42,25 +54,24 @@ def fault_windows(log: Sequence[tuple[float, str, str]], end: float) -> list[tup
 def render_chart(samples: Sequence[Sample], fault_log: Sequence[tuple[float, str, str]], path: Path,
                  title: str) -> None:
     """Write the chart of ``samples`` to ``path`` (PNG) with fault windows shaded."""
-    figure, (counts, alerts) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True,
-                                            gridspec_kw={"height_ratios": [3, 1]})
+    figure, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True, gridspec_kw={"height_ratios": [2, 2, 1]})
     minutes = [sample.time / 60 for sample in samples]
-    for state in DRAWN_STATES:
-        counts.step(minutes, [sample.states.get(state, 0) for sample in samples], where="post", label=state)
-    counts.step(minutes, [sample.dead_letters for sample in samples], where="post", label="dead_letter",
-                color="black", linewidth=2)
+    for axis, lifecycle in zip(axes, DRAWN):
+        for state in DRAWN[lifecycle]:
+            axis.step(minutes, [sample.drawn(lifecycle, state) for sample in samples], where="post", label=state,
+                      linewidth=2.5 if state == "dead_letter" else 1.5)
+        axis.set_ylabel(f"{lifecycle} intents")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    alerts = axes[2]
     alerts.step(minutes, [sample.alerts for sample in samples], where="post", color="crimson")
-    end = samples[-1].time if samples else 0.0
-    for start, stop, name in fault_windows(fault_log, end):
-        for axis in (counts, alerts):
-            axis.axvspan(start / 60, max(stop, start + 1) / 60, color="orange", alpha=0.2)
-        counts.annotate(name, (start / 60, 1), xycoords=("data", "axes fraction"), va="top", fontsize=8,
-                        rotation=90)
-    counts.set_ylabel("intents")
-    counts.set_title(title)
-    counts.legend(loc="upper left", fontsize=8)
     alerts.set_ylabel("alerts firing")
     alerts.set_xlabel("virtual time (minutes)")
+    end = samples[-1].time if samples else 0.0
+    for start, stop, name in fault_windows(fault_log, end):
+        for axis in axes:
+            axis.axvspan(start / 60, max(stop, start + 1) / 60, color="orange", alpha=0.2)
+        alerts.annotate(name, (start / 60, 0.95), xycoords=("data", "axes fraction"), va="top", fontsize=7)
+    axes[0].set_title(f"{title}; shaded: faults")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", dpi=90, metadata={"Software": None})

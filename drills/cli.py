@@ -8,33 +8,26 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from simulator.inbox import STATUSES, normalize_status
 from simulator.lifecycle import STATES
 from simulator.problems import InputError, Problem
 from simulator.scenario import load_scenario
 from simulator.units import DURATION_HINT, parse_duration
 from simulator.telemetry.sampling import parse_sampling
 from simulator.world import Summary, World
+from drills.console import console, errors, fail_input
+from drills.drillcli import drill_app
+from drills.operatorview import OperatorViewError, alerts_view, dead_letters_view, inbox_view
 from drills.runner import Outputs, run_world
 from drills.traceview import TraceError, load_trace, render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
-console = Console()
-errors = Console(stderr=True)
-
 #: Runs longer than this many virtual seconds get a progress bar.
 PROGRESS_THRESHOLD = 3600.0
-
-
-def fail_input(problems: list[Problem]) -> None:
-    """Print one line per problem and exit 2."""
-    for problem in problems:
-        print(problem.line(), file=sys.stderr)
-    raise typer.Exit(2)
 
 
 def _duration_option(value: str | None, option: str) -> float | None:
@@ -178,6 +171,49 @@ def trace(
         console.print(line, markup=False, highlight=False)
 
 
+RunOption = Annotated[Path, typer.Option("--run", help="A run directory written by beamdrill run.")]
+
+
+@app.command(epilog="Example: beamdrill run scenarios/partner-incident.yaml --until 1h --out runs/incident && "
+                    "beamdrill inbox --run runs/incident --status new")
+def inbox(
+    run_dir: RunOption = Path("runs/latest"),
+    status: Annotated[Optional[str], typer.Option(help="Only items in this status: new, acknowledged or acted.")] = None,
+) -> None:
+    """Show the operator inbox at the end of a run (DIR/inbox.json): summary, then the items."""
+    wanted = None if status is None else normalize_status(status)
+    if status is not None and wanted is None:
+        fail_input([Problem(file="(command line)", field="--status",
+                            message=f"expected one of {', '.join(STATUSES)}, found {status!r}")])
+    try:
+        view = inbox_view(run_dir, wanted)
+    except OperatorViewError as error:
+        fail_input(error.problems)
+    console.print(view)
+
+
+@app.command(epilog="Example: beamdrill run scenarios/partner-incident.yaml --until 1h --out runs/incident && "
+                    "beamdrill alerts --run runs/incident")
+def alerts(run_dir: RunOption = Path("runs/latest")) -> None:
+    """Show the alerts firing at the end of a run and when each fired, changed and cleared (DIR/alerts.json)."""
+    try:
+        view = alerts_view(run_dir)
+    except OperatorViewError as error:
+        fail_input(error.problems)
+    console.print(view)
+
+
+@app.command("dead-letters", epilog="Example: beamdrill run scenarios/partner-incident.yaml --until 1h --out "
+                                    "runs/incident && beamdrill dead-letters --run runs/incident")
+def dead_letters(run_dir: RunOption = Path("runs/latest")) -> None:
+    """Show the dead-letter page at the end of a run (DIR/dead-letters.json): figures, rows, requeue hints."""
+    try:
+        view = dead_letters_view(run_dir)
+    except OperatorViewError as error:
+        fail_input(error.problems)
+    console.print(view)
+
+
 @app.command(epilog="Example: beamdrill bench --intents 200000")
 def bench(
     intents: Annotated[int, typer.Option(help="Approximate number of intents for each model.")] = 1_000_000,
@@ -198,6 +234,9 @@ def bench(
         from drills.bench import run_telemetry_bench
 
         run_telemetry_bench(seed, console, rounds, telemetry_hours)
+
+
+app.add_typer(drill_app, name="drill")
 
 
 def main() -> None:

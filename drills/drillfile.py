@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, get_args
 
 from pydantic import ValidationError
 
-from drills.schema import Drill, FixRootCause, NonceTarget, PartnerRequestStep, ProbeBase, Send, StepBase
+from drills.schema import (Drill, FixRootCause, NonceTarget, PartnerRequestStep, ProbeBase, Send, StepBase,
+                           WorkflowStep)
 from simulator.problems import InputError, Problem, read_yaml_mapping, validation_problems
 from simulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
@@ -82,8 +83,8 @@ def parse_drill(data: dict[str, Any], path: Path) -> LoadedDrill:
     except ScenarioError as exc:
         raise DrillError([Problem(file=file, field="scenario",
                                   message=f"expected a readable scenario file: {exc.problems[0].line()}")]) from None
-    own_faults = len(scenario_data.get("faults") or [])
     merged = merge(scenario_data, drill.overrides)
+    own_faults = len(merged.get("faults") or [])
     merged["faults"] = list(merged.get("faults") or []) + list(data.get("faults") or [])
     if drill.seed is not None:
         merged["seed"] = drill.seed
@@ -92,7 +93,7 @@ def parse_drill(data: dict[str, Any], path: Path) -> LoadedDrill:
     except ScenarioError as exc:
         raise DrillError(problems + [_scenario_problem(p, file, own_faults, bool(drill.overrides))
                                      for p in exc.problems]) from None
-    problems += _reference_problems(drill, scenario, file)
+    problems += _reference_problems(drill, scenario, file, scenario.faults[:own_faults])
     if problems:
         raise DrillError(problems)
     return LoadedDrill(path.stem, path, drill, scenario, scenario_file)
@@ -138,15 +139,18 @@ def _timing_problems(drill: Drill, file: str) -> list[Problem]:
     for index, probe in enumerate(drill.expectations):
         if probe.at is None and probe.by is None:
             problems.append(Problem(file=file, field=f"expectations[{index}]",
-                                    message="expected at (check once) or by (a deadline)"))
+                                    message="expected at (check once) or by (a deadline), found neither"))
+        if probe.at is not None and "after" in probe.model_fields_set:
+            problems.append(Problem(file=file, field=f"expectations[{index}].after",
+                                    message="expected after only with by: a probe checked at one time has no window"))
         late(f"expectations[{index}].at", probe.at)
         late(f"expectations[{index}].by", probe.by)
     untimed: Iterable[tuple[str, list[ProbeBase]]] = (
         ("steady_state.before", list(drill.steady_state.before)), ("steady_state.after", list(drill.steady_state.after)),
         ("guards", list(drill.guards)))
-    for where, probes in untimed:
-        for index, probe in enumerate(probes):
-            if probe.at is not None or probe.by is not None:
+    for where, untimed_probes in untimed:
+        for index, untimed_probe in enumerate(untimed_probes):
+            if untimed_probe.at is not None or untimed_probe.by is not None:
                 problems.append(Problem(file=file, field=f"{where}[{index}]",
                                         message="expected no at or by: this probe is checked when its phase comes"))
     if drill.guard_interval <= 0:
@@ -154,19 +158,32 @@ def _timing_problems(drill: Drill, file: str) -> list[Problem]:
     return problems
 
 
-def _reference_problems(drill: Drill, scenario: Scenario, file: str) -> list[Problem]:
+def _reference_problems(drill: Drill, scenario: Scenario, file: str, scenario_faults: list[Any]) -> list[Problem]:
     """Names and ids a drill uses must exist in the drill or its scenario."""
     problems: list[Problem] = []
     names = [fault.name for fault in drill.faults if fault.name is not None]
+    taken = {fault.name for fault in scenario_faults if fault.name is not None}
     for index, fault in enumerate(drill.faults):
         if fault.name is not None and names.count(fault.name) > 1:
             problems.append(Problem(file=file, field=f"faults[{index}].name",
                                     message=f"expected a unique fault name, found {fault.name!r} {names.count(fault.name)} times"))
+        elif fault.name in taken:
+            problems.append(Problem(file=file, field=f"faults[{index}].name",
+                                    message=f"expected a name no scenario fault has, found {fault.name!r}"))
     agents = {agent.id for agent in scenario.agents}
     workflows = len(scenario.traffic.workflows)
     for where, steps in (("steps", drill.steps), ("rollbacks", drill.rollbacks)):
         for index, step in enumerate(steps):
             problems += _step_problems(step, f"{where}[{index}]", file, names, agents)
+            proof = step.patch.get("proofIntentNonce") if isinstance(step, PartnerRequestStep) else None
+            if isinstance(proof, str) and proof.startswith("step:"):
+                field = f"{where}[{index}].patch.proofIntentNonce"
+                if proof.removeprefix("step:") not in get_args(WorkflowStep):
+                    problems.append(Problem(file=file, field=field, message="expected step:quote, step:inventory or "
+                                            f"step:preflight, found {proof!r}"))
+                elif workflows == 0:
+                    problems.append(Problem(file=file, field=field, message=f"expected a scenario with a quote "
+                                            f"workflow for {proof!r}, found none: use a nonce"))
     probes = (("expectations", drill.expectations), ("steady_state.before", drill.steady_state.before),
               ("steady_state.after", drill.steady_state.after), ("guards", drill.guards))
     for where, found in probes:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, Literal
 
 import simpy
 
@@ -31,7 +30,7 @@ from drills.orderrules import violations
 from drills.redact import redact_run
 from drills.report import write_report
 from drills.results import atomic_stream, write_json
-from drills.runner import Outputs, RunReport, run_world
+from drills.runner import Outputs, RunReport, describe_error, run_world
 from drills.schema import NonceTarget, ProbeBase, StepBase
 from simulator.conservation import ConservationError
 from simulator.gctune import tuned_gc
@@ -153,8 +152,9 @@ class _Drill:
     def _step(self, step: StepBase, phase: Phase) -> Activity:
         broken = violations(self.ctx, step)
         self.record.violations += broken
+        status: Literal["succeeded", "failed"] = "succeeded"
         try:
-            output, status = actions.perform(self.ctx, step), "succeeded"
+            output = actions.perform(self.ctx, step)
         except actions.StepFailed as error:
             output, status = {"error": str(error)}, "failed"
             self.record.deviations.append(Deviation(name=actions.label(step), expected="the step can be done",
@@ -171,11 +171,8 @@ class _Drill:
 
     def _sample(self) -> None:
         world = self.world
-        states = {state: world.directory.ledger.counts[state] + world.bus.ledger.counts[state]
-                  for state in world.directory.ledger.counts}
-        self.record.samples.append(Sample(time=self.env.now, states=states,
-                                          dead_letters=world.bus.ledger.counts["dead_letter"],
-                                          alerts=len(world.alerts.firing())))
+        self.record.samples.append(Sample(time=self.env.now, directory=dict(world.directory.ledger.counts),
+                                          bus=dict(world.bus.ledger.counts), alerts=len(world.alerts.firing())))
 
     def _sampler(self, interval: float) -> Generator[simpy.Event, Any, None]:
         while True:
@@ -225,16 +222,19 @@ class _Drill:
                     self._advance(drill.duration, slices=50)
                 except DrillAborted as aborted:
                     record.verdict, record.reason = "aborted", str(aborted)
-                for index, probe in sorted(record.pending.items()):
-                    self._conclude(index, self._probe(probe, "method", env.now))
+                for index, pending in sorted(record.pending.items()):
+                    self._conclude(index, self._probe(pending, "method", env.now))
                 for step in drill.rollbacks:
                     record.rollbacks.append(self._step(step, "rollback"))
                 if record.verdict != "aborted":
                     self._advance(env.now + drill.settle)
                     self._steady_state(drill.steady_state.after, "steady-state-after", record.after)
                 self._sample()
-            except (ConservationError, IllegalTransition) as error:
-                record.verdict, record.reason = "failed", f"{type(error).__name__}: {error}"
+            except Exception as error:
+                record.verdict = "failed"
+                record.reason = record.reason or (f"{type(error).__name__}: {error}"
+                                                  if isinstance(error, (ConservationError, IllegalTransition))
+                                                  else describe_error(error))
                 raise
         return self._summary()
 
@@ -268,15 +268,6 @@ class _Drill:
         return [nonce for nonce in found if nonce in self.ctx.events][:limit]
 
 
-def _describe(error: BaseException) -> str:
-    """An unexpected error in one line, with where it was raised (SimPy re-raises a
-    process's exception as a copy whose cause is the original)."""
-    original = error.__cause__ or error
-    frames = traceback.extract_tb(original.__traceback__)
-    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(original).__name__}: {original}{where}"
-
-
 def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
               progress: Callable[[float], None] | None = None) -> DrillOutcome:
     """Run ``loaded`` into directory ``out`` and return its outcome; never raises for a
@@ -289,7 +280,7 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
     try:
         report = run_world(world, loaded.scenario_file, loaded.drill.duration, Outputs(out, events=True), drill.run)
     except Exception as error:  # the drill could not run; keep what there is and say why
-        drill.record.verdict, drill.record.reason = "failed", _describe(error)
+        drill.record.verdict, drill.record.reason = "failed", describe_error(error)
     record = drill.record
     samples = record.samples
     files = list(report.files) if report is not None else []

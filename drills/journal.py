@@ -52,6 +52,10 @@ class Violation(BaseModel):
     detail: str
 
 
+def _no_steady_states() -> dict[str, list[Activity]]:
+    return {"before": [], "after": []}
+
+
 class Journal(BaseModel):
     """Everything a drill run did and concluded; deterministic for a seed."""
 
@@ -67,7 +71,7 @@ class Journal(BaseModel):
     virtual_duration: float
     expectations_held: int
     expectations_total: int
-    steady_states: dict[str, list[Activity]] = Field(default_factory=lambda: {"before": [], "after": []})
+    steady_states: dict[str, list[Activity]] = Field(default_factory=_no_steady_states)
     run: list[Activity] = Field(default_factory=list)
     rollbacks: list[Activity] = Field(default_factory=list)
     deviations: list[Deviation] = Field(default_factory=list)

@@ -47,6 +47,12 @@ def _retry_schedule(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
     return bool(scheduled) and all(delay == beam_retry_delay(count, nonce or "") for count, delay in scheduled)
 
 
+def _shield_decision(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+    decisions = [event["shield"]["decision"] for event in ctx.events.get(ctx.nonce(probe) or "", [])
+                 if event["kind"] == "relay" and event.get("shield")]
+    return decisions[-1] if decisions else None
+
+
 def _guidance(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
     nonce = ctx.nonce(probe)
     if nonce is None or nonce not in ctx.events:
@@ -137,7 +143,7 @@ def _invariant(ctx: DrillContext, probe: schema.Invariant) -> Any:
 
 OBSERVERS: dict[type, Callable[[DrillContext, Any], Any]] = {
     schema.TraceStatus: _status, schema.ErrorOf: _error, schema.RetryCount: _retry_count,
-    schema.RetrySchedule: _retry_schedule, schema.Guidance: _guidance, schema.WorkflowField: _workflow,
+    schema.RetrySchedule: _retry_schedule, schema.ShieldDecision: _shield_decision, schema.Guidance: _guidance, schema.WorkflowField: _workflow,
     schema.AlertSeverity: _alert, schema.AlertsFiring: _alerts_firing, schema.AlertRelated: _alert_related,
     schema.InboxItem: _inbox_item, schema.InboxCount: _inbox_count, schema.DeadLetters: _dead_letters,
     schema.BusStats: _bus_stats, schema.ShieldDecisions: _shield, schema.ErrorCount: _error_count,

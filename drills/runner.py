@@ -1,16 +1,27 @@
 """Running a world and writing its result directory: the files a run promises, written
-atomically, and a failed run's partial results kept (desmod's habit)."""
+atomically, and a failed run's partial results kept (desmod's habit).
+
+Every run ends with the operator's reads of beam-model §9.3-§9.5, each in its own file:
+``alerts.json`` (the alerts read at the end, which upserts the inbox, and every firing
+transition), then ``inbox.json`` (summary and items) and ``dead-letters.json`` (the
+dead-letter page: figures and rows with requeue hints, never a payload). Records are in
+the API's own shape (:meth:`~simulator.access.ApiModel.view`, camelCase) and times are
+virtual seconds.
+"""
 
 from __future__ import annotations
 
 import time
+import traceback
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
 from simulator.conservation import ConservationError
+from simulator.deadletters import dead_letter_page
+from simulator.inbox import MAX_LIMIT
 from simulator.lifecycle import IllegalTransition
 from simulator.telemetry.metrics import MetricsRecorder
 from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
@@ -40,6 +51,15 @@ class RunReport:
     files: list[str] = field(default_factory=list)
     failure: str | None = None
     exported_spans: int | None = None
+
+
+def describe_error(error: BaseException) -> str:
+    """An unexpected error in one line, with where it was raised. SimPy re-raises a
+    process's exception as a copy whose cause is the original."""
+    original = error.__cause__ or error
+    frames = traceback.extract_tb(original.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(original).__name__}: {original}{where}"
 
 
 def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
@@ -77,9 +97,14 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
             summary = run(world, end)
         except (ConservationError, IllegalTransition) as error:
             failure = f"{type(error).__name__}: {error}"
+        except Exception as error:  # a bug: keep every file, and say what broke where
+            failure = describe_error(error)
         wall = time.perf_counter() - started
         if summary is None:
             summary = world.summary()
+        written, problem = write_operator_files(world, out)
+        files += written
+        failure = failure or problem
         if recorder is not None:
             recorder.finish()
             with atomic_stream(out / "metrics.om") as stream:
@@ -101,6 +126,49 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
     write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}
                                       for row in world.directory.security.audit.rows))
     return report
+
+
+#: The operator files every run writes, in the order they are read (the alerts read upserts the inbox).
+OPERATOR_FILES: Final[tuple[str, ...]] = ("alerts.json", "inbox.json", "dead-letters.json")
+
+
+def alerts_document(world: World) -> dict[str, Any]:
+    """alerts.json: the alerts as an operator opening the Alerts page reads them now, and
+    every transition the engine recorded."""
+    return {"alerts": [alert.view() for alert in world.alerts.evaluate()],
+            "transitions": [transition.view() for transition in world.alerts.transitions]}
+
+
+def inbox_document(world: World) -> dict[str, Any]:
+    """inbox.json: the inbox summary and its items, in the inbox's order."""
+    return {"summary": world.inbox.summary().view(),
+            "items": [item.view() for item in world.inbox.items(limit=MAX_LIMIT)]}
+
+
+def dead_letters_document(world: World) -> dict[str, Any]:
+    """dead-letters.json: the dead-letter page (its rows carry no payload or response)."""
+    return dead_letter_page(world.bus, limit=500).view()
+
+
+_OPERATOR_DOCUMENTS: Final[dict[str, Callable[[World], dict[str, Any]]]] = {
+    "alerts.json": alerts_document, "inbox.json": inbox_document, "dead-letters.json": dead_letters_document,
+}
+
+
+def write_operator_files(world: World, out: Path) -> tuple[list[str], str | None]:
+    """Write :data:`OPERATOR_FILES` into ``out``; return the names written and, if one
+    could not be written, why (the others are written all the same)."""
+    written: list[str] = []
+    problem: str | None = None
+    for name in OPERATOR_FILES:
+        try:
+            document = _OPERATOR_DOCUMENTS[name](world)
+        except Exception as error:  # a broken world must not cost the run its other files
+            problem = problem or f"writing {name} failed: {type(error).__name__}: {error}"
+            continue
+        write_json(out / name, document)
+        written.append(name)
+    return written, problem
 
 
 def result_document(scenario_file: Path, world: World, end: float, report: RunReport) -> dict[str, Any]:

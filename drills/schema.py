@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, StringConstraints, model_validator
 
 from simulator.faults import FaultSpec
-from simulator.schema import AclEntry, BeamId, Model
+from simulator.schema import AclEntry, BeamId, ItemKey, Model
 from simulator.units import Duration
 
 #: What a drill rehearses: the runbook's five failure modes (§9.5), the clean demo, and
@@ -26,7 +26,6 @@ Expected = Union[bool, int, float, str, list[str], None]
 Path_ = Literal["directory", "bus"]
 WorkflowStep = Literal["quote", "inventory", "preflight"]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-ItemKey = Annotated[str, StringConstraints(pattern=r"^(critical-alert:[a-z0-9-]+|beta-request:[0-9]+)$")]
 
 _COMPARISONS = ("equals", "one_of", "at_least", "at_most", "contains")
 
@@ -144,6 +143,12 @@ class RetrySchedule(NonceTarget):
     path: Literal["bus"] = "bus"
 
 
+class ShieldDecision(NonceTarget):
+    """The newest Shield decision (pass, hold, reject) on the intent, None if none."""
+
+    probe: Literal["shield_decision"]
+
+
 class Guidance(NonceTarget):
     """The runbook guidance the trace page gives for the intent (§9.5)."""
 
@@ -248,7 +253,7 @@ class Invariant(ProbeBase):
 
 
 Probe = Annotated[
-    Union[TraceStatus, ErrorOf, RetryCount, RetrySchedule, Guidance, WorkflowField, AlertSeverity, AlertsFiring,
+    Union[TraceStatus, ErrorOf, RetryCount, RetrySchedule, ShieldDecision, Guidance, WorkflowField, AlertSeverity, AlertsFiring,
           AlertRelated, InboxItem, InboxCount, DeadLetters, BusStats, ShieldDecisions, ErrorCount, AuditCount,
           PartnerHealth, Invariant],
     Field(discriminator="probe"),

@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from simulator.schema import PATTERN_HINTS
+
 
 class Problem(BaseModel):
     """One thing wrong with an input file."""
@@ -104,17 +106,15 @@ def _expected(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...])
     message: str = error["msg"]
     if kind == "extra_forbidden":
         return f"unknown key; expected one of: {', '.join(_known_keys(_walk(model, loc[:-1])[1]))}"
-    if kind == "union_tag_invalid":
-        tags = error.get("ctx", {}).get("expected_tags", "")
-        return f"expected a kind among {tags}"
     if kind == "missing":
         return "missing; expected a value"
     if message.startswith("Value error, "):
         return message.removeprefix("Value error, ")
     if message.startswith("Input should be"):
         return "expected " + message.removeprefix("Input should be ").strip()
-    if message.startswith("String should match pattern"):
-        return "expected a Beam id like name@domain"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        return f"expected {PATTERN_HINTS.get(pattern, f'text matching {pattern}')}"
     return "expected " + message[0].lower() + message[1:]
 
 
@@ -133,12 +133,31 @@ def validation_problems(
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            problems.append(_tag_problem(item, file, model, loc))
+            continue
         message = _expected(item, model, loc)
         says_found = ", found " in message
         if item["type"] not in ("missing", "extra_forbidden") and not says_found:
             message += f", found {_found(item.get('input'))}"
         problems.append(Problem(file=file, field=_walk(model, loc)[0], message=message))
     return problems
+
+
+def _tag_problem(error: ErrorDetails, file: str, model: type[BaseModel], loc: tuple[Any, ...]) -> Problem:
+    """A union member's tag (``kind``, ``probe``, ``action``) is missing or unknown: name the
+    tag field and the kinds it may take."""
+    path, members = _walk(model, loc)
+    name = str(error.get("ctx", {}).get("discriminator", "'kind'")).strip("'")
+    tags = [tag for member in (members if isinstance(members, list) else [members])
+            if isinstance(member, type) and issubclass(member, BaseModel) and name in member.model_fields
+            for tag in get_args(member.model_fields[name].annotation)]
+    kinds = ", ".join(repr(tag) for tag in tags)
+    field = name if path == "(top level)" else f"{path}.{name}"
+    if error["type"] == "union_tag_not_found":
+        return Problem(file=file, field=field, message=f"missing; expected a kind among {kinds}")
+    return Problem(file=file, field=field,
+                   message=f"expected a kind among {kinds}, found {_found(error.get('ctx', {}).get('tag'))}")
 
 
 def read_yaml_mapping(path: Path, error: type[InputError]) -> dict[str, Any]:

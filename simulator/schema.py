@@ -8,8 +8,17 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from simulator.units import Duration
 
+BEAM_ID_PATTERN = r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$"
 #: A Beam id: ``name@domain``.
-BeamId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$", max_length=200)]
+BeamId = Annotated[str, StringConstraints(pattern=BEAM_ID_PATTERN, max_length=200)]
+ITEM_KEY_PATTERN = r"^(critical-alert:[a-z0-9-]+|beta-request:[0-9]+)$"
+#: An operator inbox item's source key (§9.4): ``critical-alert:<alert id>`` or ``beta-request:<id>``.
+ItemKey = Annotated[str, StringConstraints(pattern=ITEM_KEY_PATTERN)]
+#: What a value matching each pattern looks like, for error messages.
+PATTERN_HINTS: dict[str, str] = {
+    BEAM_ID_PATTERN: "a Beam id like name@domain",
+    ITEM_KEY_PATTERN: "an inbox item key like critical-alert:<alert id> or beta-request:<request id>",
+}
 #: A probability in [0, 1].
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 

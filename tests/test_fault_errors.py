@@ -24,6 +24,7 @@ BASE: dict[str, Any] = {
     "acl": [{"target": B, "intent": "agent.ping", "allowed_from": A}],
     "traffic": {"routes": [{"name": "r1", "from": A, "to": B, "intent": "agent.ping", "rate": "1/s"}]},
 }
+KINDS = ", ".join(f"'{kind}'" for kind in FAULT_KINDS)
 QUIRK_KEYS = "retry_trace_guard, clock_skew_trace, late_result_crash, trust_gate_window_wipe, rate_limit_env_sets_both"
 
 
@@ -33,8 +34,8 @@ def fault(**fields: Any) -> dict[str, Any]:
 
 # name → (scenario additions, field, check of the message: exact text, or a predicate)
 CASES: dict[str, tuple[dict[str, Any], str, Any]] = {
-    "unknown_kind": (fault(kind="meteor", at=1), "faults[0]",
-                     lambda m: m.startswith("expected a kind among") and all(f"'{k}'" in m for k in FAULT_KINDS)),
+    "unknown_kind": (fault(kind="meteor", at=1), "faults[0].kind", f"expected a kind among {KINDS}, found 'meteor'"),
+    "missing_kind": (fault(agent=A, at=1), "faults[0].kind", f"missing; expected a kind among {KINDS}"),
     "unknown_agent": (fault(kind="agent_disconnect", agent="z@x.beam"), "faults[0].agent",
                       "expected one of the scenario's agents, found 'z@x.beam'"),
     "until_before_at": (fault(kind="agent_disconnect", agent=A, at=10, until=5), "faults[0]",

@@ -287,10 +287,15 @@ def test_uniform_latency_missing_high(tmp_path):
 def test_unknown_handler_kind(tmp_path):
     text = "name: t\nagents:\n  - id: a@x.beam\n    handler: {kind: bakery}\n"
     problem = only(problems_of(tmp_path, text))
-    assert problem.field == "agents[0].handler"
-    assert problem.message.startswith("expected ")
-    assert "'quote-desk', 'inventory'" in problem.message  # the kinds that exist
-    assert problem.message.endswith("found {'kind': 'bakery'}")
+    assert problem.field == "agents[0].handler.kind"
+    assert problem.message == "expected a kind among 'quote-desk', 'inventory', found 'bakery'"
+
+
+def test_handler_without_kind(tmp_path):
+    text = "name: t\nagents:\n  - id: a@x.beam\n    handler: {}\n"
+    problem = only(problems_of(tmp_path, text))
+    assert problem.field == "agents[0].handler.kind"
+    assert problem.message == "missing; expected a kind among 'quote-desk', 'inventory'"
 
 
 def test_daily_profile_with_23_entries(tmp_path):

@@ -1,0 +1,32 @@
+"""The built-in drills shipped in ``drills/catalog/``, and how a drill is found by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulator.problems import Problem
+
+CATALOG = Path(__file__).parent / "catalog"
+#: The built-in drills in the order ``--all`` runs them: the clean baseline first, then
+#: the runbook's five failure modes, then the production and recovery drills.
+ORDER = ("clean-demo", "fm1-stuck-delivered", "fm2-queued-retries", "fm3-dead-letter", "fm4-forbidden-acl",
+         "fm5-rate-limit-shield", "fire-drill", "recovery-drill", "as-coded-retry-defect")
+
+
+def builtin_drills() -> list[Path]:
+    """Every built-in drill file, in :data:`ORDER` (any others after, by name)."""
+    found = {path.stem: path for path in CATALOG.glob("*.yaml")}
+    ordered = [found.pop(name) for name in ORDER if name in found]
+    return ordered + [found[name] for name in sorted(found)]
+
+
+def resolve(name: str) -> Path | Problem:
+    """A drill given on the command line: a YAML file path, or a built-in drill's name."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return path
+    builtin = CATALOG / f"{name}.yaml"
+    if builtin.is_file():
+        return builtin
+    names = ", ".join(path.stem for path in builtin_drills())
+    return Problem(file="(command line)", field="DRILL", message=f"expected a drill file or one of {names}, found {name!r}")

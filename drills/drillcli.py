@@ -1,0 +1,134 @@
+"""``beamdrill drill list|run|check``: the fire drills from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from drills.builtin import builtin_drills, resolve
+from drills.console import console, errors, fail_input
+from drills.drillfile import DrillError, LoadedDrill, load_drill
+from drills.execute import DrillOutcome, run_drill
+from drills.journal import VERDICTS
+from drills.results import write_json
+from simulator.problems import Problem
+
+drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="Fire drills: run the runbook's drills and check their expected states.")
+
+
+def _load(names: list[str]) -> list[LoadedDrill]:
+    """Load every drill named; exit 2 with every problem of every file if any is wrong."""
+    problems: list[Problem] = []
+    loaded: list[LoadedDrill] = []
+    for name in names:
+        path = resolve(name)
+        if isinstance(path, Problem):
+            problems.append(path)
+            continue
+        try:
+            loaded.append(load_drill(path))
+        except DrillError as error:
+            problems += error.problems
+    if problems:
+        fail_input(problems)
+    return loaded
+
+
+@drill_app.command("list", epilog="Example: beamdrill drill list")
+def list_drills() -> None:
+    """List the built-in drills: name, what each rehearses, its title."""
+    table = Table()
+    for column in ("drill", "rehearses", "title", "expectations"):
+        table.add_column(column)
+    for loaded in _load([str(path) for path in builtin_drills()]):
+        table.add_row(loaded.name, loaded.drill.rehearses, loaded.drill.title, str(len(loaded.drill.expectations)))
+    console.print(table)
+
+
+@drill_app.command(epilog="Example: beamdrill drill check drills/catalog/fm3-dead-letter.yaml my-drill.yaml")
+def check(files: Annotated[list[str], typer.Argument(metavar="FILE...", help="Drill YAML files or built-in names.")]) -> None:
+    """Validate drill files (and the scenarios they run on) without running them; exit 2 on any problem."""
+    for loaded in _load(files):
+        drill = loaded.drill
+        counts = ", ".join(_count(len(found), noun) for found, noun in (
+            (drill.faults, "fault"), (drill.steps, "step"), (drill.expectations, "expectation")))
+        print(f"{loaded.path}: ok ({drill.rehearses}, {counts})")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+@drill_app.command(epilog="Example: beamdrill drill run --all --out runs/drills   |   beamdrill drill run fm3-dead-letter --seed 3")
+def run(
+    names: Annotated[Optional[list[str]], typer.Argument(metavar="[DRILL]...", help="Built-in drill names or drill files.")] = None,
+    all_drills: Annotated[bool, typer.Option("--all", help="Run every built-in drill.")] = False,
+    out: Annotated[Path, typer.Option(help="Directory for the results: one sub-directory per drill.")] = Path("runs/drills"),
+    seed: Annotated[Optional[int], typer.Option(help="Root seed for every drill (default: each drill's own).")] = None,
+) -> None:
+    """Run drills and print each verdict; exit 0 only when every drill completed, 1 otherwise."""
+    if seed is not None and seed < 0:
+        fail_input([Problem(file="(command line)", field="--seed", message=f"expected a non-negative integer, found {seed}")])
+    wanted = [str(path) for path in builtin_drills()] if all_drills else list(names or [])
+    if all_drills and names:
+        wanted += list(names)
+    if not wanted:
+        fail_input([Problem(file="(command line)", field="DRILL", message="expected drill names or files, or --all")])
+    loaded = _load(wanted)
+    outcomes: list[DrillOutcome] = []
+    with Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[virtual]}"),
+                  TimeElapsedColumn(), console=errors, transient=True) as progress:
+        total = progress.add_task("all drills", total=len(loaded), virtual="")
+        for drill in loaded:
+            task = progress.add_task(drill.name, total=drill.drill.duration, virtual="")
+
+            def advance(now: float, task: TaskID = task) -> None:
+                progress.update(task, completed=now, virtual=f"t={now:,.0f}s")
+
+            outcomes.append(run_drill(drill, out / drill.name, seed, advance))
+            progress.remove_task(task)
+            progress.advance(total)
+    _print_outcomes(outcomes, out)
+    if any(outcome.verdict != "completed" for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+def _print_outcomes(outcomes: list[DrillOutcome], out: Path) -> None:
+    table = Table(title=f"drills ({out})")
+    for column, justify in (("drill", "left"), ("verdict", "left"), ("expectations", "right"),
+                            ("virtual", "right"), ("wall", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    styles = {"completed": "green", "deviated": "yellow", "failed": "red", "aborted": "red"}
+    for outcome in outcomes:
+        journal = outcome.journal
+        table.add_row(journal.drill, f"[{styles[journal.status]}]{journal.status}[/]",
+                      f"{journal.expectations_held}/{journal.expectations_total}",
+                      f"{journal.virtual_duration:g} s", f"{outcome.wall:.2f} s")
+    console.print(table)
+    for outcome in outcomes:
+        journal = outcome.journal
+        if journal.status == "completed":
+            continue
+        print(f"{journal.drill}: {journal.status} ({VERDICTS[journal.status]})", file=sys.stderr)
+        if journal.reason:
+            print(f"  {journal.reason}", file=sys.stderr)
+        for deviation in journal.deviations:
+            print(f"  t={deviation.time:g}s {deviation.name}: expected {deviation.expected}, observed "
+                  f"{json.dumps(deviation.observed)}", file=sys.stderr)
+        for violation in journal.violations:
+            print(f"  t={violation.time:g}s runbook rule broken by {violation.step}: {violation.rule} "
+                  f"({violation.detail})", file=sys.stderr)
+        print(f"  proof pack: {outcome.out / 'report.md'}", file=sys.stderr)
+    write_json(out / "summary.json", {"drills": [
+        {"drill": o.journal.drill, "verdict": o.journal.status, "expectations_held": o.journal.expectations_held,
+         "expectations_total": o.journal.expectations_total, "virtual_seconds": o.journal.virtual_duration,
+         "report": str(o.out / "report.md")} for o in outcomes]})
+    console.print(f"wrote {out / 'summary.json'} and one directory per drill with journal.json, report.md and "
+                  "chart.png", highlight=False)

@@ -1,0 +1,385 @@
+"""The operator files every run writes (alerts.json, inbox.json, dead-letters.json) and
+``beamdrill alerts``, ``inbox`` and ``dead-letters`` reading them (beam-model §9.3-§9.5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+
+from conftest import without_limits
+from drills.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
+from drills.runner import OPERATOR_FILES, Outputs, run_world
+from simulator.conservation import ConservationError
+from simulator.deadletters import DEAD_LETTER_COLUMNS
+from simulator.scenario import load_scenario
+from simulator.world import Summary, World
+
+ROOT = Path(__file__).resolve().parent.parent
+BEAMDRILL = Path(sys.executable).parent / "beamdrill"
+FINANCE = "finance@acme.beam.directory"
+PROCUREMENT = "procurement@acme.beam.directory"
+SLOW = "finance@northwind.beam.directory"
+#: Wide enough that no table cell wraps, so rows can be compared whole.
+WIDE = {**os.environ, "COLUMNS": "250"}
+
+
+def beamdrill(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the ``beamdrill`` console script on a wide terminal."""
+    return subprocess.run([str(BEAMDRILL), *map(str, args)], capture_output=True, text=True, env=WIDE, timeout=120)
+
+
+def cells(line: str) -> list[str]:
+    """The cells of one table row (body │ or header ┃), stripped."""
+    text = line.strip().replace("┃", "│")
+    return [cell.strip() for cell in text.strip("│").split("│")]
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """Every body row of the tables in ``output``."""
+    return [cells(line) for line in output.splitlines() if line.startswith("│")]
+
+
+def run_scenario(spec: dict[str, Any], directory: Path) -> Path:
+    """Write ``spec`` as a scenario file, run it with ``beamdrill run`` and return the run directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    file = directory / "scenario.yaml"
+    file.write_text(yaml.safe_dump(spec))
+    out = directory / "run"
+    done = beamdrill("run", file, "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def demo_with_finance_offline() -> dict[str, Any]:
+    """The quickstart demo with finance@acme disconnected for the whole run: the preflight's
+    bus message is retried until it is dead-lettered (at 570 s), and nothing else fails."""
+    spec = yaml.safe_load((ROOT / "scenarios" / "demo.yaml").read_text())
+    return {**spec, "duration": "20m", "faults": [{"kind": "agent_disconnect", "agent": FINANCE, "at": 0}]}
+
+
+def fire_drill() -> dict[str, Any]:
+    """procurement → finance@northwind over HTTP about once a minute; every intent times out after 6.2 s."""
+    agents: list[dict[str, Any]] = [{"id": PROCUREMENT, "connected": False},
+                                    {"id": SLOW, "latency": "6.2s", "failure_rate": 1.0, "failure_code": "TIMEOUT"}]
+    route = {"name": "proof", "from": PROCUREMENT, "to": SLOW, "intent": "conversation.message", "via": "http",
+             "rate": "1/min", "payload": {"message": "proof"}}
+    return {"name": "fire-drill", "seed": 3, "duration": "15m", **without_limits(agents),
+            "traffic": {"routes": [route]}}
+
+
+@pytest.fixture(scope="module")
+def offline_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_scenario(demo_with_finance_offline(), tmp_path_factory.mktemp("offline"))
+
+
+@pytest.fixture(scope="module")
+def drill_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_scenario(fire_drill(), tmp_path_factory.mktemp("drill"))
+
+
+def read(run: Path, name: str) -> Any:
+    return json.loads((run / name).read_text())
+
+
+# -- the files -----------------------------------------------------------------------------------
+
+
+def test_every_run_lists_and_writes_the_operator_files(offline_run: Path) -> None:
+    result = read(offline_run, "result.json")
+    assert result["files"] == ["result.json", "audit.jsonl", *OPERATOR_FILES]
+    assert OPERATOR_FILES == ("alerts.json", "inbox.json", "dead-letters.json")
+    assert read(offline_run, "alerts.json") == {"alerts": [], "transitions": []}
+    assert read(offline_run, "inbox.json") == {
+        "summary": {"total": 0, "byStatus": {"new": 0, "acknowledged": 0, "acted": 0},
+                    "bySource": {"beta_request": 0, "critical_alert": 0}},
+        "items": []}
+
+
+def test_dead_letters_file_is_the_page_without_payloads(offline_run: Path) -> None:
+    result = read(offline_run, "result.json")
+    (quote,) = result["summary"]["quote_runs"]
+    page = read(offline_run, "dead-letters.json")
+    (row,) = page.pop("rows")
+    assert page == {"count": 1, "uniqueSenders": 1, "uniqueRecipients": 1, "maxRetryCount": 4, "tone": "critical"}
+    assert list(row) == list(DEAD_LETTER_COLUMNS)
+    assert row["id"] == quote["preflight_message_id"] and row["nonce"] == quote["preflight_nonce"]
+    assert {key: row[key] for key in ("sender", "recipient", "intent", "status", "retry_count", "max_retries",
+                                      "failed_at", "error", "hint_kind")} == {
+        "sender": "partner-desk@northwind.beam.directory", "recipient": FINANCE, "intent": "purchase.preflight",
+        "status": "dead_letter", "retry_count": 4, "max_retries": 5, "failed_at": 570.0, "error": "OFFLINE",
+        "hint_kind": "offline"}
+    text = (offline_run / "dead-letters.json").read_text()
+    assert "payload" not in text and "response" not in text
+    assert "totalPriceEur" not in text and "requestNonce" not in text  # the preflight's payload keys
+
+
+def test_alerts_file_holds_the_end_read_and_every_transition(drill_run: Path) -> None:
+    alerts = read(drill_run, "alerts.json")
+    assert [(a["id"], a["severity"], a["value"], a["threshold"], a["valueUnit"], a["startedAt"])
+            for a in alerts["alerts"]] == [
+        ("network-error-rate", "critical", 1.0, 0.1, "ratio", 874.725),
+        ("network-latency-p95", "critical", 6200, 2000, "ms", 874.725),
+        ("error-hotspot-timeout", "critical", 16, 5, "count", 874.725),
+    ]
+    # The end read upserted the inbox before the alerts were written: each carries its item.
+    assert [(a["notificationId"], a["notificationStatus"]) for a in alerts["alerts"]] == \
+        [(2, "new"), (1, "new"), (3, "new")]
+    assert alerts["transitions"] == [
+        {"time": 105.0, "kind": "alert_fired", "alertId": "network-latency-p95", "severity": "critical",
+         "previousSeverity": None, "value": 6200},
+        {"time": 360.0, "kind": "alert_fired", "alertId": "error-hotspot-timeout", "severity": "warning",
+         "previousSeverity": None, "value": 5},
+        {"time": 615.0, "kind": "alert_fired", "alertId": "network-error-rate", "severity": "critical",
+         "previousSeverity": None, "value": 1.0},
+        {"time": 615.0, "kind": "alert_changed", "alertId": "error-hotspot-timeout", "severity": "critical",
+         "previousSeverity": "warning", "value": 10},
+    ]
+    inbox = read(drill_run, "inbox.json")
+    assert inbox["summary"] == {"total": 3, "byStatus": {"new": 3, "acknowledged": 0, "acted": 0},
+                                "bySource": {"beta_request": 0, "critical_alert": 3}}
+    assert [(i["id"], i["sourceKey"], i["status"], i["updatedAt"]) for i in inbox["items"]] == [
+        (3, "critical-alert:error-hotspot-timeout", "new", 900.0),
+        (2, "critical-alert:network-error-rate", "new", 900.0),
+        (1, "critical-alert:network-latency-p95", "new", 900.0),
+    ]
+
+
+def _run_in_process(out: Path, run: Any = None) -> tuple[World, Any]:
+    scenario_file = ROOT / "scenarios" / "demo.yaml"
+    world = World(load_scenario(scenario_file))
+    report = run_world(world, scenario_file, 60.0, Outputs(out=out), run or (lambda w, end: w.run(until=end)))
+    return world, report
+
+
+def test_a_failed_run_still_writes_the_operator_files(tmp_path: Path) -> None:
+    def failing(world: World, end: float) -> Summary:
+        world.run(until=end)
+        raise ConservationError("a test said so")
+
+    _, report = _run_in_process(tmp_path, failing)
+    assert report.failure == "ConservationError: a test said so"
+    result = read(tmp_path, "result.json")
+    assert result["status"] == "failed" and result["files"] == ["result.json", "audit.jsonl", *OPERATOR_FILES]
+    assert all((tmp_path / name).is_file() for name in OPERATOR_FILES)
+
+
+def test_an_operator_file_that_cannot_be_built_costs_only_itself(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Any) -> Any:
+        raise RuntimeError("observations are gone")
+
+    monkeypatch.setattr("simulator.alerts.AlertEngine.evaluate", broken)
+    _, report = _run_in_process(tmp_path)
+    assert report.failure == "writing alerts.json failed: RuntimeError: observations are gone"
+    result = read(tmp_path, "result.json")
+    assert result["status"] == "failed" and result["error"] == report.failure
+    assert result["files"] == ["result.json", "audit.jsonl", "inbox.json", "dead-letters.json"]
+    assert not (tmp_path / "alerts.json").exists() and (tmp_path / "inbox.json").is_file()
+
+
+def test_operator_files_are_identical_for_the_same_scenario_and_seed(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        _run_in_process(tmp_path / name)
+    for name in OPERATOR_FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+# -- the views -----------------------------------------------------------------------------------
+
+
+def test_dead_letters_view_shows_the_figures_the_row_and_its_hint(offline_run: Path) -> None:
+    row = read(offline_run, "dead-letters.json")["rows"][0]
+    done = beamdrill("dead-letters", "--run", offline_run)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0] == "dead letters: 1, unique senders: 1, unique recipients: 1, max retry_count: 4"
+    assert cells(lines[2]) == ["message id", "nonce", "sender", "recipient", "intent", "retry_count", "error", "hint"]
+    assert table_rows(done.stdout) == [[row["id"], row["nonce"], "partner-desk@northwind.beam.directory", FINANCE,
+                                        "purchase.preflight", "4", "OFFLINE", "offline"]]
+    assert lines[-2:] == ["requeue hints", "  offline: The target was offline: confirm it is connected again, then "
+                                           "requeue with the original nonce."]
+
+
+def test_alerts_view_shows_the_firing_alerts_and_the_timeline(drill_run: Path) -> None:
+    done = beamdrill("alerts", "--run", drill_run)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].strip() == "3 alerts firing at the end of the run"
+    assert cells(lines[2]) == ["id", "severity", "value", "threshold", "unit", "started at"]
+    started = "2026-04-03T08:14:34.725Z (t=874.725s)"
+    assert table_rows(done.stdout) == [
+        ["network-error-rate", "critical", "1", "0.1", "ratio", started],
+        ["network-latency-p95", "critical", "6200", "2000", "ms", started],
+        ["error-hotspot-timeout", "critical", "16", "5", "count", started],
+    ]
+    assert lines[-5:] == [
+        "timeline (4 transitions)",
+        "  2026-04-03T08:01:45.000Z (t=105s)  fired   network-latency-p95 critical, value 6200",
+        "  2026-04-03T08:06:00.000Z (t=360s)  fired   error-hotspot-timeout warning, value 5",
+        "  2026-04-03T08:10:15.000Z (t=615s)  fired   network-error-rate critical, value 1",
+        "  2026-04-03T08:10:15.000Z (t=615s)  changed error-hotspot-timeout critical (was warning), value 10",
+    ]
+
+
+def test_alerts_view_of_a_quiet_run(offline_run: Path) -> None:
+    done = beamdrill("alerts", "--run", offline_run)
+    assert (done.returncode, done.stdout) == (0, "no alerts firing at the end of the run\ntimeline (0 transitions)\n"
+                                                 "  no alert fired during the run\n")
+
+
+def test_inbox_view_lists_the_critical_alert_items(drill_run: Path) -> None:
+    done = beamdrill("inbox", "--run", drill_run)
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0] == "inbox: 3 items (new 3, acknowledged 0, acted 0; beta_request 0, critical_alert 3)"
+    assert cells(lines[3]) == ["id", "key", "severity", "status", "owner", "next action", "updated"]
+    updated = "2026-04-03T08:15:00.000Z (t=900s)"
+    assert table_rows(done.stdout) == [
+        ["3", "critical-alert:error-hotspot-timeout", "critical", "new", "-",
+         "Open the latest TIMEOUT trace, check the recipient's latency and connection, fix it, then requeue with "
+         "the original nonce.", updated],
+        ["2", "critical-alert:network-error-rate", "critical", "new", "-",
+         "Open the latest failing trace, confirm the cause from its error code, and record an owner before "
+         "anything is requeued.", updated],
+        ["1", "critical-alert:network-latency-p95", "critical", "new", "-",
+         "Open the slowest recent trace and check the recipient's latency and capacity before it turns into "
+         "timeouts.", updated],
+    ]
+    acted = beamdrill("inbox", "--run", drill_run, "--status", "acted")
+    assert acted.returncode == 0
+    assert acted.stdout.splitlines()[1:] == ["no acted items"]
+
+
+def test_inbox_view_filters_by_status(drill_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(drill_run, run)
+    inbox = read(run, "inbox.json")
+    first, second, third = inbox["items"]
+    first.update(status="acknowledged", owner="ops-oncall", updatedAt=905.5)
+    second.update(status="acted", owner="ops-oncall", nextAction="Requeued after the fix [done]", updatedAt=960.0)
+    inbox["summary"]["byStatus"] = {"new": 1, "acknowledged": 1, "acted": 1}
+    (run / "inbox.json").write_text(json.dumps(inbox))
+    done = beamdrill("inbox", "--run", run, "--status", " Acknowledged ")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "inbox: 3 items (new 1, acknowledged 1, acted 1; beta_request 0, critical_alert 3)"
+    assert lines[1].strip() == "1 acknowledged item"
+    assert table_rows(done.stdout) == [
+        ["3", "critical-alert:error-hotspot-timeout", "critical", "acknowledged", "ops-oncall", first["nextAction"],
+         "2026-04-03T08:15:05.500Z (t=905.5s)"]]
+    acted = beamdrill("inbox", "--run", run, "--status", "acted")
+    assert [row[3:] for row in table_rows(acted.stdout)] == [
+        ["acted", "ops-oncall", "Requeued after the fix [done]", "2026-04-03T08:16:00.000Z (t=960s)"]]
+
+
+@pytest.mark.parametrize("command", ["alerts", "inbox", "dead-letters"])
+def test_every_view_has_an_example_in_its_help(command: str) -> None:
+    done = beamdrill(command, "--help")
+    assert done.returncode == 0
+    assert "Example: beamdrill run scenarios/partner-incident.yaml" in done.stdout
+    assert f"beamdrill {command} --run runs/incident" in done.stdout
+
+
+# -- bad input: one line, exit 2 -------------------------------------------------------------------
+
+
+def _missing_dir(run: Path) -> Path:
+    return run.parent / "no-such-run"
+
+
+def _missing_file(run: Path, name: str) -> Path:
+    (run / name).unlink()
+    return run
+
+
+def _malformed(run: Path, name: str) -> Path:
+    (run / name).write_text('{"alerts": [\n  {"id": "x",}\n')
+    return run
+
+
+def _wrong_shape(run: Path, name: str) -> Path:
+    (run / name).write_text('{"rows": "none", "items": 3, "alerts": 3}\n')
+    return run
+
+
+FILES = {"alerts": "alerts.json", "inbox": "inbox.json", "dead-letters": "dead-letters.json"}
+
+
+@pytest.mark.parametrize("command", list(FILES))
+@pytest.mark.parametrize("case, message", [
+    ("missing dir", "--run: expected a run directory written by beamdrill run, found no directory '{run}'"),
+    ("missing file", "(file): expected the file every run writes, found none (a run of an older beamdrill? run it "
+                     "again)"),
+    ("malformed", "line 2, column 14: expected valid JSON, found expecting property name enclosed in double quotes"),
+])
+def test_bad_run_directories_are_one_line_and_exit_2(offline_run: Path, tmp_path: Path, command: str, case: str,
+                                                     message: str) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(offline_run, run)
+    name = FILES[command]
+    if case == "missing dir":
+        run = _missing_dir(run)
+    elif case == "missing file":
+        _missing_file(run, name)
+    else:
+        _malformed(run, name)
+    done = beamdrill(command, "--run", run)
+    assert done.returncode == 2
+    assert done.stderr == f"{run / name}: {message.format(run=run)}\n"
+    assert done.stdout == "" and "Traceback" not in done.stderr
+
+
+def test_a_file_of_the_wrong_shape_names_each_field(offline_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(offline_run, run)
+    _wrong_shape(run, "dead-letters.json")
+    done = beamdrill("dead-letters", "--run", run)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    # The wording after the field is simulator.problems' (shared by every input file).
+    prefixes = [f"{run / 'dead-letters.json'}: {field}: "
+                for field in ("count", "uniqueSenders", "uniqueRecipients", "maxRetryCount", "rows")]
+    assert [line[:len(prefix)] for line, prefix in zip(lines, prefixes)] == prefixes and len(lines) == 5
+    assert all("expected" in line for line in lines) and lines[-1].endswith("found 'none'")
+
+
+def test_a_run_without_its_result_file_says_so(offline_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(offline_run, run)
+    (run / "result.json").write_text('{"scenario": {"epoch": "soon"}}')
+    done = beamdrill("inbox", "--run", run)
+    assert (done.returncode, done.stderr) == (
+        2, f"{run / 'result.json'}: scenario.epoch: expected an ISO 8601 time, found 'soon'\n")
+
+
+def test_an_unknown_status_is_one_line_and_exit_2(offline_run: Path) -> None:
+    done = beamdrill("inbox", "--run", offline_run, "--status", "done")
+    assert (done.returncode, done.stderr) == (
+        2, "(command line): --status: expected one of new, acknowledged, acted, found 'done'\n")
+
+
+def test_the_timeline_shows_the_latest_transitions() -> None:
+    changes = [TransitionRow(time=60.0 * index, kind="alert_fired" if index % 2 == 0 else "alert_cleared",
+                             alert_id="network-in-flight-backlog", severity="warning", value=index)
+               for index in range(25)]
+    console = Console(width=200, record=True)
+    clock = RunClock(epoch=datetime(2026, 4, 3, 8, tzinfo=timezone.utc))
+    for part in render_alerts(AlertsFile(alerts=[], transitions=changes), clock):
+        console.print(part)
+    lines = console.export_text().splitlines()
+    assert lines[:3] == [
+        "no alerts firing at the end of the run",
+        "timeline (25 transitions, the last 20 shown)",
+        "  2026-04-03T08:05:00.000Z (t=300s)  cleared network-in-flight-backlog warning, value 5",
+    ]
+    assert len(lines) == 22 and lines[-1].startswith("  2026-04-03T08:24:00.000Z (t=1440s)  fired   ")
