@@ -25,7 +25,7 @@ from drills import actions, probes
 from drills.chart import Sample, render_chart
 from drills.context import DrillContext
 from drills.drillfile import LoadedDrill
-from drills.journal import Activity, Deviation, Journal, Verdict, Violation
+from drills.journal import Activity, Deviation, Journal, Phase, Verdict, Violation
 from drills.orderrules import violations
 from drills.redact import redact_run
 from drills.report import write_report
@@ -41,8 +41,6 @@ from simulator.world import Summary, World
 POLL_INTERVAL = 1.0
 #: How many chart samples a drill takes over its duration.
 SAMPLES = 300
-
-Phase = Any  # one of the Activity phases
 
 
 class DrillAborted(Exception):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Verdict = Literal["completed", "deviated", "failed", "aborted"]
+Phase = Literal["steady-state-before", "method", "steady-state-after", "guard", "rollback"]
 #: What each verdict means, for reports and ``--help``.
 VERDICTS: dict[str, str] = {
     "completed": "every expectation held and no runbook rule was broken",
@@ -24,7 +25,7 @@ class Activity(BaseModel):
     name: str
     type: Literal["probe", "action", "fault"]
     kind: str
-    phase: Literal["steady-state-before", "method", "steady-state-after", "guard", "rollback"]
+    phase: Phase
     start: float
     end: float
     status: Literal["succeeded", "failed"]
@@ -40,7 +41,7 @@ class Deviation(BaseModel):
     expected: str
     observed: Any
     time: float
-    phase: str
+    phase: Phase
 
 
 class Violation(BaseModel):
