@@ -7,6 +7,7 @@ into every result holds everything that happened to the world.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ def parse_drill(data: dict[str, Any], path: Path) -> LoadedDrill:
     except ValidationError as exc:
         raise DrillError(validation_problems(exc, file, Drill)) from None
     problems = _timing_problems(drill, file)
-    scenario_file = (path.parent / drill.scenario)
+    scenario_file = Path(os.path.normpath(path.parent / drill.scenario))
     try:
         scenario_data = read_yaml_mapping(scenario_file, ScenarioError)
     except ScenarioError as exc:
