@@ -9,12 +9,13 @@ runbook's guidance for the status it ended in (beam-model §9.5).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import BaseModel
 
+from drills.operatorview import OperatorViewError, load_clock
 from simulator.lifecycle import bucket
 from simulator.problems import InputError, Problem
 
@@ -82,8 +83,11 @@ def load_trace(run: Path, nonce: str) -> IntentTrace:
     if not events_file.is_file():
         raise TraceError([Problem(file=str(run), field="events.jsonl",
                                   message="expected the run's events; rerun with --events to trace intents")])
-    epoch = datetime.fromisoformat(json.loads(result_file.read_text())["scenario"]["epoch"].replace("Z", "+00:00"))
-    trace = IntentTrace(nonce=nonce, epoch=epoch.astimezone(timezone.utc))
+    try:
+        epoch = load_clock(run).epoch
+    except OperatorViewError as error:
+        raise TraceError(error.problems) from None
+    trace = IntentTrace(nonce=nonce, epoch=epoch)
     for event in _lines_mentioning(events_file, nonce):
         if event.get("nonce") != nonce:
             continue

@@ -122,3 +122,12 @@ def test_run_without_events_says_to_rerun_with_events(tmp_path: Path) -> None:
     subprocess.run([str(BEAMDRILL), "run", str(file), "--out", str(tmp_path / "r")], check=True, capture_output=True)
     done = subprocess.run([str(BEAMDRILL), "trace", "x", "--run", str(tmp_path / "r")], capture_output=True, text=True)
     assert done.returncode == 2 and "rerun with --events" in done.stderr
+
+
+def test_a_corrupt_result_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    out = run(tmp_path, [{"id": S}, {"id": T}], until="2m", **route(via="ws"))
+    (out / "result.json").write_text('{"scenario": ')
+    done = subprocess.run([str(BEAMDRILL), "trace", "x", "--run", str(out)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"{out / 'result.json'}: line 1, column 14: expected valid JSON, found expecting value"
+    assert "Traceback" not in done.stderr + done.stdout
