@@ -266,6 +266,16 @@ class _Drill:
         return [nonce for nonce in found if nonce in self.ctx.events][:limit]
 
 
+def _record_drill(result_file: Path, loaded: LoadedDrill, journal: Journal) -> None:
+    """Add the verdict and the fully resolved drill (every default written out) to result.json."""
+    if not result_file.is_file():
+        return
+    document = json.loads(result_file.read_text(encoding="utf-8"))
+    document["drill"] = {"name": loaded.name, "file": str(loaded.path), "verdict": journal.status,
+                         "reason": journal.reason, "resolved": loaded.drill.model_dump(mode="json", by_alias=True)}
+    write_json(result_file, document)
+
+
 def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
               progress: Callable[[float], None] | None = None) -> DrillOutcome:
     """Run ``loaded`` into directory ``out`` and return its outcome; never raises for a
@@ -295,6 +305,7 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
         rollbacks=record.rollbacks, deviations=record.deviations, violations=record.violations,
         affected_nonces=drill.affected_nonces(), files=files + ["journal.json", "chart.png", "report.md"])
     write_json(out / "journal.json", journal.model_dump(mode="json"))
+    _record_drill(out / "result.json", loaded, journal)
     render_chart(samples, drill.ctx.fault_log, out / "chart.png", f"{loaded.name} (seed {world.seed})")
     write_report(out, journal, world, drill.ctx)
     redact_run(out)
