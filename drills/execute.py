@@ -27,7 +27,7 @@ from drills.context import DrillContext
 from drills.drillfile import LoadedDrill
 from drills.journal import Activity, Deviation, Journal, Phase, Verdict, Violation
 from drills.orderrules import violations
-from drills.redact import redact_run
+from drills.redact import redact_run, without_payloads
 from drills.report import write_report
 from drills.results import atomic_stream, write_json
 from drills.runner import Outputs, RunReport, describe_error, run_world
@@ -267,13 +267,14 @@ class _Drill:
 
 
 def _record_drill(result_file: Path, loaded: LoadedDrill, journal: Journal) -> None:
-    """Add the verdict and the fully resolved drill (every default written out) to result.json."""
+    """Add the verdict and the fully resolved drill (every default written out) to
+    result.json, and drop the payloads its resolved scenario and drill hold."""
     if not result_file.is_file():
         return
     document = json.loads(result_file.read_text(encoding="utf-8"))
     document["drill"] = {"name": loaded.name, "file": str(loaded.path), "verdict": journal.status,
                          "reason": journal.reason, "resolved": loaded.drill.model_dump(mode="json", by_alias=True)}
-    write_json(result_file, document)
+    write_json(result_file, without_payloads(document))
 
 
 def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
@@ -304,7 +305,7 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
         steady_states={"before": record.before, "after": record.after}, run=record.method,
         rollbacks=record.rollbacks, deviations=record.deviations, violations=record.violations,
         affected_nonces=drill.affected_nonces(), files=files + ["journal.json", "chart.png", "report.md"])
-    write_json(out / "journal.json", journal.model_dump(mode="json"))
+    write_json(out / "journal.json", without_payloads(journal.model_dump(mode="json")))
     _record_drill(out / "result.json", loaded, journal)
     render_chart(samples, drill.ctx.fault_log, out / "chart.png", f"{loaded.name} (seed {world.seed})")
     write_report(out, journal, world, drill.ctx)

@@ -1,15 +1,14 @@
 """Redaction of a drill's artifacts: proof packs are shared, so they never carry payload
 contents, and anything that looks like a credential is masked.
 
-Two passes. Structured documents drop payloads by shape (any ``payload`` value, the text
-of an ``injection`` fault) before they are written; then every text file in the run
-directory is scanned for credential-looking strings (API keys, tokens, JWTs, private
+Two passes. Documents that hold configuration (``result.json``, ``journal.json``) drop
+payloads by shape (any ``payload`` value, the text of an ``injection`` fault) when the
+drill runner writes them; then every text file in the run directory is scanned for credential-looking strings (API keys, tokens, JWTs, private
 keys, ``password=...``) and those are masked in place.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -54,13 +53,10 @@ def without_payloads(document: Any) -> Any:
 
 
 def redact_run(out: Path) -> None:
-    """Redact every text artifact under ``out`` in place (atomically)."""
+    """Mask credential-looking strings in every text artifact under ``out`` (atomically)."""
     for path in sorted(out.rglob("*")):
-        if not path.is_file() or not path.name.endswith(TEXT_SUFFIXES):
-            continue
-        text = path.read_text(encoding="utf-8")
-        if path.name in ("result.json", "journal.json"):
-            text = json.dumps(without_payloads(json.loads(text)), indent=2) + "\n"
-        masked = mask_credentials(text)
-        if masked != text or path.name in ("result.json", "journal.json"):
-            atomic_write_text(path, masked)
+        if path.is_file() and path.name.endswith(TEXT_SUFFIXES):
+            text = path.read_text(encoding="utf-8")
+            masked = mask_credentials(text)
+            if masked != text:
+                atomic_write_text(path, masked)
