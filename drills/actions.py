@@ -10,9 +10,7 @@ import simpy
 
 from drills import schema
 from drills.context import DrillContext, Evidence
-from simulator import faults
-from simulator.relay import Frame
-from simulator.rng import random_uuid
+from simulator.kernel.rng import random_uuid
 
 #: The operator's identity in the audit log.
 OPERATOR = "drill-operator"
@@ -72,18 +70,17 @@ def _export(ctx: DrillContext, step: schema.ExportEvidence) -> Any:
 
 def _fix(ctx: DrillContext, step: schema.FixRootCause) -> Any:
     index = ctx.loaded.fault_index(step.fault)
-    if not faults.end(ctx.world, index):
+    if not ctx.world.end_fault(index):
         raise StepFailed(f"fault {step.fault!r} is not active")
     return {"reverted": step.fault}
 
 
 def _requeue(ctx: DrillContext, step: schema.RequeueDeadLetters) -> Any:
-    bus = ctx.world.bus
-    letters = bus.dead_letters(recipient=step.recipient, limit=500)
+    letters = ctx.world.dead_letters(recipient=step.recipient, limit=500)
     if not letters:
         raise StepFailed("no dead letters to requeue")
     for message in letters:
-        bus.requeue(message.id)
+        ctx.world.requeue(message.id)
     return {"requeued": [message.nonce for message in letters]}
 
 
@@ -97,7 +94,7 @@ def _prune(ctx: DrillContext, step: schema.Prune) -> Any:
 
 
 def _add_acl(ctx: DrillContext, step: schema.AddAclEntry) -> Any:
-    faults.add_acl_row(ctx.world, step.entry())
+    ctx.world.add_acl_entry(step.entry())
     return step.entry().model_dump()
 
 
@@ -112,15 +109,10 @@ def _send(ctx: DrillContext, step: schema.Send) -> Any:
 
 def _sending(ctx: DrillContext, step: schema.Send, nonces: list[str]) -> Generator[simpy.Event, Any, None]:
     world = ctx.world
-    sender = world.agents[step.sender]
     for index, nonce in enumerate(nonces):
         if index and step.every > 0:
             yield world.env.timeout(step.every)
-        if step.via == "bus":
-            world.bus.submit(step.sender, step.recipient, step.intent, dict(step.payload), nonce)
-            continue
-        frame = Frame(step.sender, step.recipient, step.intent, dict(step.payload), nonce, sender.clock(world.now))
-        world.directory.submit(frame, step.via, None, sender.spec.ip if step.via == "http" else None)
+        world.send(step.sender, step.recipient, step.intent, dict(step.payload), nonce, step.via)
 
 
 def _partner_request(ctx: DrillContext, step: schema.PartnerRequestStep) -> Any:
@@ -132,7 +124,7 @@ def _partner_request(ctx: DrillContext, step: schema.PartnerRequestStep) -> Any:
     patch = dict(step.patch)
     proof = patch.get("proofIntentNonce")
     if isinstance(proof, str) and proof.startswith("step:"):
-        runs = list(ctx.world.traffic.quote_runs.values())
+        runs = ctx.world.quote_runs()
         patch["proofIntentNonce"] = getattr(runs[0], f"{proof.removeprefix('step:')}_nonce", None) if runs else None
         if patch["proofIntentNonce"] is None:
             raise StepFailed(f"the quote workflow has no {proof.removeprefix('step:')} nonce yet")

@@ -18,9 +18,9 @@ from typing import NamedTuple
 from rich.console import Console
 from rich.table import Table
 
-from simulator.gctune import tuned_gc
+from simulator.kernel.gctune import tuned_gc
 from simulator.reference import ReferenceModel
-from simulator.scenario import load_scenario
+from simulator import load_scenario
 from simulator.telemetry.metrics import MetricsRecorder
 from simulator.telemetry.otlp import OtlpJsonlWriter
 from simulator.telemetry.sampling import parse_sampling
@@ -59,23 +59,20 @@ def _rss_mib() -> float:
 
 def _run_world(intents: int, seed: int, checkpoints_every: float | None) -> WorldRun:
     world = World(load_scenario(SCENARIO), seed)
-    ledger = world.directory.ledger
     checkpoints: list[Checkpoint] = []
     wall = 0.0
     with tuned_gc():
-        while ledger.accepted < intents:
+        while world.accepted("directory") < intents:
             started = time.perf_counter()
             world.env.run(until=world.env.now + HOUR)
             wall += time.perf_counter() - started
             if checkpoints_every and world.env.now % checkpoints_every == 0:
-                buckets = ledger.buckets()
-                held = (len(world.directory.rows) + len(world.bus.by_nonce)
-                        + world.directory.retention.held() + world.bus.retention.held())
+                buckets = world.summary().paths["directory"].buckets
                 checkpoints.append(Checkpoint(world.env.now / HOUR, buckets["success"] + buckets["error"],
-                                              held, len(gc.get_objects()), _rss_mib()))
-    buckets = ledger.buckets()
+                                              world.rows_held(), len(gc.get_objects()), _rss_mib()))
+    buckets = world.summary().paths["directory"].buckets
     failure_rate = buckets["error"] / max(1, buckets["success"] + buckets["error"])
-    return WorldRun(ledger.accepted, world.env.now, wall, failure_rate, checkpoints,
+    return WorldRun(world.accepted("directory"), world.env.now, wall, failure_rate, checkpoints,
                     world.summary().conservation)
 
 
@@ -106,7 +103,7 @@ def _telemetry_run(seed: int, hours: float, mode: str) -> tuple[float, int]:
             for views in spans.traces(until=world.now).views():
                 writer.add(views)
             writer.close()
-        return time.perf_counter() - started, world.directory.ledger.accepted
+        return time.perf_counter() - started, world.accepted("directory")
 
 
 def run_telemetry_bench(seed: int, console: Console, rounds: int = 3, hours: float = 6.0) -> dict[str, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.problems import Problem
+from simulator.kernel.problems import Problem
 
 CATALOG = Path(__file__).parent / "catalog"
 #: The built-in drills in the order ``--all`` runs them: the clean baseline first, then

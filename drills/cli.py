@@ -11,11 +11,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from simulator.inbox import STATUSES, normalize_status
-from simulator.lifecycle import STATES
-from simulator.problems import InputError, Problem
-from simulator.scenario import load_scenario
-from simulator.units import DURATION_HINT, parse_duration
+from simulator.operator.inbox import STATUSES, normalize_status
+from simulator.kernel.lifecycle import STATES
+from simulator.kernel.problems import InputError, Problem
+from simulator import load_scenario
+from simulator.kernel.units import DURATION_HINT, parse_duration
 from simulator.telemetry.sampling import parse_sampling
 from simulator.world import Summary, World
 from drills.console import console, errors, fail_input

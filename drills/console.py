@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from simulator.problems import Problem
+from simulator.kernel.problems import Problem
 
 console = Console()
 errors = Console(stderr=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from drills.drillfile import LoadedDrill
 from drills.schema import NonceTarget
-from simulator.events import Event
+from simulator.kernel.events import Event
 from simulator.world import World
 
 

@@ -17,7 +17,7 @@ from drills.drillfile import DrillError, LoadedDrill, load_drill
 from drills.execute import DrillOutcome, run_drill
 from drills.journal import VERDICTS
 from drills.results import write_json
-from simulator.problems import Problem
+from simulator.kernel.problems import Problem
 
 drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Fire drills: run the runbook's drills and check their expected states.")

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from drills.schema import (Drill, FixRootCause, NonceTarget, PartnerRequestStep, ProbeBase, Send, StepBase,
                            WorkflowStep)
-from simulator.problems import InputError, Problem, read_yaml_mapping, validation_problems
-from simulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from simulator.kernel.problems import InputError, Problem, read_yaml_mapping, validation_problems
+from simulator import ScenarioError, load_scenario, parse_scenario
+from simulator.scenario.model import Scenario
 
 _FAULT_FIELD = re.compile(r"^faults\[(\d+)\]")
 

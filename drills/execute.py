@@ -32,9 +32,9 @@ from drills.report import write_report
 from drills.results import atomic_stream, write_json
 from drills.runner import Outputs, RunReport, describe_error, run_world
 from drills.schema import NonceTarget, ProbeBase, StepBase
-from simulator.conservation import ConservationError
-from simulator.gctune import tuned_gc
-from simulator.lifecycle import IllegalTransition
+from simulator import ConservationError
+from simulator.kernel.gctune import tuned_gc
+from simulator.kernel.lifecycle import IllegalTransition
 from simulator.world import Summary, World
 
 #: How often a deadline expectation (``by``) looks again, in virtual seconds.
@@ -169,8 +169,8 @@ class _Drill:
 
     def _sample(self) -> None:
         world = self.world
-        self.record.samples.append(Sample(time=self.env.now, directory=dict(world.directory.ledger.counts),
-                                          bus=dict(world.bus.ledger.counts), alerts=len(world.alerts.firing())))
+        self.record.samples.append(Sample(time=self.env.now, directory=world.state_counts("directory"),
+                                          bus=world.state_counts("bus"), alerts=len(world.alerts.firing())))
 
     def _sampler(self, interval: float) -> Generator[simpy.Event, Any, None]:
         while True:
@@ -258,9 +258,8 @@ class _Drill:
             nonce = self.ctx.nonce(probe) if isinstance(probe, NonceTarget) else None
             if nonce:
                 found[nonce] = None
-        for message in self.world.bus.by_nonce.values():
-            if message.status in ("dead_letter", "failed") or message.retry_count:
-                found[message.nonce] = None
+        for nonce in self.world.troubled_bus_nonces():
+            found[nonce] = None
         for nonce in self.ctx.sent:
             found[nonce] = None
         return [nonce for nonce in found if nonce in self.ctx.events][:limit]

@@ -22,7 +22,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from simulator.problems import InputError, Problem, validation_problems
+from simulator.kernel.problems import InputError, Problem, validation_problems
 
 #: How many alert transitions the timeline shows (the latest ones).
 TIMELINE_LIMIT: Final[int] = 20

@@ -21,10 +21,7 @@ NO_WILDCARD = "ACL widened to '*' to fix a FORBIDDEN"
 
 
 def _forbidden_seen(ctx: DrillContext) -> bool:
-    world = ctx.world
-    if world.directory.failures_by_code.get("FORBIDDEN") or world.directory.rejections_by_code.get("FORBIDDEN"):
-        return True
-    return any("FORBIDDEN" in (message.error or "") for message in world.bus.by_nonce.values())
+    return any(ctx.world.error_count("FORBIDDEN", path) for path in ("directory", "bus"))
 
 
 def violations(ctx: DrillContext, step: schema.StepBase) -> list[Violation]:
@@ -36,8 +33,7 @@ def violations(ctx: DrillContext, step: schema.StepBase) -> list[Violation]:
         found.append(Violation(rule=rule, step=name, time=now, detail=detail))
 
     if isinstance(step, schema.RequeueDeadLetters):
-        active = [fault.name or fault.kind for index, fault in sorted(ctx.world.active_faults.items())
-                  if index in ctx.world.fault_reverts]
+        active = [fault.name or fault.kind for fault in ctx.world.revertible_faults()]
         if active:
             broke(ROOT_CAUSE_FIRST, f"still active: {', '.join(active)}")
         unowned = [item.source_key for item in ctx.world.inbox.items(source="critical_alert") if not item.owner]

@@ -9,42 +9,35 @@ from typing import Any, Callable
 from drills import schema
 from drills.context import DrillContext
 from drills.traceview import IntentTrace, add_event, guidance
-from simulator.conservation import check_world
-from simulator.partnerhealth import health_report
-from simulator.retry import beam_retry_delay
+from simulator.world import IntentState
+from simulator.operator.partnerhealth import health_report
 
 
-def _row(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
+def _intent(ctx: DrillContext, probe: schema.NonceTarget) -> IntentState | None:
     nonce = ctx.nonce(probe)
-    if nonce is None:
-        return None
-    if probe.path == "bus":
-        return ctx.world.bus.by_nonce.get(nonce)
-    return ctx.world.directory.rows.get(nonce)
+    return None if nonce is None else ctx.world.intent(nonce, probe.path)
 
 
 def _status(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
-    row = _row(ctx, probe)
-    return None if row is None else row.status
+    intent = _intent(ctx, probe)
+    return None if intent is None else intent.status
 
 
 def _error(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
-    row = _row(ctx, probe)
-    if row is None:
-        return None
-    return row.error if probe.path == "bus" else row.error_code
+    intent = _intent(ctx, probe)
+    return None if intent is None else intent.error
 
 
 def _retry_count(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
-    row = _row(ctx, probe)
-    return None if row is None else row.retry_count
+    intent = _intent(ctx, probe)
+    return None if intent is None else intent.retry_count
 
 
 def _retry_schedule(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
     nonce = ctx.nonce(probe)
     scheduled = [(event["retry_count"], event["delay"]) for event in ctx.events.get(nonce or "", [])
                  if event["kind"] == "retry_scheduled"]
-    return bool(scheduled) and all(delay == beam_retry_delay(count, nonce or "") for count, delay in scheduled)
+    return bool(scheduled) and all(delay == ctx.world.retry_delay(count, nonce or "") for count, delay in scheduled)
 
 
 def _shield_decision(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
@@ -64,7 +57,7 @@ def _guidance(ctx: DrillContext, probe: schema.NonceTarget) -> Any:
 
 
 def _workflow(ctx: DrillContext, probe: schema.WorkflowField) -> Any:
-    runs = list(ctx.world.traffic.quote_runs.values())
+    runs = ctx.world.quote_runs()
     return getattr(runs[probe.run], probe.field) if probe.run < len(runs) else None
 
 
@@ -93,33 +86,23 @@ def _inbox_count(ctx: DrillContext, probe: schema.InboxCount) -> Any:
 
 
 def _dead_letters(ctx: DrillContext, probe: schema.DeadLetters) -> Any:
-    bus = ctx.world.bus
-    if probe.recipient is None:
-        return bus.ledger.counts["dead_letter"]
-    return sum(1 for message in bus.by_nonce.values()
-               if message.status == "dead_letter" and message.recipient == probe.recipient)
+    return ctx.world.dead_letter_count(probe.recipient)
 
 
 def _bus_stats(ctx: DrillContext, probe: schema.BusStats) -> Any:
-    return ctx.world.bus.stats().get(probe.field)
+    return ctx.world.bus_stats().get(probe.field)
 
 
 def _shield(ctx: DrillContext, probe: schema.ShieldDecisions) -> Any:
-    return ctx.world.directory.security.shield.recorded.get(probe.decision, 0)
+    return ctx.world.shield_decisions().get(probe.decision, 0)
 
 
 def _error_count(ctx: DrillContext, probe: schema.ErrorCount) -> Any:
-    if probe.path == "bus":
-        bus = ctx.world.bus
-        failed = sum(1 for message in bus.by_nonce.values()
-                     if message.status in ("failed", "dead_letter") and probe.code in (message.error or ""))
-        return failed + bus.rejections_by_code.get(probe.code, 0)
-    directory = ctx.world.directory
-    return directory.failures_by_code.get(probe.code, 0) + directory.rejections_by_code.get(probe.code, 0)
+    return ctx.world.error_count(probe.code, probe.path)
 
 
 def _audit(ctx: DrillContext, probe: schema.AuditCount) -> Any:
-    rows = ctx.world.directory.security.audit.rows
+    rows = ctx.world.audit_rows()
     return sum(1 for row in rows if row.action == probe.action
                and (probe.mentions is None or probe.mentions in f"{row.target} {row.details}"))
 
@@ -137,7 +120,7 @@ def _partner_health(ctx: DrillContext, probe: schema.PartnerHealth) -> Any:
 
 
 def _invariant(ctx: DrillContext, probe: schema.Invariant) -> Any:
-    problems = check_world(ctx.world)
+    problems = ctx.world.conservation_problems()
     return "held" if not problems else "; ".join(problems)
 
 

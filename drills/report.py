@@ -12,7 +12,7 @@ from drills.context import DrillContext
 from drills.journal import VERDICTS, Activity, Journal
 from drills.results import atomic_write_text
 from drills.traceview import TraceError, load_trace, render
-from simulator.inbox import AUDIT_ACTION
+from simulator.operator.inbox import AUDIT_ACTION
 from simulator.world import World
 
 
@@ -36,7 +36,7 @@ def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[f
         events.append((change.time, 1, f"alert {change.alert_id} {verb} {change.severity} (value {change.value:g})"))
     for item in world.inbox.items(limit=5000):
         events.append((item.created_at, 2, f"inbox item {item.source_key} created ({item.severity}, new)"))
-    for row in world.directory.security.audit.rows:
+    for row in world.audit_rows():
         if row.action == AUDIT_ACTION:
             details = row.details
             events.append((row.time, 2, f"inbox item {details.get('sourceKey')} → {details.get('status')}, owner "

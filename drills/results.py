@@ -11,7 +11,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, TextIO
 
-from simulator.events import Event
+from simulator.kernel.events import Event
 
 
 @contextmanager

@@ -5,7 +5,7 @@ Every run ends with the operator's reads of beam-model §9.3-§9.5, each in its 
 ``alerts.json`` (the alerts read at the end, which upserts the inbox, and every firing
 transition), then ``inbox.json`` (summary and items) and ``dead-letters.json`` (the
 dead-letter page: figures and rows with requeue hints, never a payload). Records are in
-the API's own shape (:meth:`~simulator.access.ApiModel.view`, camelCase) and times are
+the API's own shape (:meth:`~simulator.operator.api.ApiModel.view`, camelCase) and times are
 virtual seconds.
 """
 
@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any, Callable, Final
 
 from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
-from simulator.conservation import ConservationError
-from simulator.deadletters import dead_letter_page
-from simulator.inbox import MAX_LIMIT
-from simulator.lifecycle import IllegalTransition
+from simulator import ConservationError
+from simulator.operator.inbox import MAX_LIMIT
+from simulator.kernel.lifecycle import IllegalTransition
 from simulator.telemetry.metrics import MetricsRecorder
 from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
 from simulator.telemetry.sampling import Sampling
@@ -124,7 +123,7 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
             report.failure = report.failure or f"OTLP export to {outputs.otlp_endpoint} failed: {error}"
     write_json(out / "result.json", result_document(scenario_file, world, end, report))
     write_jsonl(out / "audit.jsonl", ({"time": row.time, "action": row.action, "target": row.target, **row.details}
-                                      for row in world.directory.security.audit.rows))
+                                      for row in world.audit_rows()))
     return report
 
 
@@ -147,7 +146,7 @@ def inbox_document(world: World) -> dict[str, Any]:
 
 def dead_letters_document(world: World) -> dict[str, Any]:
     """dead-letters.json: the dead-letter page (its rows carry no payload or response)."""
-    return dead_letter_page(world.bus, limit=500).view()
+    return world.exports.dead_letters(limit=500).view()
 
 
 _OPERATOR_DOCUMENTS: Final[dict[str, Callable[[World], dict[str, Any]]]] = {

@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, StringConstraints, model_validator
 
-from simulator.faults import FaultSpec
-from simulator.schema import AclEntry, BeamId, ItemKey, Model
-from simulator.units import Duration
+from simulator.scenario.faults import FaultSpec
+from simulator.kernel.fields import BeamId, ItemKey, Model
+from simulator.scenario.parts import AclEntry
+from simulator.kernel.units import Duration
 
 #: What a drill rehearses: the runbook's five failure modes (§9.5), the clean demo, and
 #: the production and restart-recovery drills of §12.

@@ -16,8 +16,8 @@ from typing import Any, Iterator
 from pydantic import BaseModel
 
 from drills.operatorview import OperatorViewError, load_clock
-from simulator.lifecycle import bucket
-from simulator.problems import InputError, Problem
+from simulator.kernel.lifecycle import bucket
+from simulator.kernel.problems import InputError, Problem
 
 SHIELD_CODES = ("RATE_LIMITED", "SHIELD_", "UNAUTHORIZED")
 

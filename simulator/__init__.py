@@ -4,9 +4,19 @@ The package reads no wall clock and writes no files. Build a world from a scenar
 
     from simulator import World, load_scenario
     summary = World(load_scenario("scenarios/demo.yaml"), seed=7).run()
+
+What is exported here is the world's public API, the one :mod:`drills` drives it through;
+the subpackages (``kernel``, ``scenario``, ``beam``, ``operator``, ``telemetry``) are its
+layers, described in the README's architecture map.
 """
 
-from simulator.scenario import Scenario, ScenarioError, load_scenario
+from simulator.conservation import ConservationError
+from simulator.kernel.lifecycle import IllegalTransition
+from simulator.kernel.problems import InputError, Problem
+from simulator.loading import load_scenario, parse_scenario
+from simulator.scenario.loader import ScenarioError
+from simulator.scenario.model import Scenario
 from simulator.world import Summary, World
 
-__all__ = ["Scenario", "ScenarioError", "Summary", "World", "load_scenario"]
+__all__ = ["ConservationError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
+           "World", "load_scenario", "parse_scenario"]

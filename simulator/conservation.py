@@ -8,14 +8,13 @@ and its per-state totals must match the ledgers too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
-from simulator.events import Event
-from simulator.lifecycle import STATES, Ledger, is_allowed
-from simulator.retention import Retention
-
-if TYPE_CHECKING:
-    from simulator.world import World
+from simulator.beam.bus import Bus
+from simulator.beam.directory import Directory
+from simulator.kernel.events import Event
+from simulator.kernel.lifecycle import STATES, Ledger, is_allowed
+from simulator.kernel.retention import Retention
 
 
 class ConservationError(AssertionError):
@@ -38,9 +37,8 @@ def recount(ledger: Ledger, statuses: Iterable[str], retention: Retention) -> li
     return problems
 
 
-def check_world(world: World) -> list[str]:
-    """Return every conservation problem of ``world`` (an empty list when it holds)."""
-    directory, bus = world.directory, world.bus
+def check_stores(directory: Directory, bus: Bus) -> list[str]:
+    """Return every conservation problem of a world's two stores (an empty list when it holds)."""
     problems = recount(directory.ledger, (row.status for row in directory.rows.values()), directory.retention)
     problems += recount(bus.ledger, (msg.status for msg in bus.by_nonce.values()), bus.retention)
     return problems
@@ -76,10 +74,10 @@ class TransitionAudit:
         counts[nxt] += 1
         self.states[key] = nxt
 
-    def problems(self, world: World) -> list[str]:
+    def problems(self, *ledgers: Ledger) -> list[str]:
         """Return illegal moves seen and any mismatch with the world's ledgers."""
         problems = list(self.illegal)
-        for path, ledger in (("directory", world.directory.ledger), ("bus", world.bus.ledger)):
-            if self.counts[path] != ledger.counts:
-                problems.append(f"{path}: events give {self.counts[path]}, ledger has {ledger.counts}")
+        for ledger in ledgers:
+            if self.counts[ledger.path] != ledger.counts:
+                problems.append(f"{ledger.path}: events give {self.counts[ledger.path]}, ledger has {ledger.counts}")
         return problems

@@ -12,7 +12,7 @@ from typing import Any, Generator
 
 import simpy
 
-from simulator.retry import beam_retry_delay
+from simulator.beam.retry import beam_retry_delay
 
 
 class ReferenceModel:

@@ -6,19 +6,19 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Literal
 
 import simpy
 from pydantic import BaseModel
 
-from simulator.agents import Agent, AgentResult, HandlerFactory
-from simulator.directory import Directory
-from simulator.relay import Frame, IntentRow
-from simulator.rng import Streams, random_hex_id, random_uuid
-from simulator.scenario import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
+from simulator.beam.agents import Agent, AgentResult, HandlerFactory
+from simulator.beam.directory import Directory
+from simulator.beam.relay import Frame, IntentRow
+from simulator.kernel.rng import Streams, random_hex_id, random_uuid
+from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
 
 if TYPE_CHECKING:
-    from simulator.bus import Bus, BusResponse
+    from simulator.beam.bus import Bus, BusResponse
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -156,6 +156,17 @@ class Traffic:
         numbers = itertools.count(1)
         return lambda: post(Frame(sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
                                   env.now + agent.clock_skew), origin, None, ip)
+
+    def send(self, sender: str, recipient: str, intent: str, payload: dict[str, Any], nonce: str,
+             via: Literal["bus", "http", "ws"], priority: int = 0) -> None:
+        """Send one intent now as agent ``sender`` does: through the bus, or to the directory
+        stamped with its own clock, from its address only over HTTP. Nobody waits."""
+        if via == "bus":
+            self.bus.submit(sender, recipient, intent, payload, nonce, priority)
+            return
+        agent = self.agents[sender]
+        frame = Frame(sender, recipient, intent, payload, nonce, agent.clock(self.env.now))
+        self.directory.submit(frame, via, None, agent.spec.ip if via == "http" else None)
 
     def inject(self, label: str, text: str) -> Callable[[], None]:
         """Make the route's payloads carry ``text``; return the function that restores them."""

@@ -1,90 +1,69 @@
-"""Building and running a world: one SimPy environment holding agents, directory, bus
-and traffic, seeded from one root seed, summarised at the end."""
+"""Building and running a world: one SimPy environment holding agents, directory, bus,
+traffic and Beam's operator surfaces, seeded from one root seed, summarised at the end.
+
+:class:`World` is also the public API :mod:`drills` drives a world through: send as an
+agent, start or end a fault, read an intent's state, the dead letters, the retry
+schedule, counts of failures, Shield decisions and audit rows, and the conservation
+check. Beam's operator surfaces (``inbox``, ``alerts``, ``partners``, ``exports``,
+``pruner``) are public attributes: they are the API Beam gives its own operators.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Literal, NamedTuple
 
 import simpy
-from pydantic import BaseModel
 
 from simulator import faults
-from simulator.agents import Agent, HandlerFactory
-from simulator.alerts import AlertEngine
-from simulator.bus import Bus
-from simulator.conservation import ConservationError, TransitionAudit, check_world
-from simulator.directory import Directory
-from simulator.links import Links
-from simulator.security import Security
-from simulator.events import EventStream, Sink
-from simulator.exports import Exports
-from simulator.partners import Partners
-from simulator.prune import Pruner
-from simulator.gctune import tuned_gc
-from simulator.inbox import Inbox
-from simulator.observations import Observations
-from simulator.retry import BeamBackoff, RetryPolicy
-from simulator.rng import Streams
-from simulator.scenario import InventoryHandler, QuoteDeskHandler, Scenario
+from simulator.beam.agents import Agent, HandlerFactory
+from simulator.beam.audit import AuditRow
+from simulator.beam.bus import Bus, BusMessage
+from simulator.beam.directory import Directory
+from simulator.beam.links import Links
+from simulator.beam.relay import Frame
+from simulator.beam.retry import retry_policy
+from simulator.beam.security import Security
+from simulator.conservation import ConservationError, TransitionAudit, check_stores
+from simulator.kernel.events import EventStream, Sink
+from simulator.kernel.gctune import tuned_gc
+from simulator.kernel.lifecycle import Ledger
+from simulator.kernel.rng import Streams
+from simulator.loading import policy_problems
+from simulator.operator.alerts import AlertEngine
+from simulator.operator.exports import Exports
+from simulator.operator.inbox import Inbox
+from simulator.operator.observations import Observations
+from simulator.operator.partners import Partners
+from simulator.operator.prune import Pruner
+from simulator.scenario.loader import ScenarioError
+from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario
+from simulator.scenario.parts import AclEntry
+from simulator.summary import BusSummary, DirectorySummary, PathSummary, Summary
 from simulator.traffic import QuoteRun, Traffic
 
-RETRY_POLICIES: dict[str, Callable[[], RetryPolicy]] = {"beam": BeamBackoff}
+#: Which store an intent is read from: the directory's ``intent_log`` or the bus's messages.
+IntentPath = Literal["directory", "bus"]
+#: How an agent sends: through the bus, or to the directory over HTTP or WebSocket.
+Via = Literal["bus", "http", "ws"]
 
 
-class PathSummary(BaseModel):
-    """Lifecycle totals of one path at the end of a run."""
+class IntentState(NamedTuple):
+    """One intent as a store holds it now: status, the stored error (the bus's message
+    text, the directory's error code) and the bus's retry count (0 in the directory)."""
 
-    accepted: int
-    states: dict[str, int]
-    buckets: dict[str, int]
-
-
-class BusSummary(BaseModel):
-    """Bus activity beyond the lifecycle counts."""
-
-    attempts: int
-    retries: int
-    dead_letters: int
-    dead_letters_total: int
-    requeues: int
-    restarts: int
-    deduped: int
-    rejections_by_code: dict[str, int]
-    stats: dict[str, Any]
-
-
-class DirectorySummary(BaseModel):
-    """Directory activity beyond the lifecycle counts."""
-
-    failures_by_code: dict[str, int]
-    rejections_by_code: dict[str, int]
-    nonce_claims: dict[str, int]
-    late_results: int
-    relay_errors: int
-    stops: list[tuple[float, str]]
-    restarts: int
-    shield_decisions: dict[str, int]
-    audit_actions: dict[str, int]
-
-
-class Summary(BaseModel):
-    """Everything a run reports: per path, bus, directory, workflows and conservation."""
-
-    virtual_seconds: float
-    intents_accepted: int
-    paths: dict[str, PathSummary]
-    bus: BusSummary
-    directory: DirectorySummary
-    traffic_sent: dict[str, int]
-    quote_runs: list[QuoteRun]
-    conservation: list[str]
+    status: str
+    error: str | None
+    retry_count: int
 
 
 class World:
     """A Beam world on virtual time, built from a scenario and a root seed."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
+        problems = policy_problems(scenario)
+        if problems:
+            raise ScenarioError(problems)
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.env = simpy.Environment()
@@ -107,7 +86,7 @@ class World:
         )
         spec = scenario.bus
         self.bus = Bus(
-            self.env, self.events, self.directory, RETRY_POLICIES[spec.retry_policy](), self.rng("ids:bus"),
+            self.env, self.events, self.directory, retry_policy(spec.retry_policy), self.rng("ids:bus"),
             rate_limit_per_min=spec.rate_limit_per_min, max_retries=spec.max_retries,
             worker_interval=spec.worker_interval, worker_batch=spec.worker_batch,
             attempt_timeout=spec.attempt_timeout, retention=retention, ip=spec.ip, links=self.links,
@@ -177,6 +156,107 @@ class World:
             raise ConservationError("; ".join(summary.conservation))
         return summary
 
+    # -- the public API drills use -------------------------------------------------------
+
+    def send(self, sender: str, recipient: str, intent: str, payload: dict[str, Any], nonce: str,
+             via: Via) -> None:
+        """Send one intent now as agent ``sender`` would (nobody waits for the answer)."""
+        self.traffic.send(sender, recipient, intent, payload, nonce, via)
+
+    def end_fault(self, index: int) -> bool:
+        """Revert the active fault ``index`` of ``scenario.faults`` now (the root cause is
+        fixed); False if it is not active or cannot be reverted."""
+        return faults.end(self, index)
+
+    def revertible_faults(self) -> list[Any]:
+        """The faults active now that an operator could still revert, in scenario order."""
+        return [fault for index, fault in sorted(self.active_faults.items()) if index in self.fault_reverts]
+
+    def add_acl_entry(self, entry: AclEntry) -> None:
+        """``POST /acl``: add the row and audit ``acl.created``."""
+        faults.add_acl_row(self, entry)
+
+    def intent(self, nonce: str, path: IntentPath) -> IntentState | None:
+        """The intent ``nonce`` as the bus or the directory holds it now; None if unknown
+        (never seen, or forgotten by retention)."""
+        if path == "bus":
+            message = self.bus.by_nonce.get(nonce)
+            return None if message is None else IntentState(message.status, message.error, message.retry_count)
+        row = self.directory.rows.get(nonce)
+        return None if row is None else IntentState(row.status, row.error_code, 0)
+
+    def state_counts(self, path: IntentPath) -> dict[str, int]:
+        """How many intents ``path`` holds in each lifecycle state now."""
+        return dict(self._ledger(path).counts)
+
+    def accepted(self, path: IntentPath) -> int:
+        """How many intents ``path`` has admitted into its lifecycle so far."""
+        return self._ledger(path).accepted
+
+    def _ledger(self, path: IntentPath) -> Ledger:
+        return self.bus.ledger if path == "bus" else self.directory.ledger
+
+    def rows_held(self) -> int:
+        """Rows both stores hold now, retained and awaiting retention (memory checkpoints)."""
+        directory, bus = self.directory, self.bus
+        return len(directory.rows) + len(bus.by_nonce) + directory.retention.held() + bus.retention.held()
+
+    def troubled_bus_nonces(self) -> list[str]:
+        """Nonces of bus messages that failed, were dead-lettered or were retried, in order."""
+        return [message.nonce for message in self.bus.by_nonce.values()
+                if message.status in ("dead_letter", "failed") or message.retry_count]
+
+    def quote_runs(self) -> list[QuoteRun]:
+        """Every quote workflow run so far, in start order."""
+        return list(self.traffic.quote_runs.values())
+
+    def dead_letters(self, recipient: str | None = None, limit: int = 500) -> list[BusMessage]:
+        """The bus's dead letters, oldest first (``GET /v1/beam/dead-letter``)."""
+        return self.bus.dead_letters(recipient=recipient, limit=limit)
+
+    def dead_letter_count(self, recipient: str | None = None) -> int:
+        """How many bus messages are in ``dead_letter`` now, optionally for one recipient."""
+        if recipient is None:
+            return self.bus.ledger.counts["dead_letter"]
+        return sum(1 for message in self.bus.by_nonce.values()
+                   if message.status == "dead_letter" and message.recipient == recipient)
+
+    def requeue(self, message_id: str) -> simpy.Event:
+        """``POST /v1/beam/dead-letter/:id/requeue``: requeue a dead-lettered message."""
+        return self.bus.requeue(message_id)
+
+    def retry_delay(self, retry_count: int, nonce: str) -> float:
+        """The selected retry policy's wait before retry ``retry_count`` of ``nonce``."""
+        return self.bus.policy.retry_delay(retry_count, nonce)
+
+    def bus_stats(self) -> dict[str, Any]:
+        """``GET /v1/beam/stats``: the bus's counts by status and its queue."""
+        return self.bus.stats()
+
+    def shield_decisions(self) -> dict[str, int]:
+        """Shield decisions recorded so far, by decision."""
+        return dict(self.directory.security.shield.recorded)
+
+    def error_count(self, code: str, path: IntentPath) -> int:
+        """Failures and refusals carrying error ``code`` on ``path`` so far (on the bus: rows
+        failed or dead-lettered whose stored error mentions it, plus refused sends)."""
+        if path == "bus":
+            failed = sum(1 for message in self.bus.by_nonce.values()
+                         if message.status in ("failed", "dead_letter") and code in (message.error or ""))
+            return failed + self.bus.rejections_by_code.get(code, 0)
+        directory = self.directory
+        return directory.failures_by_code.get(code, 0) + directory.rejections_by_code.get(code, 0)
+
+    def audit_rows(self) -> list[AuditRow]:
+        """The directory's audit log, oldest first."""
+        return list(self.directory.security.audit.rows)
+
+    def conservation_problems(self) -> list[str]:
+        """Every conservation problem now (an empty list when nothing was lost)."""
+        return check_stores(self.directory, self.bus)
+
+    # -- the summary ---------------------------------------------------------------------
+
     def summary(self) -> Summary:
         """Summarise the world as it is now."""
         paths: dict[str, PathSummary] = {}
@@ -184,9 +264,9 @@ class World:
             paths[ledger.path] = PathSummary(accepted=ledger.accepted, states=dict(ledger.counts),
                                              buckets=ledger.buckets())
         bus, directory = self.bus, self.directory
-        problems = check_world(self)
+        problems = self.conservation_problems()
         if self.audit is not None:
-            problems += self.audit.problems(self)
+            problems += self.audit.problems(directory.ledger, bus.ledger)
         return Summary(
             virtual_seconds=self.env.now,
             intents_accepted=directory.ledger.accepted + bus.ledger.accepted,
@@ -208,4 +288,3 @@ class World:
             quote_runs=list(self.traffic.quote_runs.values()),
             conservation=problems,
         )
-

@@ -13,10 +13,12 @@ import pytest
 import simpy
 
 from conftest import open_acl, without_limits
-from simulator.agents import Agent, AgentResult, latency_sampler
-from simulator.directory import Frame
-from simulator.events import Event
-from simulator.scenario import AgentSpec, Latency, load_scenario, parse_scenario
+from simulator.beam.agents import Agent, AgentResult, latency_sampler
+from simulator.beam.directory import Frame
+from simulator.kernel.events import Event
+from simulator import load_scenario, parse_scenario
+from simulator.scenario.parts import Latency
+from simulator.scenario.model import AgentSpec
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

@@ -11,16 +11,16 @@ import pytest
 import simpy
 
 from conftest import open_acl
-from simulator.alertrules import FederationPeer, RelatedPartnerRequest, dashboard_href, form_encode, path_encode
-from simulator.alerts import AlertEngine
-from simulator.audit import AuditLog
-from simulator.events import Event, EventStream
-from simulator.inbox import Inbox
-from simulator.observations import Observations, latency_ms, to_ms
-from simulator.percentile import MsHistogram, js_round, nearest_rank
-from simulator.relay import Frame, IntentRow
-from simulator.scenario import parse_scenario
-from simulator.shield import Shield, ShieldRow
+from simulator.operator.alertrules import FederationPeer, RelatedPartnerRequest, dashboard_href, form_encode, path_encode
+from simulator.operator.alerts import AlertEngine
+from simulator.beam.audit import AuditLog
+from simulator.kernel.events import Event, EventStream
+from simulator.operator.inbox import Inbox
+from simulator.operator.observations import Observations, latency_ms, to_ms
+from simulator.kernel.percentile import MsHistogram, js_round, nearest_rank
+from simulator.beam.relay import Frame, IntentRow
+from simulator import parse_scenario
+from simulator.beam.shield import Shield, ShieldRow
 from simulator.world import World
 
 SENDER = "procurement@acme.beam.directory"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from conftest import without_limits
-from simulator.events import Event
-from simulator.scenario import parse_scenario
+from simulator.kernel.events import Event
+from simulator import parse_scenario
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from conftest import open_acl
-from simulator.directory import Frame, relay_http
-from simulator.events import Event
-from simulator.scenario import load_scenario, parse_scenario
+from simulator.beam.directory import Frame, relay_http
+from simulator.kernel.events import Event
+from simulator import load_scenario, parse_scenario
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

@@ -18,9 +18,9 @@ from drills import schema
 from drills.builtin import builtin_drills
 from drills.cli import app
 from drills.drillfile import DrillError, load_drill
-from simulator.faults import FAULT_KINDS as FAULT_KIND_NAMES
-from simulator.problems import Problem
-from simulator.units import DURATION_HINT
+from simulator.scenario.faults import FAULT_KINDS as FAULT_KIND_NAMES
+from simulator.kernel.problems import Problem
+from simulator.kernel.units import DURATION_HINT
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = str(REPO / "scenarios" / "demo.yaml")

@@ -161,7 +161,7 @@ def test_fm3_dead_letters_after_five_attempts_and_requeue_keeps_the_nonce(tmp_pa
 
 def test_fm3_retries_follow_beams_schedule(tmp_path: Path):
     """§14.4: waits d(1)..d(4), each rounded up to the next 30 s worker tick."""
-    from simulator.retry import beam_retry_delay
+    from simulator.beam.retry import beam_retry_delay
 
     outcome = run_drill(load_drill(CATALOG / "fm3-dead-letter.yaml"), tmp_path)
     nonce = outcome.journal.affected_nonces[0]

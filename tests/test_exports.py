@@ -17,13 +17,12 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from conftest import open_acl, without_limits
-from simulator.bus import BusMessage
-from simulator.conservation import check_world
-from simulator.deadletters import DEAD_LETTER_COLUMNS, HINTS, hint_kind
-from simulator.events import Event
-from simulator.exports import DATASETS
-from simulator.relay import Frame, IntentRow
-from simulator.scenario import parse_scenario
+from simulator.beam.bus import BusMessage
+from simulator.operator.deadletters import DEAD_LETTER_COLUMNS, HINTS, hint_kind
+from simulator.kernel.events import Event
+from simulator.operator.exports import DATASETS
+from simulator.beam.relay import Frame, IntentRow
+from simulator import parse_scenario
 from simulator.world import World
 
 DAY = 86400.0
@@ -350,7 +349,7 @@ def test_prune_intents_keeps_conservation_and_audits():
     assert sorted(world.directory.rows) == ["new-acked", "old-delivered"]
     assert world.directory.retention.compacted == {"acked": 1, "failed": 1}
     assert world.directory.ledger.counts["acked"] == 2 and world.directory.ledger.counts["failed"] == 1
-    assert check_world(world) == []
+    assert world.conservation_problems() == []
     assert world.summary().conservation == []  # includes the transition audit's recount
     assert sorted(e.nonce or "" for e in events if e.kind == "forgotten") == ["old-acked", "old-failed"]
     prune_rows = [row for row in world.directory.security.audit.rows if row.action == "observability.prune"]
@@ -376,7 +375,7 @@ def test_prune_audit_and_shield():
     assert (result.status, result.body["deleted"]) == (200, 3)
     assert [row.time for row in world.directory.security.shield.rows] == [DAY + 2 * H]
     assert would_delete(world, "audit") == 0 and would_delete(world, "shield") == 0
-    assert check_world(world) == []
+    assert world.conservation_problems() == []
 
 
 def test_prune_traces_and_intents_also_remove_traces_in_as_coded_mode():
@@ -392,7 +391,7 @@ def test_prune_traces_and_intents_also_remove_traces_in_as_coded_mode():
     # two rows and their two trace stages, and the in-flight row's old trace stage
     assert (result.body["deleted"], result.body["tracesDeleted"]) == (2, 3)
     assert world.directory.rows["old-delivered"].trace_newest is None
-    assert check_world(world) == []
+    assert world.conservation_problems() == []
 
 
 @pytest.mark.parametrize("role", ["viewer", "operator", "guest", ""])
@@ -451,7 +450,7 @@ def test_prune_then_retention_never_counts_a_row_twice():
     # the second old-acked; the first old-acked is skipped although its bucket comes up
     assert world.directory.retention.compacted == {"acked": 3, "failed": 1}
     assert sorted(world.directory.rows) == ["later-0", "later-1", "later-2", "old-delivered"]
-    assert check_world(world) == [] and world.summary().conservation == []
+    assert world.conservation_problems() == [] and world.summary().conservation == []
 
 
 class _Store:

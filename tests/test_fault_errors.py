@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from simulator.faults import FAULT_KINDS
-from simulator.scenario import Problem, ScenarioError, load_scenario
-from simulator.units import DURATION_HINT
+from simulator.scenario.faults import FAULT_KINDS
+from simulator import Problem, ScenarioError, load_scenario
+from simulator.kernel.units import DURATION_HINT
 
 BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 A, B = "a@x.beam", "b@x.beam"

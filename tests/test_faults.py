@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from conftest import without_limits
-from simulator.events import Event
-from simulator.relay import Frame
-from simulator.scenario import parse_scenario
-from simulator.schema import AclEntry
-from simulator.shield import ShieldConfig
+from simulator.kernel.events import Event
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
+from simulator.scenario.parts import AclEntry
+from simulator.beam.shield import ShieldConfig
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from conftest import open_acl, without_limits
-from simulator.relay import Frame
-from simulator.scenario import parse_scenario
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

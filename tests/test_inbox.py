@@ -9,13 +9,13 @@ import pytest
 import simpy
 
 from conftest import open_acl
-from simulator.alerts import NEXT_ACTIONS, AlertEngine
-from simulator.audit import AuditLog
-from simulator.events import EventStream
-from simulator.inbox import AUDIT_ACTION, Inbox
-from simulator.observations import Observations
-from simulator.relay import Frame
-from simulator.scenario import parse_scenario
+from simulator.operator.alerts import NEXT_ACTIONS, AlertEngine
+from simulator.beam.audit import AuditLog
+from simulator.kernel.events import EventStream
+from simulator.operator.inbox import AUDIT_ACTION, Inbox
+from simulator.operator.observations import Observations
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
 from simulator.world import World
 
 SENDER = "procurement@acme.beam.directory"

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from simulator.lifecycle import (
+from simulator.kernel.lifecycle import (
     STATES,
     TRANSITIONS,
     IllegalTransition,

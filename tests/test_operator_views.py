@@ -20,8 +20,8 @@ from conftest import without_limits
 from drills.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
 from drills.runner import OPERATOR_FILES, Outputs, run_world
 from simulator.conservation import ConservationError
-from simulator.deadletters import DEAD_LETTER_COLUMNS
-from simulator.scenario import load_scenario
+from simulator.operator.deadletters import DEAD_LETTER_COLUMNS
+from simulator import load_scenario
 from simulator.world import Summary, World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +178,7 @@ def test_an_operator_file_that_cannot_be_built_costs_only_itself(tmp_path: Path,
     def broken(self: Any) -> Any:
         raise RuntimeError("observations are gone")
 
-    monkeypatch.setattr("simulator.alerts.AlertEngine.evaluate", broken)
+    monkeypatch.setattr("simulator.operator.alerts.AlertEngine.evaluate", broken)
     _, report = _run_in_process(tmp_path)
     assert report.failure == "writing alerts.json failed: RuntimeError: observations are gone"
     result = read(tmp_path, "result.json")
@@ -346,7 +346,7 @@ def test_a_file_of_the_wrong_shape_names_each_field(offline_run: Path, tmp_path:
     done = beamdrill("dead-letters", "--run", run)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
-    # The wording after the field is simulator.problems' (shared by every input file).
+    # The wording after the field is simulator.kernel.problems' (shared by every input file).
     prefixes = [f"{run / 'dead-letters.json'}: {field}: "
                 for field in ("count", "uniqueSenders", "uniqueRecipients", "maxRetryCount", "rows")]
     assert [line[:len(prefix)] for line, prefix in zip(lines, prefixes)] == prefixes and len(lines) == 5

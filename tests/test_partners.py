@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from conftest import open_acl
-from simulator.digest import build_digest
-from simulator.partnerhealth import (
+from simulator.operator.digest import build_digest
+from simulator.operator.partnerhealth import (
     INCIDENT_TITLES,
     SLA_LATENCY_MS,
     TITLE_DEAD_LETTER,
@@ -26,7 +26,7 @@ from simulator.partnerhealth import (
     assess,
     health_report,
 )
-from simulator.partners import (
+from simulator.operator.partners import (
     PREREQUISITES,
     STAGES,
     PartnerRequest,
@@ -37,8 +37,8 @@ from simulator.partners import (
     notification_key,
     notification_status,
 )
-from simulator.relay import Frame
-from simulator.scenario import parse_scenario
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
 from simulator.world import World
 
 H = 3600.0

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from conftest import open_acl
-from simulator.relay import Frame
-from simulator.scenario import parse_scenario
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator import retry
-from simulator.retry import (
+from simulator.beam import retry
+from simulator.beam.retry import (
     BeamBackoff,
     beam_jitter_percent,
     beam_retry_delay,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.scenario import Problem, ScenarioError, load_scenario
+from simulator import Problem, ScenarioError, load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
 BEAMDRILL = Path(sys.executable).parent / "beamdrill"

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from conftest import open_acl
-from simulator.acl import Acl, sender_matches
-from simulator.catalog import Catalog
-from simulator.relay import Frame
-from simulator.scenario import AclEntry, parse_scenario
-from simulator.trust import trust_score
+from simulator.beam.acl import Acl, sender_matches
+from simulator.beam.catalog import Catalog
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
+from simulator.scenario.parts import AclEntry
+from simulator.beam.trust import trust_score
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from conftest import open_acl
-from simulator.relay import Frame
-from simulator.scenario import parse_scenario
-from simulator.shield import INJECTION_PATTERNS, SenderHistory, Shield, ShieldRow, content_risk, payload_facts, risk_label
+from simulator.beam.relay import Frame
+from simulator import parse_scenario
+from simulator.beam.shield import INJECTION_PATTERNS, SenderHistory, Shield, ShieldRow, content_risk, payload_facts, risk_label
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"

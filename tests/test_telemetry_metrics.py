@@ -27,10 +27,10 @@ from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from conftest import without_limits
-from simulator.events import Event
-from simulator.inbox import STATUSES
-from simulator.relay import Frame
-from simulator.scenario import load_scenario, parse_scenario
+from simulator.kernel.events import Event
+from simulator.operator.inbox import STATUSES
+from simulator.beam.relay import Frame
+from simulator import load_scenario, parse_scenario
 from simulator.telemetry.metrics import (
     FAMILIES,
     LATENCY_BUCKETS,

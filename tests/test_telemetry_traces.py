@@ -21,9 +21,9 @@ from typing import Any, Iterator
 import pytest
 
 from conftest import without_limits
-from simulator.events import Event
-from simulator.relay import Frame
-from simulator.scenario import load_scenario, parse_scenario
+from simulator.kernel.events import Event
+from simulator.beam.relay import Frame
+from simulator import load_scenario, parse_scenario
 from simulator.telemetry.ids import span_id, span_ids, trace_id
 from simulator.telemetry.otlp import (
     OtlpExportError,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import without_limits
-from simulator.scenario import load_scenario, parse_scenario
+from simulator import load_scenario, parse_scenario
 from simulator.world import World
 
 A = "a@test.beam.directory"

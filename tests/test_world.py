@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import open_acl
-from simulator.conservation import ConservationError, check_world
-from simulator.events import Event
-from simulator.scenario import load_scenario, parse_scenario
+from simulator.conservation import ConservationError
+from simulator.kernel.events import Event
+from simulator import load_scenario, parse_scenario
 from simulator.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,10 +120,10 @@ def test_random_worlds_conserve_intents_and_move_only_legally(spec: dict[str, An
 def test_conservation_check_catches_a_row_moved_behind_the_ledgers_back() -> None:
     world = World(load_scenario(ROOT / "scenarios" / "demo.yaml"), 7)
     world.run()
-    assert check_world(world) == []
+    assert world.conservation_problems() == []
     row = next(iter(world.directory.rows.values()))
     row.status = "failed"  # what a bug would do: change a state without the guard
-    assert check_world(world) == [
+    assert world.conservation_problems() == [
         "directory: 3 intents counted in acked, 2 rows found",
         "directory: 0 intents counted in failed, 1 rows found",
     ]

@@ -15,5 +15,8 @@ Each module is one concept; import them directly:
 - :mod:`simulator.telemetry.otlp`: the kept traces as OTLP JSON Lines, or sent to an
   OTLP/HTTP endpoint with the OpenTelemetry exporter, after the run.
 
-The model code never imports this package.
+May import: every layer of :mod:`simulator` (it is the top one) and nothing imports it
+back. Spans read only the event stream; metrics read the world's running counters at
+scrape time, which costs a fraction of an event sink (measured in
+:mod:`~simulator.telemetry.metrics`).
 """

@@ -59,15 +59,15 @@ import simpy
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from simulator.inbox import STATUSES
-from simulator.lifecycle import BUCKETS, STATES
+from simulator.operator.inbox import STATUSES
+from simulator.kernel.lifecycle import BUCKETS, STATES
 from simulator.telemetry.openmetrics import Family, Layout, SampleStore, SeriesKey
 
 if TYPE_CHECKING:
-    from simulator.alerts import AlertEngine
-    from simulator.directory import Directory
-    from simulator.inbox import Inbox
-    from simulator.lifecycle import Ledger
+    from simulator.operator.alerts import AlertEngine
+    from simulator.beam.directory import Directory
+    from simulator.operator.inbox import Inbox
+    from simulator.kernel.lifecycle import Ledger
     from simulator.world import World
 
 PREFIX: Final[str] = "beamdrill_"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Iterable, Iterator, TextIO, TypeVar
 
-from simulator.gctune import tuned_gc
+from simulator.kernel.gctune import tuned_gc
 from simulator.telemetry.otlpjson import SCOPE_NAME, OtlpJsonEncoder
 from simulator.telemetry.records import RecordedTraces, SpanRecord, SpanView
 

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Final
 
-from simulator.events import Event
+from simulator.kernel.events import Event
 from simulator.telemetry.ids import span_ids, trace_id
 from simulator.telemetry.records import (
     AttributeValue,

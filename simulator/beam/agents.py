@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, cast
 
 import simpy
 
-from simulator.scenario import AgentSpec
-from simulator.schema import Latency
+from simulator.scenario.model import AgentSpec
+from simulator.scenario.parts import Latency
 
 if TYPE_CHECKING:
-    from simulator.relay import IntentRow
+    from simulator.beam.relay import IntentRow
 
 #: The payload an async receiver answers with (§2.4), as the demo's finance agent does.
 ASYNC_ACCEPTED: dict[str, Any] = {

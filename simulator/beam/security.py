@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from simulator.acl import Acl, sender_matches
-from simulator.audit import AuditLog
-from simulator.catalog import Catalog
-from simulator.ratelimit import MINUTE, FixedWindows
-from simulator.scenario import AgentSpec, Scenario
-from simulator.shield import PAIR_WINDOW, PUBLIC_LIMIT_RISK, TRUST_GATE_RISK, Shield, ShieldConfig, ShieldRow, trust_gate
-from simulator.trust import DAY, NEW_AGENT_TRUST, trust_score
+from simulator.beam.acl import Acl, sender_matches
+from simulator.beam.audit import AuditLog
+from simulator.beam.catalog import Catalog
+from simulator.beam.ratelimit import MINUTE, FixedWindows
+from simulator.scenario.model import AgentSpec, Scenario
+from simulator.beam.shield import PAIR_WINDOW, PUBLIC_LIMIT_RISK, TRUST_GATE_RISK, Shield, ShieldConfig, ShieldRow, trust_gate
+from simulator.beam.trust import DAY, NEW_AGENT_TRUST, trust_score
 
 UNKNOWN_IP = "unknown"
 PUBLIC_CLEANUP_INTERVAL = 300.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from simulator.relay import IntentRow
+from simulator.beam.relay import IntentRow
 
 #: Columns of an exported intent row, in order.
 INTENT_COLUMNS: Final[tuple[str, ...]] = (

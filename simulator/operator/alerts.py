@@ -9,7 +9,7 @@ read**: it upserts ``critical-alert:<id>`` into the inbox for every critical ale
 item appears at the first evaluation that sees the alert critical, keeps its status on
 later ones and stays after the alert clears. Warnings never create items. The periodic
 evaluation skips what only a reader looks at (sample traces, links, ``startedAt``); an
-on-demand evaluation returns complete :class:`~simulator.alertrules.Alert` records.
+on-demand evaluation returns complete :class:`~simulator.operator.alertrules.Alert` records.
 
 Between evaluations the engine records when each alert id starts firing, changes severity
 and clears (:attr:`AlertEngine.transitions`) and, when somebody listens to the world's
@@ -29,8 +29,8 @@ from typing import Any, Callable, Final, Generator, Iterable, Literal, Mapping, 
 
 import simpy
 
-from simulator.access import ApiModel
-from simulator.alertrules import (
+from simulator.operator.api import ApiModel
+from simulator.operator.alertrules import (
     Alert,
     AlertDraft,
     FederationPeer,
@@ -39,9 +39,9 @@ from simulator.alertrules import (
     dashboard_href,
     to_alert,
 )
-from simulator.events import EventStream
-from simulator.inbox import Inbox
-from simulator.observations import Observations
+from simulator.kernel.events import EventStream
+from simulator.operator.inbox import Inbox
+from simulator.operator.observations import Observations
 
 #: Given an alert's sample nonces, the partner requests whose proof intent is among them
 #: (:class:`RelatedPartnerRequest` or any object :meth:`RelatedPartnerRequest.of` reads).

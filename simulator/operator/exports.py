@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Final, Iterable, Mapping
 import simpy
 from pydantic import BaseModel
 
-from simulator.access import ApiResult, error, ok, require_role
-from simulator.deadletters import DEAD_LETTER_COLUMNS, DeadLetterPage, dead_letter_page
-from simulator.intentview import INTENT_COLUMNS, intent_view
+from simulator.operator.api import ApiResult, error, ok, require_role
+from simulator.operator.deadletters import DEAD_LETTER_COLUMNS, DeadLetterPage, dead_letter_page
+from simulator.operator.intentview import INTENT_COLUMNS, intent_view
 
 if TYPE_CHECKING:
-    from simulator.bus import Bus
-    from simulator.directory import Directory
+    from simulator.beam.bus import Bus
+    from simulator.beam.directory import Directory
 
 DATASETS: Final[tuple[str, ...]] = ("intents", "audit", "errors", "federation", "alerts")
 CONTENT_TYPES: Final[dict[str, str]] = {"json": "application/json", "csv": "text/csv",

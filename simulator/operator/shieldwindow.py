@@ -6,7 +6,7 @@ so a frame retried with its nonce counts once. :class:`ShieldWindow` appends the
 each flagged row to one array per decision (8 bytes a row) and counts lazily: the rows
 after the window's start, less those replaced. The row a new one replaces is the one
 Shield itself still holds for the nonce (:attr:`Shield.latest
-<simulator.shield.Shield.latest>`, kept while the nonce's intent row is), which the
+<simulator.beam.shield.Shield.latest>`, kept while the nonce's intent row is), which the
 directory looks up before Shield records the new row. Rows without a nonce (the
 middleware's rejections) are never replaced. Windows are compared in whole milliseconds.
 """
@@ -17,7 +17,7 @@ from array import array
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from simulator.shield import Shield, ShieldRow
+    from simulator.beam.shield import Shield, ShieldRow
 
 _NEVER: Final[int] = -(1 << 62)
 _FLAGGED: Final[tuple[str, str]] = ("hold", "reject")

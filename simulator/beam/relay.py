@@ -3,9 +3,12 @@ the relay-error → HTTP mapping (beam-model §3.2–§3.4)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Final, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Final, Literal, NamedTuple, Protocol
 
-from simulator.agents import AgentResult
+from simulator.beam.agents import AgentResult
+
+if TYPE_CHECKING:
+    from simulator.beam.shield import ShieldRow
 
 Origin = Literal["http", "ws"]
 
@@ -98,3 +101,21 @@ class IntentRow:
 
 #: What an agent hands back with its answer: the row and the generation it was sent for.
 Ticket = tuple[IntentRow, int]
+
+
+class DirectoryObserver(Protocol):
+    """What the directory tells its observer (:attr:`Directory.observer`): the operator
+    surfaces' fact store implements it, so the directory never imports them."""
+
+    def screened(self, row: ShieldRow, previous: ShieldRow | None = None) -> None:
+        """Shield recorded ``row`` for a frame; ``previous`` is the row it held for the
+        frame's nonce just before (which the new row replaces)."""
+
+    def admitted(self, row: IntentRow) -> None:
+        """A new ``intent_log`` row was inserted."""
+
+    def reopened(self, row: IntentRow) -> None:
+        """A known row was reset by a nonce claim; its ``requested_at`` is the new one."""
+
+    def finished(self, row: IntentRow, timed: bool = True) -> None:
+        """``row`` was finalised (acked or failed); ``timed`` False: Beam stores no latency."""

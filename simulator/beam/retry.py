@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Final, Protocol
+from typing import Callable, Final, Protocol
 
 BEAM_BASE_DELAYS: Final[tuple[int, ...]] = (30, 60, 120, 240, 480)
 BEAM_MIN_DELAY: Final[int] = 5
@@ -104,6 +104,10 @@ class RetryPolicy(Protocol):
         """Return the seconds to wait before the next attempt."""
         ...
 
+    def longest_span(self, max_retries: int, worker_interval: float, attempt_timeout: float) -> float:
+        """Return the longest time the bus can keep retrying one message under this policy."""
+        ...
+
 
 class BeamBackoff:
     """Beam's own policy: the §4.4 schedule, dead letter once ``retry_count ≥ max_retries``.
@@ -122,3 +126,16 @@ class BeamBackoff:
     def retry_delay(self, retry_count: int, nonce: str) -> float:
         """Return :func:`beam_retry_delay`."""
         return beam_retry_delay(retry_count, nonce)
+
+    def longest_span(self, max_retries: int, worker_interval: float, attempt_timeout: float) -> float:
+        """Return :func:`beam_retry_span`."""
+        return beam_retry_span(max_retries, worker_interval, attempt_timeout)
+
+
+#: The bus retry policies a scenario can select, by name.
+RETRY_POLICIES: Final[dict[str, Callable[[], RetryPolicy]]] = {"beam": BeamBackoff}
+
+
+def retry_policy(name: str) -> RetryPolicy:
+    """Return a fresh instance of the retry policy called ``name``."""
+    return RETRY_POLICIES[name]()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final, Iterable, Literal, NamedTuple, Sequence
 
-from simulator.access import ApiModel
-from simulator.partners import PartnerRequest, ProofIntent, attention_flags, is_follow_up_due, is_stale
+from simulator.operator.api import ApiModel
+from simulator.operator.partners import PartnerRequest, ProofIntent, attention_flags, is_follow_up_due, is_stale
 
 if TYPE_CHECKING:
-    from simulator.partners import Partners
+    from simulator.operator.partners import Partners
 
 #: The partner SLA on a proof intent's latency; above it the workflow breached its target.
 SLA_LATENCY_MS: Final[int] = 5000

@@ -1,7 +1,7 @@
 """The operator inbox (beam-model §9.4): notifications operators acknowledge and act on.
 
 Two sources write items: critical alerts (``critical_alert``, key ``critical-alert:<id>``,
-upserted by :class:`~simulator.alerts.AlertEngine` each time it evaluates, which is the
+upserted by :class:`~simulator.operator.alerts.AlertEngine` each time it evaluates, which is the
 simulator's "read" of the alerts) and partner requests (``beta_request``, key
 ``beta-request:<id>``, through the same :meth:`Inbox.upsert` seam). Items never close by
 themselves; a later upsert keeps their status unless it asks for a reset.
@@ -22,8 +22,8 @@ from typing import Any, Final, Literal, Mapping
 
 import simpy
 
-from simulator.access import ApiModel, ApiResult, error, ok, require_role
-from simulator.audit import AuditLog
+from simulator.operator.api import ApiModel, ApiResult, error, ok, require_role
+from simulator.beam.audit import AuditLog
 
 Status = Literal["new", "acknowledged", "acted"]
 Source = Literal["beta_request", "critical_alert"]

@@ -2,7 +2,7 @@
 
 Send validation and dedupe, the per-sender sliding window, one synchronous attempt,
 the retry worker, dead letters, requeue, poll and ack, restart recovery and stats.
-Every status change goes through the bus :class:`~simulator.lifecycle.Ledger`.
+Every status change goes through the bus :class:`~simulator.kernel.lifecycle.Ledger`.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any, Callable, Final, Generator, NamedTuple
 
 import simpy
 
-from simulator.directory import Directory
-from simulator.links import Links
-from simulator.relay import NO_RESPONSE, Frame, RelayOutcome
-from simulator.events import EventStream
-from simulator.lifecycle import Ledger, is_allowed
-from simulator.retention import Retention
-from simulator.retry import RetryPolicy, is_retryable
-from simulator.rng import random_hex_id
+from simulator.beam.directory import Directory
+from simulator.beam.links import Links
+from simulator.beam.relay import NO_RESPONSE, Frame, RelayOutcome
+from simulator.kernel.events import EventStream
+from simulator.kernel.lifecycle import Ledger, is_allowed
+from simulator.kernel.retention import Retention
+from simulator.beam.retry import RetryPolicy, is_retryable
+from simulator.kernel.rng import random_hex_id
 
 RATE_WINDOW: Final[float] = 60.0
 RESTART_ERROR: Final[str] = "Recovered after message bus restart"

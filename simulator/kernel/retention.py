@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Protocol
 
 import simpy
 
-from simulator.events import EventStream
+from simulator.kernel.events import EventStream
 
 
 class Row(Protocol):

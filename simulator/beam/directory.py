@@ -1,34 +1,32 @@
 """The directory's relay on virtual time (beam-model §3): security layers, nonce claims,
 routing to agents, result waits, restarts and recovery, and the as-coded trace quirks.
 
-Types that travel through the relay live in :mod:`simulator.relay`; the checks in Beam's
-order live in :mod:`simulator.security`.
+Types that travel through the relay live in :mod:`simulator.beam.relay`; the checks in Beam's
+order live in :mod:`simulator.beam.security`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Final, Generator, cast
+from typing import Any, Callable, Final, Generator, cast
 
 import simpy
 
-from simulator.agents import Agent, AgentResult
-from simulator.events import EventStream
-from simulator.lifecycle import Ledger, is_allowed
-from simulator.links import Links
-from simulator.relay import (
+from simulator.beam.agents import Agent, AgentResult
+from simulator.kernel.events import EventStream
+from simulator.kernel.lifecycle import Ledger, is_allowed
+from simulator.beam.links import Links
+from simulator.beam.relay import (
     NO_RESPONSE,
     Answer,
+    DirectoryObserver,
     Frame,
     IntentRow,
     Origin,
     RelayOutcome,
     relay_http,
 )
-from simulator.retention import Retention
-from simulator.security import PUBLIC_CLEANUP_INTERVAL, Refusal, Security
-
-if TYPE_CHECKING:
-    from simulator.observations import DirectoryObserver
+from simulator.kernel.retention import Retention
+from simulator.beam.security import PUBLIC_CLEANUP_INTERVAL, Refusal, Security
 
 ECHO_AGENT: Final[str] = "echo@beam.directory"
 STALE_PENDING_RETRY_WINDOW: Final[float] = 120.0
@@ -89,7 +87,7 @@ class Directory:
         #: agent's answer settles (0 for the echo agent); a telemetry hook, None when unused.
         self.on_result_latency: Callable[[float], None] | None = None
         #: Told of Shield rows and of intent_log rows inserted, reset and finalised (the
-        #: facts alerts read, :mod:`simulator.observations`); None when unused.
+        #: facts alerts read, :mod:`simulator.operator.observations`); None when unused.
         self.observer: DirectoryObserver | None = None
         env.process(self._sweep(sweep_interval))
         env.process(self._public_cleanup())

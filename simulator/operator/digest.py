@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from simulator.access import ApiModel
-from simulator.partners import PartnerRequest, attention_flags, is_follow_up_due
+from simulator.operator.api import ApiModel
+from simulator.operator.partners import PartnerRequest, attention_flags, is_follow_up_due
 
 DAY: Final[float] = 86400.0
 WEEK: Final[float] = 7 * DAY

@@ -1,8 +1,8 @@
 """Partner (beta) requests on virtual time (beam-model §10): intake, stages, the operator's
 PATCH, go-live prerequisites, attention flags and the beta-request notification status.
 
-Health and incidents live in :mod:`simulator.partnerhealth`, the digest in
-:mod:`simulator.digest`; both read the requests kept here. Times are virtual seconds.
+Health and incidents live in :mod:`simulator.operator.partnerhealth`, the digest in
+:mod:`simulator.operator.digest`; both read the requests kept here. Times are virtual seconds.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import simpy
 from pydantic import Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from simulator.access import ApiModel, ApiResult, error, ok, require_role
-from simulator.audit import AuditLog
-from simulator.intentview import latency_ms
-from simulator.relay import IntentRow
+from simulator.operator.api import ApiModel, ApiResult, error, ok, require_role
+from simulator.beam.audit import AuditLog
+from simulator.operator.intentview import latency_ms
+from simulator.beam.relay import IntentRow
 
 if TYPE_CHECKING:
-    from simulator.bus import Bus
-    from simulator.directory import Directory
+    from simulator.beam.bus import Bus
+    from simulator.beam.directory import Directory
 
 Stage = Literal["new", "reviewing", "contacted", "scheduled", "active", "closed"]
 STAGES: Final[tuple[str, ...]] = get_args(Stage)

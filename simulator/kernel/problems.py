@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from simulator.schema import PATTERN_HINTS
+from simulator.kernel.fields import PATTERN_HINTS
 
 
 class Problem(BaseModel):

@@ -3,16 +3,16 @@ with bounded memory.
 
 Beam answers every alert read with SQL over ``intent_log`` and ``shield_audit_log``. The
 simulator keeps the same facts as the directory produces them, through four calls the
-directory makes to :attr:`Directory.observer <simulator.directory.Directory.observer>`
+directory makes to :attr:`Directory.observer <simulator.beam.directory.Directory.observer>`
 (not through the event stream, which would cost about 1.4× the run when turned on):
 
 - every finished intent whose ``requested_at`` is inside the window (default 24 h):
   successes as one packed integer each in per-10-second arrays (requested time, latency),
   failures as full rows (they are few and alerts show them); latencies feed an exact
-  nearest-rank histogram (:class:`~simulator.percentile.MsHistogram`);
+  nearest-rank histogram (:class:`~simulator.kernel.percentile.MsHistogram`);
 - the rows in flight, by age: younger than 15 minutes, and older (at any age, the
   backlog alert ignores the window);
-- Shield holds and rejects inside the window (:class:`~simulator.shieldwindow.ShieldWindow`).
+- Shield holds and rejects inside the window (:class:`~simulator.operator.shieldwindow.ShieldWindow`).
 
 The hot path only appends: a finished success is one integer appended to its bucket; the
 new entries reach the counts and the latency histogram at the next
@@ -31,17 +31,17 @@ import heapq
 import itertools
 import math
 from array import array
-from typing import TYPE_CHECKING, Final, Iterable, Mapping, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Final, Iterable, Mapping, NamedTuple
 
 import simpy
 
-from simulator.access import ApiModel
-from simulator.percentile import BLOCK_SHIFT, FINE_LIMIT, MsHistogram, js_round
-from simulator.shieldwindow import ShieldWindow
+from simulator.operator.api import ApiModel
+from simulator.kernel.percentile import BLOCK_SHIFT, FINE_LIMIT, MsHistogram, js_round
+from simulator.operator.shieldwindow import ShieldWindow
 
 if TYPE_CHECKING:
-    from simulator.relay import IntentRow
-    from simulator.shield import Shield, ShieldRow
+    from simulator.beam.relay import IntentRow
+    from simulator.beam.shield import Shield, ShieldRow
 
 HOUR_MS: Final[int] = 3_600_000
 BACKLOG_AGE_MS: Final[int] = 15 * 60 * 1000
@@ -57,7 +57,7 @@ _NEVER: Final[int] = -(1 << 62)
 
 def latency_ms(requested_at: float, finished_at: float) -> int:
     """Whole milliseconds from ``requested_at`` to ``finished_at``, half up (as
-    :func:`simulator.intentview.latency_ms` computes a row's)."""
+    :func:`simulator.operator.intentview.latency_ms` computes a row's)."""
     return math.floor((finished_at - requested_at) * 1000.0 + 0.5)
 
 
@@ -81,23 +81,6 @@ class IntentFact(NamedTuple):
     error_code: str | None
     latency_ms: int | None
     finished_ms: int | None
-
-
-class DirectoryObserver(Protocol):
-    """What the directory tells its observer (:attr:`Directory.observer`)."""
-
-    def screened(self, row: ShieldRow, previous: ShieldRow | None = None) -> None:
-        """Shield recorded ``row`` for a frame; ``previous`` is the row it held for the
-        frame's nonce just before (which the new row replaces)."""
-
-    def admitted(self, row: IntentRow) -> None:
-        """A new ``intent_log`` row was inserted."""
-
-    def reopened(self, row: IntentRow) -> None:
-        """A known row was reset by a nonce claim; its ``requested_at`` is the new one."""
-
-    def finished(self, row: IntentRow, timed: bool = True) -> None:
-        """``row`` was finalised (acked or failed); ``timed`` False: Beam stores no latency."""
 
 
 class Overview(ApiModel):

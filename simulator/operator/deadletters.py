@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final, Literal
 
-from simulator.access import ApiModel
-from simulator.bus import Bus, BusMessage
+from simulator.operator.api import ApiModel
+from simulator.beam.bus import Bus, BusMessage
 
 HintKind = Literal["offline", "rate", "forbidden-acl", "default"]
 

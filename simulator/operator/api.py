@@ -12,7 +12,7 @@ from typing import Any, Final
 from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
-from simulator.schema import Model
+from simulator.kernel.fields import Model
 
 #: Role order in Beam's code (§9.1): viewer (0) < operator (1) < admin (2).
 ROLE_RANK: Final[dict[str, int]] = {"viewer": 0, "operator": 1, "admin": 2}

@@ -1,6 +1,6 @@
 """Beam's six alert rules (beam-model §9.3, ``buildAlerts``) over the observed facts.
 
-:func:`build_alerts` is a pure read of an :class:`~simulator.observations.Observations`
+:func:`build_alerts` is a pure read of an :class:`~simulator.operator.observations.Observations`
 (already advanced to now), the federation peers and the time: it returns light
 :class:`AlertDraft` tuples in Beam's order (critical, then warning, then info; creation
 order kept within a severity). :func:`to_alert` turns a draft into the :class:`Alert`
@@ -19,12 +19,12 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from simulator.access import ApiModel
-from simulator.observations import SLOW_MS, IntentFact, newest, to_ms
-from simulator.percentile import js_round
+from simulator.operator.api import ApiModel
+from simulator.operator.observations import SLOW_MS, IntentFact, newest, to_ms
+from simulator.kernel.percentile import js_round
 
 if TYPE_CHECKING:
-    from simulator.observations import Observations
+    from simulator.operator.observations import Observations
 
 Severity = Literal["info", "warning", "critical"]
 Scope = Literal["network", "agent", "federation", "shield"]

@@ -1,25 +1,18 @@
-"""Scenario files: the pydantic schema of a world, and a loader that reports every problem.
-
-A scenario describes topology (agents, ACL rows), the bus and directory settings and the
-traffic. :func:`load_scenario` turns a YAML file into a validated :class:`Scenario` or
-raises :class:`ScenarioError` listing one line per problem: file, field path, what was
-expected and what was found.
-"""
+"""The scenario schema: the pydantic models of a world (agents, ACL rows, bus and directory
+settings, retention, traffic, faults, fidelity). Loading and cross-field checks are
+:mod:`simulator.scenario.loader`."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from simulator.faults import AgentFault, FaultSpec, Injection, LinkFault
-from simulator.problems import InputError, Problem, read_yaml_mapping, validation_problems
-from simulator.retry import beam_retry_span
-from simulator.schema import AclEntry, BeamId, Latency, Model, Probability, latency_field
-from simulator.units import Duration, Rate
+from simulator.kernel.fields import BeamId, Model, Probability
+from simulator.kernel.units import Duration, Rate
+from simulator.scenario.faults import FaultSpec
+from simulator.scenario.parts import AclEntry, Latency, latency_field
 
 class QuoteDeskHandler(Model):
     """The demo's partner desk (§11): checks inventory over WebSocket, answers the quote,
@@ -250,90 +243,3 @@ class Scenario(Model):
             if spec.id == beam_id:
                 return spec
         raise KeyError(beam_id)
-
-
-class ScenarioError(InputError):
-    """A scenario file failed to load or validate."""
-
-
-def _cross_checks(scenario: Scenario, file: str) -> list[Problem]:
-    """Checks that span fields: ids must be unique and every reference must resolve."""
-    problems: list[Problem] = []
-
-    def problem(field: str, message: str) -> None:
-        problems.append(Problem(file=file, field=field, message=message))
-
-    counts = Counter(agent.id for agent in scenario.agents)
-    known: set[str] = set()
-    for index, agent in enumerate(scenario.agents):
-        if agent.id in known:
-            problem(f"agents[{index}].id", f"expected a unique agent id, found {agent.id!r} {counts[agent.id]} times")
-        known.add(agent.id)
-
-    def agent_ref(field: str, beam_id: str) -> None:
-        if beam_id not in known:
-            problem(field, f"expected one of the scenario's agents, found {beam_id!r}")
-
-    for index, agent in enumerate(scenario.agents):
-        handler = agent.handler
-        if isinstance(handler, QuoteDeskHandler):
-            agent_ref(f"agents[{index}].handler.warehouse", handler.warehouse)
-            agent_ref(f"agents[{index}].handler.finance", handler.finance)
-    for index, entry in enumerate(scenario.acl):
-        agent_ref(f"acl[{index}].target", entry.target)
-    labels = Counter(route.label for route in scenario.traffic.routes)
-    seen: set[str] = set()
-    for index, route in enumerate(scenario.traffic.routes):
-        agent_ref(f"traffic.routes[{index}].from", route.sender)
-        agent_ref(f"traffic.routes[{index}].to", route.recipient)
-        if route.label in seen:
-            problem(f"traffic.routes[{index}].name", f"expected a unique route name, found {route.label!r} {labels[route.label]} times")
-        seen.add(route.label)
-    for index, burst in enumerate(scenario.traffic.bursts):
-        if burst.route not in labels:
-            problem(f"traffic.bursts[{index}].route", f"expected one of the route names {sorted(labels)}, found {burst.route!r}")
-    route_labels = set(labels)
-    for index, fault in enumerate(scenario.faults):
-        field = f"faults[{index}]"
-        if isinstance(fault, AgentFault):
-            agent_ref(f"{field}.agent", fault.agent)
-        elif isinstance(fault, Injection) and fault.route not in route_labels:
-            problem(f"{field}.route", f"expected one of the route names {sorted(route_labels)}, found {fault.route!r}")
-        elif isinstance(fault, LinkFault) and fault.link.startswith("directory->"):
-            agent_ref(f"{field}.link", fault.link.removeprefix("directory->"))
-        elif fault.kind in ("acl_remove", "acl_add"):
-            agent_ref(f"{field}.target", fault.target_agent)
-            entry = AclEntry(target=fault.target_agent, intent=fault.intent, allowed_from=fault.allowed_from)
-            if fault.kind == "acl_remove" and entry not in scenario.acl:
-                problem(field, f"expected one of the scenario's acl rows, found {fault.target_agent} "
-                        f"{fault.intent} from {fault.allowed_from}")
-    horizon = scenario.retention.finished_rows
-    bus = scenario.bus
-    span = beam_retry_span(bus.max_retries, bus.worker_interval, bus.attempt_timeout)
-    if horizon is not None and horizon < span:
-        problem("retention.finished_rows", f"expected null or at least {span:g} s, the longest the bus can "
-                f"retry a message with these bus settings, found {horizon:g} s")
-    for index, workflow in enumerate(scenario.traffic.workflows):
-        agent_ref(f"traffic.workflows[{index}].requester", workflow.requester)
-        agent_ref(f"traffic.workflows[{index}].desk", workflow.desk)
-        if workflow.desk in known and not isinstance(scenario.agent(workflow.desk).handler, QuoteDeskHandler):
-            problem(f"traffic.workflows[{index}].desk", f"expected an agent with handler kind quote-desk, found {workflow.desk!r}")
-    return problems
-
-
-def parse_scenario(data: dict[str, Any], file: str = "<scenario>") -> Scenario:
-    """Validate an already-parsed mapping; raise :class:`ScenarioError` on any problem."""
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(validation_problems(exc, file, Scenario)) from None
-    problems = _cross_checks(scenario, file)
-    if problems:
-        raise ScenarioError(problems)
-    return scenario
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario YAML file; raise :class:`ScenarioError` on any problem."""
-    path = Path(path)
-    return parse_scenario(read_yaml_mapping(path, ScenarioError), str(path))

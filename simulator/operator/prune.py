@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, Callable, Final, Protocol
 
 import simpy
 
-from simulator.access import ApiResult, error, ok, require_role
-from simulator.relay import IntentRow
+from simulator.operator.api import ApiResult, error, ok, require_role
+from simulator.beam.relay import IntentRow
 
 if TYPE_CHECKING:
-    from simulator.directory import Directory
+    from simulator.beam.directory import Directory
 
 PRUNE_DATASETS: Final[tuple[str, ...]] = ("intents", "traces", "audit", "shield")
 DEFAULT_RETENTION_DAYS: Final[float] = 30.0

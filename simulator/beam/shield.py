@@ -15,9 +15,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
-from simulator.acl import sender_matches
-from simulator.ratelimit import FixedWindows
-from simulator.scenario import ShieldSpec
+from simulator.beam.acl import sender_matches
+from simulator.beam.ratelimit import FixedWindows
+from simulator.scenario.model import ShieldSpec
 
 Decision = Literal["pass", "hold", "reject"]
 
