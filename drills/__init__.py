@@ -8,7 +8,7 @@ Run a built-in drill from Python::
     print(outcome.verdict, outcome.journal.expectations_held)
 """
 
-from drills.drillfile import DrillError, LoadedDrill, load_drill
-from drills.execute import DrillOutcome, run_drill
+from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
+from drills.executor.execute import DrillOutcome, run_drill
 
 __all__ = ["DrillError", "DrillOutcome", "LoadedDrill", "load_drill", "run_drill"]

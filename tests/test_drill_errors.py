@@ -14,10 +14,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from drills import schema
-from drills.builtin import builtin_drills
-from drills.cli import app
-from drills.drillfile import DrillError, load_drill
+from drills.drillfile import probes, schema, steps
+from drills.drillfile.builtin import builtin_drills
+from drills.cli.app import app
+from drills.drillfile.loader import DrillError, load_drill
 from simulator.scenario.faults import FAULT_KINDS as FAULT_KIND_NAMES
 from simulator.kernel.problems import Problem
 from simulator.kernel.units import DURATION_HINT
@@ -48,8 +48,8 @@ def _tags(union: Any, tag: str) -> tuple[str, ...]:
 
 
 REHEARSES = _quoted(get_args(schema.Rehearses), "or")
-PROBE_KINDS = _quoted(_tags(schema.Probe, "probe"), "")
-STEP_ACTIONS = _quoted(_tags(schema.Step, "action"), "")
+PROBE_KINDS = _quoted(_tags(probes.Probe, "probe"), "")
+STEP_ACTIONS = _quoted(_tags(steps.Step, "action"), "")
 FAULT_KINDS = _quoted(FAULT_KIND_NAMES, "")
 DRILL_KEYS = ", ".join(field.alias or name for name, field in schema.Drill.model_fields.items())
 DEAD_LETTERS_KEYS = "equals, one_of, at_least, at_most, contains, name, at, by, after, probe, recipient"

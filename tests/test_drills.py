@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from drills import probes
-from drills.builtin import CATALOG, ORDER, builtin_drills
-from drills.cli import app
-from drills.drillfile import LoadedDrill, load_drill, merge
-from drills.execute import DrillOutcome, run_drill
-from drills.orderrules import EVIDENCE_FIRST, NO_WILDCARD, OWNER_FIRST, ROOT_CAUSE_FIRST
-from drills.schema import AlertSeverity, Comparison
+from drills.executor import observe as probes
+from drills.drillfile.builtin import CATALOG, ORDER, builtin_drills
+from drills.cli.app import app
+from drills.drillfile.loader import LoadedDrill, load_drill, merge
+from drills.executor.execute import DrillOutcome, run_drill
+from drills.executor.orderrules import EVIDENCE_FIRST, NO_WILDCARD, OWNER_FIRST, ROOT_CAUSE_FIRST
+from drills.drillfile.probes import AlertSeverity, Comparison
 
 ROOT = Path(__file__).parents[1]
 
@@ -348,7 +348,7 @@ def test_a_drill_replays_byte_for_byte_in_another_process(tmp_path: Path):
     loaded = load_drill(CATALOG / "fm5-rate-limit-shield.yaml")
     run_drill(loaded, tmp_path / "here" / loaded.name)
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-c", "from drills.cli import main; main()", "drill", "run", str(loaded.path), "--out",
+    subprocess.run([sys.executable, "-c", "from drills.cli.app import main; main()", "drill", "run", str(loaded.path), "--out",
                     str(tmp_path / "there")], check=True, env=env, capture_output=True, cwd=ROOT)
     for name in ("journal.json", "report.md", "events.jsonl", "chart.png"):
         assert (tmp_path / "here" / loaded.name / name).read_bytes() == \

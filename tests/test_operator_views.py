@@ -17,12 +17,12 @@ import yaml
 from rich.console import Console
 
 from conftest import without_limits
-from drills.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
-from drills.runner import OPERATOR_FILES, Outputs, run_world
+from drills.runs.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
+from drills.runs.runner import OPERATOR_FILES, Outputs, run_world
 from simulator.conservation import ConservationError
 from simulator.operator.deadletters import DEAD_LETTER_COLUMNS
 from simulator import load_scenario
-from simulator.world import Summary, World
+from simulator import Summary, World
 
 ROOT = Path(__file__).resolve().parent.parent
 BEAMDRILL = Path(sys.executable).parent / "beamdrill"

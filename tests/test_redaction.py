@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from drills.builtin import CATALOG, ORDER
-from drills.drillfile import load_drill, merge
-from drills.execute import run_drill
-from drills.redact import MASK, mask_credentials, without_payloads
+from drills.drillfile.builtin import CATALOG, ORDER
+from drills.drillfile.loader import load_drill, merge
+from drills.executor.execute import run_drill
+from drills.proofpack.redact import MASK, mask_credentials, without_payloads
 
 CANARY = "payload-canary-93f1c2"  # not credential-looking: only structural redaction keeps it out
 API_KEY = "sk-live-4f9a8b7c6d5e4f3a2b1c"

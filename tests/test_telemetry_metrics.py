@@ -41,7 +41,7 @@ from simulator.telemetry.metrics import (
     world_registry,
 )
 from simulator.telemetry.openmetrics import SampleStore
-from simulator.world import Summary, World
+from simulator import Summary, World
 from test_world import worlds
 
 ROOT = Path(__file__).resolve().parent.parent

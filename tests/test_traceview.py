@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from conftest import without_limits
-from drills.traceview import guidance, load_trace, render
+from drills.runbook import guidance
+from drills.runs.traceview import load_trace, render
 
 BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 S, T = "sender@test.beam", "target@test.beam"

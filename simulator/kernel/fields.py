@@ -18,6 +18,8 @@ PATTERN_HINTS: dict[str, str] = {
     BEAM_ID_PATTERN: "a Beam id like name@domain",
     ITEM_KEY_PATTERN: "an inbox item key like critical-alert:<alert id> or beta-request:<request id>",
 }
+#: A string that is not empty.
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 #: A probability in [0, 1].
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 

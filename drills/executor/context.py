@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from drills.drillfile import LoadedDrill
-from drills.schema import NonceTarget
+from drills.drillfile.loader import LoadedDrill
+from drills.drillfile.probes import NonceTarget
 from simulator.kernel.events import Event
 from simulator.world import World
 

@@ -1,4 +1,4 @@
-"""The ``beamdrill`` command line."""
+"""``beamdrill run SCENARIO``: run one scenario and write its result directory."""
 
 from __future__ import annotations
 
@@ -11,21 +11,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from simulator.operator.inbox import STATUSES, normalize_status
+from drills.cli.app import app
+from drills.cli.console import console, errors, fail_input
+from drills.runs.runner import Outputs, run_world
+from simulator import InputError, Problem, Summary, World, load_scenario
 from simulator.kernel.lifecycle import STATES
-from simulator.kernel.problems import InputError, Problem
-from simulator import load_scenario
 from simulator.kernel.units import DURATION_HINT, parse_duration
 from simulator.telemetry.sampling import parse_sampling
-from simulator.world import Summary, World
-from drills.console import console, errors, fail_input
-from drills.drillcli import drill_app
-from drills.operatorview import OperatorViewError, alerts_view, dead_letters_view, inbox_view
-from drills.runner import Outputs, run_world
-from drills.traceview import TraceError, load_trace, render
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
 #: Runs longer than this many virtual seconds get a progress bar.
 PROGRESS_THRESHOLD = 3600.0
 
@@ -154,95 +147,3 @@ def _print_summary(summary: Summary, seed: int) -> None:
         console.print(f"... {len(summary.quote_runs) - 3} more quote runs; {acked} of {len(summary.quote_runs)} acked")
     if summary.conservation:
         console.print(f"conservation VIOLATED: {summary.conservation}", style="bold red", highlight=False)
-
-
-@app.command(epilog="Example: beamdrill run scenarios/demo.yaml --events --out runs/demo && "
-                    "beamdrill trace NONCE --run runs/demo")
-def trace(
-    nonce: Annotated[str, typer.Argument(help="The intent's nonce.")],
-    run_dir: Annotated[Path, typer.Option("--run", help="A run directory written with --events.")] = Path("runs/latest"),
-) -> None:
-    """Show one intent as the runbook opens it: stages, retries, Shield context, audit, guidance."""
-    try:
-        found = load_trace(run_dir, nonce)
-    except TraceError as error:
-        fail_input(error.problems)
-    for line in render(found):
-        console.print(line, markup=False, highlight=False)
-
-
-RunOption = Annotated[Path, typer.Option("--run", help="A run directory written by beamdrill run.")]
-
-
-@app.command(epilog="Example: beamdrill run scenarios/partner-incident.yaml --until 1h --out runs/incident && "
-                    "beamdrill inbox --run runs/incident --status new")
-def inbox(
-    run_dir: RunOption = Path("runs/latest"),
-    status: Annotated[Optional[str], typer.Option(help="Only items in this status: new, acknowledged or acted.")] = None,
-) -> None:
-    """Show the operator inbox at the end of a run (DIR/inbox.json): summary, then the items."""
-    wanted = None if status is None else normalize_status(status)
-    if status is not None and wanted is None:
-        fail_input([Problem(file="(command line)", field="--status",
-                            message=f"expected one of {', '.join(STATUSES)}, found {status!r}")])
-    try:
-        view = inbox_view(run_dir, wanted)
-    except OperatorViewError as error:
-        fail_input(error.problems)
-    console.print(view)
-
-
-@app.command(epilog="Example: beamdrill run scenarios/partner-incident.yaml --until 1h --out runs/incident && "
-                    "beamdrill alerts --run runs/incident")
-def alerts(run_dir: RunOption = Path("runs/latest")) -> None:
-    """Show the alerts firing at the end of a run and when each fired, changed and cleared (DIR/alerts.json)."""
-    try:
-        view = alerts_view(run_dir)
-    except OperatorViewError as error:
-        fail_input(error.problems)
-    console.print(view)
-
-
-@app.command("dead-letters", epilog="Example: beamdrill run scenarios/partner-incident.yaml --until 1h --out "
-                                    "runs/incident && beamdrill dead-letters --run runs/incident")
-def dead_letters(run_dir: RunOption = Path("runs/latest")) -> None:
-    """Show the dead-letter page at the end of a run (DIR/dead-letters.json): figures, rows, requeue hints."""
-    try:
-        view = dead_letters_view(run_dir)
-    except OperatorViewError as error:
-        fail_input(error.problems)
-    console.print(view)
-
-
-@app.command(epilog="Example: beamdrill bench --intents 200000")
-def bench(
-    intents: Annotated[int, typer.Option(help="Approximate number of intents for each model.")] = 1_000_000,
-    seed: Annotated[int, typer.Option(help="Root seed.")] = 1,
-    rounds: Annotated[int, typer.Option(help="Interleaved rounds per model; medians are compared.")] = 3,
-    telemetry_hours: Annotated[float, typer.Option(
-        help="Virtual hours of partner-day for the telemetry cost runs (0 skips them).")] = 12.0,
-) -> None:
-    """Measure the world against a bare-SimPy reference model of the same flow, in one process."""
-    from drills.bench import run_bench
-
-    if intents < 1000:
-        fail_input([Problem(file="(command line)", field="--intents", message=f"expected at least 1000, found {intents}")])
-    if rounds < 1:
-        fail_input([Problem(file="(command line)", field="--rounds", message=f"expected at least 1, found {rounds}")])
-    run_bench(intents, seed, console, rounds)
-    if telemetry_hours > 0:
-        from drills.bench import run_telemetry_bench
-
-        run_telemetry_bench(seed, console, rounds, telemetry_hours)
-
-
-app.add_typer(drill_app, name="drill")
-
-
-def main() -> None:
-    """Entry point of the ``beamdrill`` console script."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        errors.print("interrupted")
-        sys.exit(130)

@@ -1,7 +1,7 @@
 """``beamdrill inbox``, ``alerts`` and ``dead-letters``: the operator pages of a finished run.
 
 Each command reads the file the run wrote at its end (``inbox.json``, ``alerts.json``,
-``dead-letters.json``; see :mod:`drills.runner`) and ``result.json`` for the epoch, and
+``dead-letters.json``; see :mod:`drills.runs.runner`) and ``result.json`` for the epoch, and
 renders the page as the dashboard lists it (beam-model §9.3-§9.5), times shown as the
 operator's clock (epoch + virtual time) with the virtual seconds beside. The models below
 read only the fields the pages show and ignore the rest, so a file with more fields reads.

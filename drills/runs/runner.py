@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Final
 
-from drills.results import EventLog, atomic_stream, versions, write_json, write_jsonl
+from drills.runs.files import EventLog, atomic_stream, versions, write_json, write_jsonl
 from simulator import ConservationError
 from simulator.operator.inbox import MAX_LIMIT
 from simulator.kernel.lifecycle import IllegalTransition
@@ -26,7 +26,8 @@ from simulator.telemetry.metrics import MetricsRecorder
 from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
 from simulator.telemetry.sampling import Sampling
 from simulator.telemetry.spans import SpanRecorder
-from simulator.world import Summary, World
+from simulator.summary import Summary
+from simulator.world import World
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Any, Callable, Generator
 
 import simpy
 
-from drills import schema
-from drills.context import DrillContext, Evidence
+from drills.drillfile import steps
+from drills.executor.context import DrillContext, Evidence
 from simulator.kernel.rng import random_uuid
 
 #: The operator's identity in the audit log.
@@ -35,7 +35,7 @@ def _patch(ctx: DrillContext, key: str, changes: dict[str, Any]) -> dict[str, An
     return {key: notification[key] for key in ("id", "sourceKey", "status", "owner", "nextAction")}
 
 
-def _acknowledge(ctx: DrillContext, step: schema.Acknowledge) -> Any:
+def _acknowledge(ctx: DrillContext, step: steps.Acknowledge) -> Any:
     changes: dict[str, Any] = {"status": "acknowledged"}
     if step.owner is not None:
         changes["owner"] = step.owner
@@ -44,14 +44,14 @@ def _acknowledge(ctx: DrillContext, step: schema.Acknowledge) -> Any:
     return _patch(ctx, step.item, changes)
 
 
-def _set_owner(ctx: DrillContext, step: schema.SetOwner) -> Any:
+def _set_owner(ctx: DrillContext, step: steps.SetOwner) -> Any:
     changes: dict[str, Any] = {"owner": step.owner, "nextAction": step.next_action}
     if step.status is not None:
         changes["status"] = step.status
     return _patch(ctx, step.item, changes)
 
 
-def _export(ctx: DrillContext, step: schema.ExportEvidence) -> Any:
+def _export(ctx: DrillContext, step: steps.ExportEvidence) -> Any:
     world = ctx.world
     files = []
     for dataset in step.datasets:
@@ -68,14 +68,14 @@ def _export(ctx: DrillContext, step: schema.ExportEvidence) -> Any:
     return files
 
 
-def _fix(ctx: DrillContext, step: schema.FixRootCause) -> Any:
+def _fix(ctx: DrillContext, step: steps.FixRootCause) -> Any:
     index = ctx.loaded.fault_index(step.fault)
     if not ctx.world.end_fault(index):
         raise StepFailed(f"fault {step.fault!r} is not active")
     return {"reverted": step.fault}
 
 
-def _requeue(ctx: DrillContext, step: schema.RequeueDeadLetters) -> Any:
+def _requeue(ctx: DrillContext, step: steps.RequeueDeadLetters) -> Any:
     letters = ctx.world.dead_letters(recipient=step.recipient, limit=500)
     if not letters:
         raise StepFailed("no dead letters to requeue")
@@ -84,7 +84,7 @@ def _requeue(ctx: DrillContext, step: schema.RequeueDeadLetters) -> Any:
     return {"requeued": [message.nonce for message in letters]}
 
 
-def _prune(ctx: DrillContext, step: schema.Prune) -> Any:
+def _prune(ctx: DrillContext, step: steps.Prune) -> Any:
     phrase = f"prune {step.dataset}" if step.confirm_phrase is None else step.confirm_phrase
     answer = ctx.world.pruner.prune(step.dataset, step.older_than_days, confirm_dataset=step.dataset,
                                     confirm_phrase=phrase, role="admin", actor=OPERATOR)
@@ -93,12 +93,12 @@ def _prune(ctx: DrillContext, step: schema.Prune) -> Any:
     return {key: answer.body.get(key) for key in ("dataset", "olderThanDays", "deleted")}
 
 
-def _add_acl(ctx: DrillContext, step: schema.AddAclEntry) -> Any:
+def _add_acl(ctx: DrillContext, step: steps.AddAclEntry) -> Any:
     ctx.world.add_acl_entry(step.entry())
     return step.entry().model_dump()
 
 
-def _send(ctx: DrillContext, step: schema.Send) -> Any:
+def _send(ctx: DrillContext, step: steps.Send) -> Any:
     world = ctx.world
     stream = world.rng(f"drill:send:{step.name or step.at}")
     nonces = [f"{step.nonce_prefix}{i}" if step.nonce_prefix else random_uuid(stream) for i in range(step.count)]
@@ -107,7 +107,7 @@ def _send(ctx: DrillContext, step: schema.Send) -> Any:
     return {"nonces": nonces if len(nonces) <= 10 else nonces[:10] + [f"... {len(nonces) - 10} more"]}
 
 
-def _sending(ctx: DrillContext, step: schema.Send, nonces: list[str]) -> Generator[simpy.Event, Any, None]:
+def _sending(ctx: DrillContext, step: steps.Send, nonces: list[str]) -> Generator[simpy.Event, Any, None]:
     world = ctx.world
     for index, nonce in enumerate(nonces):
         if index and step.every > 0:
@@ -115,7 +115,7 @@ def _sending(ctx: DrillContext, step: schema.Send, nonces: list[str]) -> Generat
         world.send(step.sender, step.recipient, step.intent, dict(step.payload), nonce, step.via)
 
 
-def _partner_request(ctx: DrillContext, step: schema.PartnerRequestStep) -> Any:
+def _partner_request(ctx: DrillContext, step: steps.PartnerRequestStep) -> Any:
     partners = ctx.world.partners
     created = partners.create(step.email, step.company, step.agent_count, step.workflow_type)
     if not created.ok:
@@ -136,20 +136,20 @@ def _partner_request(ctx: DrillContext, step: schema.PartnerRequestStep) -> Any:
 
 
 PERFORMERS: dict[type, Callable[[DrillContext, Any], Any]] = {
-    schema.Acknowledge: _acknowledge, schema.SetOwner: _set_owner, schema.ExportEvidence: _export,
-    schema.FixRootCause: _fix, schema.RequeueDeadLetters: _requeue, schema.Prune: _prune,
-    schema.AddAclEntry: _add_acl, schema.Send: _send, schema.PartnerRequestStep: _partner_request,
+    steps.Acknowledge: _acknowledge, steps.SetOwner: _set_owner, steps.ExportEvidence: _export,
+    steps.FixRootCause: _fix, steps.RequeueDeadLetters: _requeue, steps.Prune: _prune,
+    steps.AddAclEntry: _add_acl, steps.Send: _send, steps.PartnerRequestStep: _partner_request,
 }
 
 
-def perform(ctx: DrillContext, step: schema.StepBase) -> Any:
+def perform(ctx: DrillContext, step: steps.StepBase) -> Any:
     """Do ``step`` in the world now; return its output or raise :class:`StepFailed`."""
     output = PERFORMERS[type(step)](ctx, step)
     ctx.performed.append((ctx.world.now, getattr(step, "action")))
     return output
 
 
-def label(step: schema.StepBase) -> str:
+def label(step: steps.StepBase) -> str:
     """A step's name, or its action and what it acts on."""
     if step.name:
         return step.name

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from drills.results import atomic_write_text
+from drills.runs.files import atomic_write_text
 
 MASK = "[REDACTED]"
 PAYLOAD_MASK = "[payload not recorded]"

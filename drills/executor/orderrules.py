@@ -9,10 +9,10 @@ against what has happened before it, and a broken rule is a :class:`Violation`.
 
 from __future__ import annotations
 
-from drills import schema
-from drills.actions import label
-from drills.context import DrillContext
-from drills.journal import Violation
+from drills.drillfile import steps
+from drills.executor.actions import label
+from drills.executor.context import DrillContext
+from drills.executor.journal import Violation
 
 ROOT_CAUSE_FIRST = "requeue before the root cause was fixed"
 OWNER_FIRST = "requeue before an owner was recorded"
@@ -24,7 +24,7 @@ def _forbidden_seen(ctx: DrillContext) -> bool:
     return any(ctx.world.error_count("FORBIDDEN", path) for path in ("directory", "bus"))
 
 
-def violations(ctx: DrillContext, step: schema.StepBase) -> list[Violation]:
+def violations(ctx: DrillContext, step: steps.StepBase) -> list[Violation]:
     """The order rules ``step`` breaks if it is played now."""
     now, name = ctx.world.now, label(step)
     found: list[Violation] = []
@@ -32,15 +32,15 @@ def violations(ctx: DrillContext, step: schema.StepBase) -> list[Violation]:
     def broke(rule: str, detail: str) -> None:
         found.append(Violation(rule=rule, step=name, time=now, detail=detail))
 
-    if isinstance(step, schema.RequeueDeadLetters):
+    if isinstance(step, steps.RequeueDeadLetters):
         active = [fault.name or fault.kind for fault in ctx.world.revertible_faults()]
         if active:
             broke(ROOT_CAUSE_FIRST, f"still active: {', '.join(active)}")
         unowned = [item.source_key for item in ctx.world.inbox.items(source="critical_alert") if not item.owner]
         if unowned:
             broke(OWNER_FIRST, f"no owner on {', '.join(unowned)}")
-    if isinstance(step, (schema.RequeueDeadLetters, schema.Prune)) and not ctx.done("export_evidence"):
+    if isinstance(step, (steps.RequeueDeadLetters, steps.Prune)) and not ctx.done("export_evidence"):
         broke(EVIDENCE_FIRST, "no export_evidence step has run")
-    if isinstance(step, schema.AddAclEntry) and "*" in (step.allowed_from, step.intent) and _forbidden_seen(ctx):
+    if isinstance(step, steps.AddAclEntry) and "*" in (step.allowed_from, step.intent) and _forbidden_seen(ctx):
         broke(NO_WILDCARD, f"added {step.target} {step.intent} from {step.allowed_from} after FORBIDDEN failures")
     return found

@@ -1,32 +1,19 @@
-"""Drill files: the pydantic schema of a fire drill.
-
-A drill names the runbook failure mode it rehearses, the scenario it runs on (a path,
-plus optional overrides), the faults it injects, the operator steps it plays at virtual
-times, the expectations it checks at times or by deadlines, the steady state that must
-hold before the method and after the rollbacks, and the guards that abort it. Probes,
-steps and faults are tagged unions (``probe:``, ``action:``, ``kind:``), so every
-problem in a file is reported with its field path (:mod:`drills.drillfile`).
-"""
+"""Probe specs: what a drill observes in the world (one fact each) and how it compares the
+observation with what the runbook expects. Probes are a tagged union on ``probe:``; what
+each one reads is :mod:`drills.executor.observe`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from simulator.scenario.faults import FaultSpec
-from simulator.kernel.fields import BeamId, ItemKey, Model
-from simulator.scenario.parts import AclEntry
+from simulator.kernel.fields import BeamId, ItemKey, Model, NonEmpty
 from simulator.kernel.units import Duration
 
-#: What a drill rehearses: the runbook's five failure modes (§9.5), the clean demo, and
-#: the production and restart-recovery drills of §12.
-Rehearses = Literal["clean-demo", "stuck-delivered", "queued-retries", "dead-letter", "forbidden-acl",
-                    "rate-limit-shield", "fire-drill", "restart-recovery"]
 Expected = Union[bool, int, float, str, list[str], None]
 Path_ = Literal["directory", "bus"]
 WorkflowStep = Literal["quote", "inventory", "preflight"]
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 _COMPARISONS = ("equals", "one_of", "at_least", "at_most", "contains")
 
@@ -259,138 +246,3 @@ Probe = Annotated[
           PartnerHealth, Invariant],
     Field(discriminator="probe"),
 ]
-
-
-# -- operator steps ------------------------------------------------------------------------
-
-
-class StepBase(Model):
-    """An operator step, played ``at`` a virtual time (rollbacks run at the end, in order)."""
-
-    at: Duration | None = None
-    name: str | None = None
-
-
-class Acknowledge(StepBase):
-    """Acknowledge an inbox item, optionally recording an owner and next action."""
-
-    action: Literal["acknowledge"]
-    item: ItemKey
-    owner: str | None = None
-    next_action: str | None = None
-
-
-class SetOwner(StepBase):
-    """Record an owner and next action on an inbox item (and a status, when given)."""
-
-    action: Literal["set_owner"]
-    item: ItemKey
-    owner: NonEmpty
-    next_action: NonEmpty
-    status: Literal["new", "acknowledged", "acted"] | None = None
-
-
-class ExportEvidence(StepBase):
-    """Export datasets read-only, as evidence (§9.6); the files go into ``evidence/``."""
-
-    action: Literal["export_evidence"]
-    datasets: Annotated[list[Literal["intents", "audit", "errors", "federation", "alerts", "dead_letters"]],
-                        Field(min_length=1)] = ["intents", "audit", "dead_letters"]
-    format: Literal["json", "csv", "ndjson"] = "json"
-
-
-class FixRootCause(StepBase):
-    """Fix the root cause: revert the named fault now."""
-
-    action: Literal["fix_root_cause"]
-    fault: NonEmpty
-
-
-class RequeueDeadLetters(StepBase):
-    """Requeue every dead letter (to ``recipient`` when given) with its original nonce."""
-
-    action: Literal["requeue_dead_letters"]
-    recipient: BeamId | None = None
-
-
-class Prune(StepBase):
-    """Prune a dataset as admin; ``confirm_phrase`` defaults to the exact ``prune <dataset>``."""
-
-    action: Literal["prune"]
-    dataset: Literal["intents", "traces", "audit", "shield"]
-    older_than_days: Annotated[float, Field(ge=0)] | None = None
-    confirm_phrase: str | None = None
-
-
-class AddAclEntry(StepBase):
-    """Add an ACL row (``POST /acl``)."""
-
-    action: Literal["add_acl_entry"]
-    target: BeamId
-    intent: NonEmpty
-    allowed_from: NonEmpty
-
-    def entry(self) -> AclEntry:
-        """The row this step adds."""
-        return AclEntry(target=self.target, intent=self.intent, allowed_from=self.allowed_from)
-
-
-class Send(StepBase):
-    """Send ``count`` intents ``every`` apart, over HTTP, WebSocket or the bus. Nonces are
-    ``<nonce_prefix><i>`` (i from 0) when a prefix is given, else generated."""
-
-    action: Literal["send"]
-    sender: BeamId = Field(alias="from")
-    recipient: BeamId = Field(alias="to")
-    intent: NonEmpty
-    via: Literal["http", "ws", "bus"] = "http"
-    count: Annotated[int, Field(ge=1, le=100_000)] = 1
-    every: Duration = 0.0
-    nonce_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-
-class PartnerRequestStep(StepBase):
-    """Create a partner request (``POST /waitlist``) and patch it as an operator (§10).
-    In ``patch``, ``proofIntentNonce`` may name a workflow step as ``step:preflight``."""
-
-    action: Literal["partner_request"]
-    email: NonEmpty
-    company: str | None = None
-    agent_count: Annotated[int, Field(ge=1)] | None = None
-    workflow_type: str | None = None
-    patch: dict[str, Any] = Field(default_factory=dict)
-
-
-Step = Annotated[
-    Union[Acknowledge, SetOwner, ExportEvidence, FixRootCause, RequeueDeadLetters, Prune, AddAclEntry, Send,
-          PartnerRequestStep],
-    Field(discriminator="action"),
-]
-
-
-class SteadyState(Model):
-    """Probes that must hold before the method starts and after the rollbacks."""
-
-    before: list[Probe] = Field(default_factory=list)
-    after: list[Probe] = Field(default_factory=list)
-
-
-class Drill(Model):
-    """One fire drill: the world, the method (faults and operator steps), the checks."""
-
-    title: NonEmpty
-    rehearses: Rehearses
-    description: str = ""
-    scenario: NonEmpty
-    overrides: dict[str, Any] = Field(default_factory=dict)
-    seed: Annotated[int, Field(ge=0)] | None = None
-    duration: Duration
-    settle: Duration = 0.0
-    steady_state: SteadyState = SteadyState()
-    faults: list[FaultSpec] = Field(default_factory=list)
-    steps: list[Step] = Field(default_factory=list)
-    expectations: Annotated[list[Probe], Field(min_length=1)]
-    guards: list[Probe] = Field(default_factory=list)
-    guard_interval: Duration = 5.0
-    rollbacks: list[Step] = Field(default_factory=list)

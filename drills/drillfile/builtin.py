@@ -6,7 +6,7 @@ from pathlib import Path
 
 from simulator.kernel.problems import Problem
 
-CATALOG = Path(__file__).parent / "catalog"
+CATALOG = Path(__file__).parent.parent / "catalog"
 #: The built-in drills in the order ``--all`` runs them: the clean baseline first, then
 #: the runbook's five failure modes, then the production and recovery drills.
 ORDER = ("clean-demo", "fm1-stuck-delivered", "fm2-queued-retries", "fm3-dead-letter", "fm4-forbidden-acl",

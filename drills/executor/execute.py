@@ -6,7 +6,7 @@ Verdicts follow Chaos Toolkit: ``completed`` when everything held, ``deviated`` 
 expectation or steady-state probe did not hold or a runbook order rule was broken,
 ``failed`` when the drill could not run (the steady state did not hold before the method,
 or the world broke), ``aborted`` when a guard failed. Whatever happened, the run
-directory gets every file it can (:func:`drills.runner.run_world`), then the journal,
+directory gets every file it can (:func:`drills.runs.runner.run_world`), then the journal,
 the chart and the proof pack.
 """
 
@@ -21,21 +21,24 @@ from typing import Any, Callable, Generator, Literal
 
 import simpy
 
-from drills import actions, probes
-from drills.chart import Sample, render_chart
-from drills.context import DrillContext
-from drills.drillfile import LoadedDrill
-from drills.journal import Activity, Deviation, Journal, Phase, Verdict, Violation
-from drills.orderrules import violations
-from drills.redact import redact_run, without_payloads
-from drills.report import write_report
-from drills.results import atomic_stream, write_json
-from drills.runner import Outputs, RunReport, describe_error, run_world
-from drills.schema import NonceTarget, ProbeBase, StepBase
+from drills.executor import actions
+from drills.executor import observe as probes
+from drills.proofpack.chart import Sample, render_chart
+from drills.executor.context import DrillContext
+from drills.drillfile.loader import LoadedDrill
+from drills.executor.journal import Activity, Deviation, Journal, Phase, Verdict, Violation
+from drills.executor.orderrules import violations
+from drills.proofpack.redact import redact_run, without_payloads
+from drills.proofpack.report import write_report
+from drills.runs.files import atomic_stream, write_json
+from drills.runs.runner import Outputs, RunReport, describe_error, run_world
+from drills.drillfile.probes import NonceTarget, ProbeBase
+from drills.drillfile.steps import StepBase
 from simulator import ConservationError
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import IllegalTransition
-from simulator.world import Summary, World
+from simulator.summary import Summary
+from simulator.world import World
 
 #: How often a deadline expectation (``by``) looks again, in virtual seconds.
 POLL_INTERVAL = 1.0

@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from drills.context import DrillContext
-from drills.journal import VERDICTS, Activity, Journal
-from drills.results import atomic_write_text
-from drills.traceview import TraceError, load_trace, render
+from drills.executor.context import DrillContext
+from drills.executor.journal import VERDICTS, Activity, Journal
+from drills.runs.files import atomic_write_text
+from drills.runs.traceview import TraceError, load_trace, render
 from simulator.operator.inbox import AUDIT_ACTION
 from simulator.world import World
 

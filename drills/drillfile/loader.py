@@ -1,4 +1,4 @@
-"""Loading a drill file: YAML → :class:`~drills.schema.Drill`, its scenario resolved with
+"""Loading a drill file: YAML → :class:`~drills.drillfile.schema.Drill`, its scenario resolved with
 the overrides and the drill's faults, and every problem reported on one line each.
 
 The drill's faults are appended to the scenario's own, so the resolved scenario written
@@ -15,8 +15,9 @@ from typing import Any, Iterable, get_args
 
 from pydantic import ValidationError
 
-from drills.schema import (Drill, FixRootCause, NonceTarget, PartnerRequestStep, ProbeBase, Send, StepBase,
-                           WorkflowStep)
+from drills.drillfile.probes import NonceTarget, ProbeBase, WorkflowStep
+from drills.drillfile.schema import Drill
+from drills.drillfile.steps import FixRootCause, PartnerRequestStep, Send, StepBase
 from simulator.kernel.problems import InputError, Problem, read_yaml_mapping, validation_problems
 from simulator import ScenarioError, load_scenario, parse_scenario
 from simulator.scenario.model import Scenario

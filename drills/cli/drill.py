@@ -11,12 +11,12 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from drills.builtin import builtin_drills, resolve
-from drills.console import console, errors, fail_input
-from drills.drillfile import DrillError, LoadedDrill, load_drill
-from drills.execute import DrillOutcome, run_drill
-from drills.journal import VERDICTS
-from drills.results import write_json
+from drills.drillfile.builtin import builtin_drills, resolve
+from drills.cli.console import console, errors, fail_input
+from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
+from drills.executor.execute import DrillOutcome, run_drill
+from drills.executor.journal import VERDICTS
+from drills.runs.files import write_json
 from simulator.kernel.problems import Problem
 
 drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,

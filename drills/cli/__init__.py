@@ -1,0 +1,21 @@
+"""The ``beamdrill`` command line, one module per command group.
+
+- :mod:`~drills.cli.app`: the root app and the console script's ``main``;
+- :mod:`~drills.cli.run`: ``beamdrill run``;
+- :mod:`~drills.cli.drill`: ``beamdrill drill list|run|check``;
+- :mod:`~drills.cli.views`: ``beamdrill trace|inbox|alerts|dead-letters``;
+- :mod:`~drills.cli.bench`: ``beamdrill bench``;
+- :mod:`~drills.cli.console`: where output goes, and bad input as one line and exit 2.
+
+Importing this package registers every command on :data:`app`. A new command group is a
+module here that registers on ``app`` and is imported below.
+"""
+
+from drills.cli.app import app, main
+# Registration order is the order --help lists the commands in.
+from drills.cli import run, views, bench  # noqa: E402,I001
+from drills.cli.drill import drill_app
+
+app.add_typer(drill_app, name="drill")
+
+__all__ = ["app", "bench", "main", "run", "views"]

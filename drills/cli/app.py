@@ -1,0 +1,24 @@
+"""The root ``beamdrill`` app: the Typer object every command module registers on, and the
+console script's entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from drills.cli.console import errors
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
+
+
+def main() -> None:
+    """Entry point of the ``beamdrill`` console script."""
+    from drills import cli  # noqa: F401  (registers every command on ``app``)
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)

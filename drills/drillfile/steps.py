@@ -1,0 +1,117 @@
+"""Operator step specs: what an operator does during a drill, at a virtual time. Steps are
+a tagged union on ``action:``; how each is done is :mod:`drills.executor.actions`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, StringConstraints
+
+from simulator.kernel.fields import BeamId, ItemKey, Model, NonEmpty
+from simulator.kernel.units import Duration
+from simulator.scenario.parts import AclEntry
+
+
+class StepBase(Model):
+    """An operator step, played ``at`` a virtual time (rollbacks run at the end, in order)."""
+
+    at: Duration | None = None
+    name: str | None = None
+
+
+class Acknowledge(StepBase):
+    """Acknowledge an inbox item, optionally recording an owner and next action."""
+
+    action: Literal["acknowledge"]
+    item: ItemKey
+    owner: str | None = None
+    next_action: str | None = None
+
+
+class SetOwner(StepBase):
+    """Record an owner and next action on an inbox item (and a status, when given)."""
+
+    action: Literal["set_owner"]
+    item: ItemKey
+    owner: NonEmpty
+    next_action: NonEmpty
+    status: Literal["new", "acknowledged", "acted"] | None = None
+
+
+class ExportEvidence(StepBase):
+    """Export datasets read-only, as evidence (§9.6); the files go into ``evidence/``."""
+
+    action: Literal["export_evidence"]
+    datasets: Annotated[list[Literal["intents", "audit", "errors", "federation", "alerts", "dead_letters"]],
+                        Field(min_length=1)] = ["intents", "audit", "dead_letters"]
+    format: Literal["json", "csv", "ndjson"] = "json"
+
+
+class FixRootCause(StepBase):
+    """Fix the root cause: revert the named fault now."""
+
+    action: Literal["fix_root_cause"]
+    fault: NonEmpty
+
+
+class RequeueDeadLetters(StepBase):
+    """Requeue every dead letter (to ``recipient`` when given) with its original nonce."""
+
+    action: Literal["requeue_dead_letters"]
+    recipient: BeamId | None = None
+
+
+class Prune(StepBase):
+    """Prune a dataset as admin; ``confirm_phrase`` defaults to the exact ``prune <dataset>``."""
+
+    action: Literal["prune"]
+    dataset: Literal["intents", "traces", "audit", "shield"]
+    older_than_days: Annotated[float, Field(ge=0)] | None = None
+    confirm_phrase: str | None = None
+
+
+class AddAclEntry(StepBase):
+    """Add an ACL row (``POST /acl``)."""
+
+    action: Literal["add_acl_entry"]
+    target: BeamId
+    intent: NonEmpty
+    allowed_from: NonEmpty
+
+    def entry(self) -> AclEntry:
+        """The row this step adds."""
+        return AclEntry(target=self.target, intent=self.intent, allowed_from=self.allowed_from)
+
+
+class Send(StepBase):
+    """Send ``count`` intents ``every`` apart, over HTTP, WebSocket or the bus. Nonces are
+    ``<nonce_prefix><i>`` (i from 0) when a prefix is given, else generated."""
+
+    action: Literal["send"]
+    sender: BeamId = Field(alias="from")
+    recipient: BeamId = Field(alias="to")
+    intent: NonEmpty
+    via: Literal["http", "ws", "bus"] = "http"
+    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    every: Duration = 0.0
+    nonce_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class PartnerRequestStep(StepBase):
+    """Create a partner request (``POST /waitlist``) and patch it as an operator (§10).
+    In ``patch``, ``proofIntentNonce`` may name a workflow step as ``step:preflight``."""
+
+    action: Literal["partner_request"]
+    email: NonEmpty
+    company: str | None = None
+    agent_count: Annotated[int, Field(ge=1)] | None = None
+    workflow_type: str | None = None
+    patch: dict[str, Any] = Field(default_factory=dict)
+
+
+Step = Annotated[
+    Union[Acknowledge, SetOwner, ExportEvidence, FixRootCause, RequeueDeadLetters, Prune, AddAclEntry, Send,
+          PartnerRequestStep],
+    Field(discriminator="action"),
+]
