@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from simulator.beam.retry import retry_policy
-from simulator.kernel.problems import Problem, read_yaml_mapping
+from simulator.kernel.problems import Problem
+from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator.scenario.loader import ScenarioError, validate_scenario
 from simulator.scenario.model import Scenario
 

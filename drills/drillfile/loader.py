@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from drills.drillfile.probes import NonceTarget, ProbeBase, WorkflowStep
 from drills.drillfile.schema import Drill
 from drills.drillfile.steps import FixRootCause, PartnerRequestStep, Send, StepBase
-from simulator.kernel.problems import InputError, Problem, read_yaml_mapping, validation_problems
+from simulator.kernel.problems import InputError, Problem, validation_problems
+from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator import ScenarioError, load_scenario, parse_scenario
 from simulator.scenario.model import Scenario
 

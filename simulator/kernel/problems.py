@@ -1,16 +1,14 @@
 """Input problems: one clear line per thing wrong with a file the user gave.
 
-Shared by every file format beamdrill reads (scenarios, later drills): a pydantic error
+Shared by every file format beamdrill reads (scenarios, drills, run directories): a pydantic error
 becomes one :class:`Problem` per failing field, with the field path written the way the
 user wrote it (``traffic.routes[0].from``), what was expected and what was found.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, get_args
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -158,28 +156,3 @@ def _tag_problem(error: ErrorDetails, file: str, model: type[BaseModel], loc: tu
         return Problem(file=file, field=field, message=f"missing; expected a kind among {kinds}")
     return Problem(file=file, field=field,
                    message=f"expected a kind among {kinds}, found {_found(error.get('ctx', {}).get('tag'))}")
-
-
-def read_yaml_mapping(path: Path, error: type[InputError]) -> dict[str, Any]:
-    """Read ``path`` as a YAML mapping or raise ``error`` with one clear problem."""
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error([Problem(file=file, field="(file)", message="expected an existing file, found nothing there")])
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise error([Problem(file=file, field="(file)", message=f"expected a readable UTF-8 text file ({exc.__class__.__name__})")])
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        reason = (getattr(exc, "problem", None) or "a syntax error").removeprefix("found ")
-        raise error([Problem(file=file, field=where, message=f"expected valid YAML, found {reason}")])
-    if data is None:
-        raise error([Problem(file=file, field="(file)", message="expected a YAML mapping, found an empty file")])
-    if not isinstance(data, dict):
-        raise error([Problem(file=file, field="(top level)", message=f"expected a YAML mapping, found {type(data).__name__}")])
-    return data
-
-

@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from simulator.kernel.problems import InputError, Problem, read_yaml_mapping, validation_problems
+from simulator.kernel.problems import InputError, Problem, validation_problems
+from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator.scenario.faults import AgentFault, Injection, LinkFault
 from simulator.scenario.model import QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
