@@ -638,7 +638,8 @@ def test_store_matches_beams_queries_on_random_worlds(seed):
               {"kind": "link", "link": f"directory->{names[1]}", "toxic": "reset", "toxicity": 0.5,
                "at": 3 * HOUR + 100, "duration": 600}]
     world = World(parse_scenario({
-        "name": "prop", "agents": agents, "acl": open_acl(agents, ["agent.ping"]), "traffic": {"routes": routes},
+        "name": "prop", "duration": 6 * HOUR, "agents": agents, "acl": open_acl(agents, ["agent.ping"]),
+        "traffic": {"routes": routes},
         "faults": faults, "retention": {"finished_rows": None}, "bus": {"rate_limit_per_min": 600},
         "fidelity": rng.choice(["documented", "as-coded"]),
     }), seed)

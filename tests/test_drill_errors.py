@@ -280,6 +280,12 @@ CASES: dict[str, tuple[dict[str, Any] | str, list[tuple[str, str]]]] = {
     "send_to_an_unknown_agent": (
         step(action="send", **{"from": DESK}, to="y@x.beam", intent="ping", at="1m"),
         [("steps[0].to", "expected one of the scenario's agents, found 'y@x.beam'")]),
+    "acl_entry_for_an_unknown_agent": (
+        step(action="add_acl_entry", target="ghost@x.beam", intent="ping", allowed_from="*", at="1m"),
+        [("steps[0].target", "expected one of the scenario's agents, found 'ghost@x.beam'")]),
+    "requeue_for_an_unknown_recipient": (
+        step(action="requeue_dead_letters", recipient="ghost@x.beam", at="1m"),
+        [("steps[0].recipient", "expected one of the scenario's agents, found 'ghost@x.beam'")]),
     "send_without_from": (
         step(action="send", to=FINANCE, intent="ping", at="1m"), [("steps[0].from", "missing; expected a value")]),
     "partner_request_patching_the_email": (

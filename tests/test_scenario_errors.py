@@ -431,3 +431,40 @@ def test_cli_until_problem_is_one_line(tmp_path):
     assert [line.rstrip() for line in result.stderr.splitlines()] == [
         f"(command line): --until: expected {DURATION_HINT}, found '5minutes'"
     ]
+
+
+# --- bounds on every number a user can type ------------------------------------------------
+
+BOUNDS = {
+    "rate far too high": (route(rate="1000000000000/s"),
+                          "traffic.routes[0].rate", "expected a rate of at most 10,000/s, found '1000000000000/s'"),
+    "rate in exponent form": (route(rate="1e12/s"),
+                              "traffic.routes[0].rate", "expected a rate of at most 10,000/s, found '1e12/s'"),
+    "rate as a huge number": (route(rate="1.0e+12"),
+                              "traffic.routes[0].rate", "expected a rate of at most 10,000/s, found 1000000000000.0"),
+    "duration far too long": ("duration: 100000000h\n" + VALID,
+                              "duration", "expected a duration of at most 366d (31622400 s), found '100000000h'"),
+    "duration infinite": ("duration: .inf\n" + VALID,
+                          "duration", "expected a duration of at most 366d (31622400 s), found inf"),
+    "duration zero": ("duration: 0\n" + VALID, "duration", "expected greater than 0, found 0"),
+    "worker interval zero": (VALID + "bus: {worker_interval: 0s}\n",
+                             "bus.worker_interval", "expected greater than 0, found '0s'"),
+    "seed beyond 64 bits": ("seed: 18446744073709551616\n" + VALID,
+                            "seed", "expected less than or equal to 9223372036854775807, found 18446744073709551616"),
+    "concurrency too high": ("name: t\nagents:\n  - {id: a@x.beam, concurrency: 1000000}\n",
+                             "agents[0].concurrency", "expected less than or equal to 10000, found 1000000"),
+    "burst multiplier too high": (route(name="r") + "  bursts: [{route: r, start: 0s, duration: 1m, "
+                                  "multiplier: 1000000}]\n", "traffic.bursts[0].multiplier",
+                                  "expected less than or equal to 1000, found 1000000"),
+    "workflow count too high": (VALID + "traffic: {workflows: [{count: 1000000}]}\n",
+                                "traffic.workflows[0].count", "expected less than or equal to 100000, found 1000000"),
+    "fault after the end": ("duration: 2m\n" + VALID + "faults: [{kind: agent_disconnect, agent: a@x.beam, at: 10h}]\n",
+                            "faults[0].at", "expected a time within the scenario's duration (120 s), found 36000 s"),
+}
+
+
+@pytest.mark.parametrize("name", BOUNDS)
+def test_numbers_are_bounded_and_the_bound_is_named(tmp_path, name):
+    text, field, message = BOUNDS[name]
+    problem = only(problems_of(tmp_path, text))
+    assert (problem.field, problem.message) == (field, message)

@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from drills.drillfile.probes import NonceTarget, ProbeBase, WorkflowStep
 from drills.drillfile.schema import Drill
-from drills.drillfile.steps import FixRootCause, PartnerRequestStep, Send, StepBase
+from drills.drillfile.steps import (AddAclEntry, FixRootCause, PartnerRequestStep, RequeueDeadLetters, Send,
+                                    StepBase)
 from simulator.kernel.problems import InputError, Problem, validation_problems
 from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator import ScenarioError, load_scenario, parse_scenario
@@ -92,11 +93,13 @@ def parse_drill(data: dict[str, Any], path: Path) -> LoadedDrill:
     merged["faults"] = list(merged.get("faults") or []) + list(data.get("faults") or [])
     if drill.seed is not None:
         merged["seed"] = drill.seed
+    merged["duration"] = drill.duration + drill.settle  # the world runs as long as the drill does
     try:
         scenario = parse_scenario(merged, str(scenario_file))
     except ScenarioError as exc:
-        raise DrillError(problems + [_scenario_problem(p, file, own_faults, bool(drill.overrides))
-                                     for p in exc.problems]) from None
+        mapped = [_scenario_problem(p, file, own_faults, bool(drill.overrides)) for p in exc.problems]
+        known = {problem.field for problem in problems}  # a drill fault past the end is already named
+        raise DrillError(problems + [p for p in mapped if p.field not in known]) from None
     problems += _reference_problems(drill, scenario, file, scenario.faults[:own_faults])
     if problems:
         raise DrillError(problems)
@@ -203,11 +206,17 @@ def _step_problems(step: StepBase, field: str, file: str, faults: list[str], age
     if isinstance(step, FixRootCause) and step.fault not in faults:
         problems.append(Problem(file=file, field=f"{field}.fault",
                                 message=f"expected the name of one of the drill's faults {sorted(faults)}, found {step.fault!r}"))
+    named: list[tuple[str, str | None]] = []
     if isinstance(step, Send):
-        for key, beam_id in (("from", step.sender), ("to", step.recipient)):
-            if beam_id not in agents:
-                problems.append(Problem(file=file, field=f"{field}.{key}",
-                                        message=f"expected one of the scenario's agents, found {beam_id!r}"))
+        named = [("from", step.sender), ("to", step.recipient)]
+    elif isinstance(step, AddAclEntry):
+        named = [("target", step.target)]
+    elif isinstance(step, RequeueDeadLetters):
+        named = [("recipient", step.recipient)]
+    for key, beam_id in named:
+        if beam_id is not None and beam_id not in agents:
+            problems.append(Problem(file=file, field=f"{field}.{key}",
+                                    message=f"expected one of the scenario's agents, found {beam_id!r}"))
     if isinstance(step, PartnerRequestStep) and "email" in step.patch:
         problems.append(Problem(file=file, field=f"{field}.patch.email", message="unknown key; the email is the step's own field"))
     return problems

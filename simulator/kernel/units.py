@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import BeforeValidator
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_DURATION_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
+_NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_DURATION_PART = re.compile(rf"({_NUMBER})(ms|s|m|h|d)")
+_DURATION_WHOLE = re.compile(rf"(?:{_NUMBER}(?:ms|s|m|h|d))+")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_RATE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)")
+_RATE = re.compile(rf"({_NUMBER})\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)")
 _RATE_SECONDS = {
     "s": 1.0, "sec": 1.0, "second": 1.0,
     "m": 60.0, "min": 60.0, "minute": 60.0,
@@ -20,6 +22,10 @@ _RATE_SECONDS = {
 
 DURATION_HINT = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
 RATE_HINT = "a rate like 10/s, 30/min, 600/h or a number per second"
+#: The longest duration any input may give: a leap year of virtual time.
+MAX_DURATION: Final[float] = 366 * 86400.0
+#: The highest rate any input may give, per second (one route).
+MAX_RATE: Final[float] = 10_000.0
 
 
 def parse_duration(value: Any) -> float:
@@ -37,6 +43,8 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"expected {DURATION_HINT}")
     if seconds < 0 or seconds != seconds:
         raise ValueError(f"expected {DURATION_HINT}, not negative")
+    if not seconds <= MAX_DURATION:
+        raise ValueError(f"expected a duration of at most 366d ({MAX_DURATION:.0f} s), found {value!r}")
     return seconds
 
 
@@ -55,6 +63,8 @@ def parse_rate(value: Any) -> float:
         raise ValueError(f"expected {RATE_HINT}, not negative")
     if not per_second > 0:
         raise ValueError(f"expected {RATE_HINT}, greater than zero")
+    if not per_second <= MAX_RATE:
+        raise ValueError(f"expected a rate of at most {MAX_RATE:,.0f}/s, found {value!r}")
     return per_second
 
 

@@ -59,6 +59,9 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
     route_labels = set(labels)
     for index, fault in enumerate(scenario.faults):
         field = f"faults[{index}]"
+        if fault.at > scenario.duration:
+            problem(f"{field}.at", f"expected a time within the scenario's duration ({scenario.duration:g} s), "
+                                   f"found {fault.at:g} s")
         if isinstance(fault, AgentFault):
             agent_ref(f"{field}.agent", fault.agent)
         elif isinstance(fault, Injection) and fault.route not in route_labels:

@@ -5,7 +5,7 @@ settings, retention, traffic, faults, fidelity). Loading and cross-field checks 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -13,6 +13,17 @@ from simulator.kernel.fields import BeamId, Model, Probability
 from simulator.kernel.units import Duration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
+
+#: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
+#: what would exhaust a machine before the run could say so.
+MAX_AGENTS: Final[int] = 100_000
+MAX_ACL_ROWS: Final[int] = 1_000_000
+MAX_ROUTES: Final[int] = 100_000
+MAX_CONCURRENCY: Final[int] = 10_000
+MAX_LIMIT: Final[int] = 1_000_000_000
+MAX_SEED: Final[int] = 2**63 - 1
+#: A duration that must be more than zero.
+PositiveDuration = Annotated[Duration, Field(gt=0)]
 
 class QuoteDeskHandler(Model):
     """The demo's partner desk (§11): checks inventory over WebSocket, answers the quote,
@@ -60,24 +71,24 @@ class AgentSpec(Model):
     failure_rate: Probability = 0.0
     failure_code: str = "RESULT_ERROR"
     async_accept: Probability = 0.0
-    concurrency: Annotated[int, Field(ge=1)] | None = None
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] | None = None
     handler: Handler | None = None
     ip: str | None = None
     verified: bool = False
     tier: str = "basic"
-    age_days: Annotated[float, Field(ge=0)] = 30.0
+    age_days: Annotated[float, Field(ge=0, le=36_500)] = 30.0
     flagged: bool = False
     shield: ShieldSpec = ShieldSpec()
-    clock_skew: float = 0.0
+    clock_skew: Annotated[float, Field(ge=-86_400, le=86_400)] = 0.0
 
 
 class BusSpec(Model):
     """Message bus settings (beam-model §4). Defaults are Beam's own."""
 
-    rate_limit_per_min: Annotated[int, Field(ge=1)] = 10
+    rate_limit_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10
     max_retries: Annotated[int, Field(ge=1, le=100)] = 5
-    worker_interval: Duration = 30.0
-    worker_batch: Annotated[int, Field(ge=1)] = 10
+    worker_interval: PositiveDuration = 30.0
+    worker_batch: Annotated[int, Field(ge=1, le=100_000)] = 10
     attempt_timeout: Duration = 30.0
     retry_policy: Literal["beam"] = "beam"
     ip: str | None = None
@@ -87,8 +98,8 @@ class PublicLimits(Model):
     """The public limiter on ``POST /intents/send`` (§5.2): fixed 60 s windows per client
     address and per sender; trusted addresses and sender patterns skip it."""
 
-    per_ip_per_min: Annotated[int, Field(ge=1)] = 30
-    per_sender_per_min: Annotated[int, Field(ge=1)] = 20
+    per_ip_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 30
+    per_sender_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
     trusted_ips: list[str] = Field(default_factory=list)
     trusted_senders: list[str] = Field(default_factory=list)
 
@@ -104,10 +115,10 @@ class DirectorySpec(Model):
     http_result_timeout: Duration = 60.0
     ws_result_timeout: Duration = 30.0
     public_limits: PublicLimits = PublicLimits()
-    rate_limit_per_min: Annotated[int, Field(ge=1)] | None = None
-    max_payload_bytes: Annotated[int, Field(ge=1)] = 65536
+    rate_limit_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] | None = None
+    max_payload_bytes: Annotated[int, Field(ge=1, le=100 * 2**20)] = 65536
     replay_window: Duration = 300.0
-    recovery_sweep_interval: Duration = 5.0
+    recovery_sweep_interval: PositiveDuration = 5.0
     extra_intents: list[str] = Field(default_factory=list)
 
 
@@ -147,7 +158,7 @@ class RouteSpec(Model):
     via: Literal["bus", "http", "ws"] = "ws"
     rate: Rate
     payload: dict[str, Any] = Field(default_factory=dict)
-    priority: int = 0
+    priority: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
 
     @property
     def label(self) -> str:
@@ -161,7 +172,7 @@ class BurstSpec(Model):
     route: str
     start: Duration
     duration: Duration
-    multiplier: Annotated[float, Field(gt=0)]
+    multiplier: Annotated[float, Field(gt=0, le=1000)]
 
 
 class QuoteWorkflow(Model):
@@ -170,12 +181,12 @@ class QuoteWorkflow(Model):
     kind: Literal["quote"] = "quote"
     at: Duration = 1.0
     every: Duration = 60.0
-    count: Annotated[int, Field(ge=1)] = 1
+    count: Annotated[int, Field(ge=1, le=100_000)] = 1
     requester: BeamId = "procurement@acme.beam.directory"
     desk: BeamId = "partner-desk@northwind.beam.directory"
     project: str = "Mannheim rooftop rollout"
     sku: str = "INV-240"
-    quantity: Annotated[int, Field(ge=0)] = 240
+    quantity: Annotated[int, Field(ge=0, le=10**9)] = 240
     ship_to: str = "Mannheim, DE"
     needed_by: str = "2026-04-03"
 
@@ -183,10 +194,10 @@ class QuoteWorkflow(Model):
 class TrafficSpec(Model):
     """All traffic of a scenario: routes, bursts, a daily profile and scripted workflows."""
 
-    routes: list[RouteSpec] = Field(default_factory=list)
-    bursts: list[BurstSpec] = Field(default_factory=list)
-    daily_profile: list[Annotated[float, Field(ge=0)]] | None = None
-    workflows: list[QuoteWorkflow] = Field(default_factory=list)
+    routes: Annotated[list[RouteSpec], Field(max_length=MAX_ROUTES)] = Field(default_factory=list)
+    bursts: Annotated[list[BurstSpec], Field(max_length=10_000)] = Field(default_factory=list)
+    daily_profile: list[Annotated[float, Field(ge=0, le=1000)]] | None = None
+    workflows: Annotated[list[QuoteWorkflow], Field(max_length=1000)] = Field(default_factory=list)
 
     @field_validator("daily_profile")
     @classmethod
@@ -209,16 +220,16 @@ class Scenario(Model):
 
     name: Annotated[str, StringConstraints(min_length=1)]
     description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 1
-    duration: Duration = 600.0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    duration: PositiveDuration = 600.0
     epoch: datetime = DEFAULT_EPOCH
     bus: BusSpec = BusSpec()
     directory: DirectorySpec = DirectorySpec()
     retention: RetentionSpec = RetentionSpec()
-    agents: Annotated[list[AgentSpec], Field(min_length=1)]
-    acl: list[AclEntry] = Field(default_factory=list)
+    agents: Annotated[list[AgentSpec], Field(min_length=1, max_length=MAX_AGENTS)]
+    acl: Annotated[list[AclEntry], Field(max_length=MAX_ACL_ROWS)] = Field(default_factory=list)
     traffic: TrafficSpec = TrafficSpec()
-    faults: list[FaultSpec] = Field(default_factory=list)
+    faults: Annotated[list[FaultSpec], Field(max_length=10_000)] = Field(default_factory=list)
     fidelity: Literal["documented", "as-coded"] = "documented"
     quirks: QuirksSpec = QuirksSpec()
 
