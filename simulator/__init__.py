@@ -17,7 +17,8 @@ from simulator.loading import load_scenario, parse_scenario
 from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import Scenario
 from simulator.summary import Summary
+from simulator.workload import expected_intents
 from simulator.world import World
 
 __all__ = ["ConservationError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
-           "World", "load_scenario", "parse_scenario"]
+           "World", "expected_intents", "load_scenario", "parse_scenario"]

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from drills.cli.console import errors
+from drills.runs.interrupt import Interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
@@ -20,5 +20,8 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        errors.print("interrupted")
+        print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Interrupted as stop:  # a second signal: stop at once
+        print(f"interrupted by {stop.name}", file=sys.stderr)
+        sys.exit(stop.exit_code)

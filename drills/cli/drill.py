@@ -17,6 +17,8 @@ from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
 from drills.executor.execute import DrillOutcome, run_drill
 from drills.executor.journal import VERDICTS
 from drills.runs.files import write_json
+from drills.runs.interrupt import stop_on_signals
+from drills.runs.resultdir import OutError, ResultDirectory
 from simulator.kernel.problems import Problem
 
 drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
@@ -81,31 +83,54 @@ def run(
         wanted += list(names)
     if not wanted:
         fail_input([Problem(file="(command line)", field="DRILL", message="expected drill names or files, or --all")])
-    loaded = _load(wanted)
+    loaded = _load(list(dict.fromkeys(wanted)))
+    loaded = list({drill.path.resolve(): drill for drill in loaded}.values())  # --all NAME runs NAME once
+    try:
+        result = ResultDirectory(out)
+    except OutError as error:
+        fail_input(error.problems)
     outcomes: list[DrillOutcome] = []
-    with Progress(TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[virtual]}"),
-                  TimeElapsedColumn(), console=errors, transient=True) as progress:
-        total = progress.add_task("all drills", total=len(loaded), virtual="")
-        for drill in loaded:
-            task = progress.add_task(drill.name, total=drill.drill.duration, virtual="")
+    try:
+        with stop_on_signals() as stop, Progress(
+                TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[virtual]}"),
+                TimeElapsedColumn(), console=errors, transient=True) as progress:
+            total = progress.add_task("all drills", total=len(loaded), virtual="")
+            for drill in loaded:
+                task = progress.add_task(drill.name, total=drill.drill.duration, virtual="")
 
-            def advance(now: float, task: TaskID = task) -> None:
-                progress.update(task, completed=now, virtual=f"t={now:,.0f}s")
+                def advance(now: float, task: TaskID = task) -> None:
+                    stop.check()
+                    progress.update(task, completed=now, virtual=f"t={now:,.0f}s")
 
-            outcomes.append(run_drill(drill, out / drill.name, seed, advance))
-            progress.remove_task(task)
-            progress.advance(total)
-    _print_outcomes(outcomes, out)
+                outcome = run_drill(drill, result.staging / drill.name, seed, advance)
+                outcomes.append(outcome)
+                progress.remove_task(task)
+                progress.advance(total)
+                if outcome.verdict == "interrupted":
+                    break
+        not_run = [drill.name for drill in loaded[len(outcomes):]]
+        _print_outcomes(outcomes, not_run, result)
+    finally:
+        result.publish()
+    console.print(f"wrote summary.json and one directory per drill with journal.json, report.md and chart.png "
+                  f"{result.note()}", highlight=False)
+    interrupted = next((o.run.interrupted for o in outcomes if o.run is not None and o.run.interrupted), None)
+    if interrupted is not None:
+        print(f"interrupted by {interrupted.name}: {len(outcomes) - 1} drills done, {outcomes[-1].journal.drill} "
+              f"interrupted, {len(not_run)} not run; the files are in {out}", file=sys.stderr)
+        raise typer.Exit(interrupted.exit_code)
     if any(outcome.verdict != "completed" for outcome in outcomes):
         raise typer.Exit(1)
 
 
-def _print_outcomes(outcomes: list[DrillOutcome], out: Path) -> None:
+def _print_outcomes(outcomes: list[DrillOutcome], not_run: list[str], result: ResultDirectory) -> None:
+    """The verdict table on stdout, what went wrong on stderr, and ``summary.json``."""
+    out = result.out
     table = Table(title=f"drills ({out})")
     for column, justify in (("drill", "left"), ("verdict", "left"), ("expectations", "right"),
                             ("virtual", "right"), ("wall", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    styles = {"completed": "green", "deviated": "yellow", "failed": "red", "aborted": "red"}
+    styles = {"completed": "green", "deviated": "yellow", "failed": "red", "aborted": "red", "interrupted": "red"}
     for outcome in outcomes:
         journal = outcome.journal
         table.add_row(journal.drill, f"[{styles[journal.status]}]{journal.status}[/]",
@@ -125,10 +150,8 @@ def _print_outcomes(outcomes: list[DrillOutcome], out: Path) -> None:
         for violation in journal.violations:
             print(f"  t={violation.time:g}s runbook rule broken by {violation.step}: {violation.rule} "
                   f"({violation.detail})", file=sys.stderr)
-        print(f"  proof pack: {outcome.out / 'report.md'}", file=sys.stderr)
-    write_json(out / "summary.json", {"drills": [
+        print(f"  proof pack: {out / outcome.journal.drill / 'report.md'}", file=sys.stderr)
+    write_json(result.staging / "summary.json", {"drills": [
         {"drill": o.journal.drill, "verdict": o.journal.status, "expectations_held": o.journal.expectations_held,
          "expectations_total": o.journal.expectations_total, "virtual_seconds": o.journal.virtual_duration,
-         "report": str(o.out / "report.md")} for o in outcomes]})
-    console.print(f"wrote {out / 'summary.json'} and one directory per drill with journal.json, report.md and "
-                  "chart.png", highlight=False)
+         "report": f"{o.journal.drill}/report.md"} for o in outcomes], "not_run": not_run})

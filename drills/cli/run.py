@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Final, Optional
+from urllib.parse import urlsplit
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,14 +16,21 @@ from rich.table import Table
 
 from drills.cli.app import app
 from drills.cli.console import console, errors, fail_input
+from drills.runs.interrupt import StopRequest, stop_on_signals
+from drills.runs.resultdir import OutError, ResultDirectory
 from drills.runs.runner import Outputs, run_world
-from simulator import InputError, Problem, Summary, World, load_scenario
+from simulator import InputError, Problem, Summary, World, expected_intents, load_scenario
 from simulator.kernel.lifecycle import STATES
 from simulator.kernel.units import DURATION_HINT, parse_duration
 from simulator.telemetry.sampling import parse_sampling
 
 #: Runs longer than this many virtual seconds get a progress bar.
-PROGRESS_THRESHOLD = 3600.0
+PROGRESS_THRESHOLD: Final[float] = 3600.0
+#: The most virtual seconds run between two checks for a stop (SIGINT, SIGTERM).
+SLICE: Final[float] = 60.0
+MAX_SLICES: Final[int] = 100_000
+#: Runs implying more intents than this need --allow-large (about 8 minutes at 40k/s).
+MAX_INTENTS: Final[int] = 20_000_000
 
 
 def _duration_option(value: str | None, option: str) -> float | None:
@@ -28,9 +38,14 @@ def _duration_option(value: str | None, option: str) -> float | None:
         return None
     try:
         return parse_duration(value)
-    except ValueError:
-        fail_input([Problem(file="(command line)", field=option, message=f"expected {DURATION_HINT}, found {value!r}")])
+    except ValueError as error:
+        message = str(error) if "at most" in str(error) else f"expected {DURATION_HINT}, found {value!r}"
+        fail_input([Problem(file="(command line)", field=option, message=message)])
     return None
+
+
+def _option_problem(option: str, message: str) -> None:
+    fail_input([Problem(file="(command line)", field=option, message=message)])
 
 
 @app.command(epilog="Example: beamdrill run scenarios/partner-day.yaml --seed 3 --until 6h --out runs/day --events")
@@ -38,7 +53,7 @@ def run(
     scenario_file: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.")],
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's).")] = None,
     until: Annotated[Optional[str], typer.Option(help="Virtual time to run to, e.g. 6h (default: the scenario's duration).")] = None,
-    out: Annotated[Path, typer.Option(help="Result directory.")] = Path("runs/latest"),
+    out: Annotated[Path, typer.Option(help="Result directory; an earlier run's files there are replaced.")] = Path("runs/latest"),
     events: Annotated[bool, typer.Option("--events", help="Also write every event to events.jsonl.")] = False,
     metrics: Annotated[bool, typer.Option("--metrics", help="Write metrics.om: timestamped OpenMetrics for "
                                           "promtool tsdb create-blocks-from openmetrics.")] = False,
@@ -51,36 +66,63 @@ def run(
     epoch: Annotated[Optional[str], typer.Option(
         help="Wall-clock time of virtual t=0: ISO 8601 (2026-04-03T08:00:00Z), 'today' or 'yesterday' (UTC "
              "midnight). Default: the scenario's epoch.")] = None,
+    allow_large: Annotated[bool, typer.Option("--allow-large", help=f"Run even when the traffic implies more than "
+                                              f"{MAX_INTENTS:,} intents.")] = False,
 ) -> None:
-    """Run one scenario and write DIR/result.json, DIR/audit.jsonl (and DIR/events.jsonl with --events)."""
-    try:
-        scenario = load_scenario(scenario_file)
-    except InputError as error:
-        fail_input(error.problems)
-    if epoch is not None:
-        scenario = scenario.model_copy(update={"epoch": _epoch_option(epoch)})
+    """Run one scenario and write DIR/result.json, DIR/audit.jsonl (and DIR/events.jsonl with --events).
+
+    Every option is checked before the run starts. SIGINT or SIGTERM stops the run at the
+    virtual time reached and still writes every file (status: interrupted)."""
     if seed is not None and seed < 0:
-        fail_input([Problem(file="(command line)", field="--seed", message=f"expected a non-negative integer, found {seed}")])
+        _option_problem("--seed", f"expected a non-negative integer, found {seed}")
     end = _duration_option(until, "--until")
     interval = _duration_option(scrape_interval, "--scrape-interval") or 0.0
     if metrics and interval <= 0:
-        fail_input([Problem(file="(command line)", field="--scrape-interval",
-                            message=f"expected a positive duration, found {scrape_interval!r}")])
+        _option_problem("--scrape-interval", f"expected a positive duration, found {scrape_interval!r}")
     sampling = None
     if traces is not None or otlp_endpoint is not None:
         try:
             sampling = parse_sampling(traces or "all")
         except ValueError as error:
-            fail_input([Problem(file="(command line)", field="--traces", message=str(error).removeprefix("sampling: "))])
+            _option_problem("--traces", str(error).removeprefix("sampling: "))
+    if otlp_endpoint is not None:
+        url = urlsplit(otlp_endpoint)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            _option_problem("--otlp-endpoint", f"expected an http:// or https:// URL, found {otlp_endpoint!r}")
+    when = _epoch_option(epoch) if epoch is not None else None
+    try:
+        scenario = load_scenario(scenario_file)
+    except InputError as error:
+        fail_input(error.problems)
+    if when is not None:
+        scenario = scenario.model_copy(update={"epoch": when})
+    stop_at = scenario.duration if end is None else end
+    intents = expected_intents(scenario, stop_at)
+    if intents > MAX_INTENTS and not allow_large:
+        fail_input([Problem(file=str(scenario_file), field="traffic", message=(
+            f"expected at most {MAX_INTENTS:,} intents without --allow-large, found about {intents:,.0f} "
+            f"in {stop_at:g} virtual s (rates x duration x daily profile and bursts)"))])
     world = World(scenario, seed)
-    outputs = Outputs(out=out, events=events, scrape_interval=interval if metrics else None, sampling=sampling,
-                      traces_file=traces is not None, otlp_endpoint=otlp_endpoint)
-    report = run_world(world, scenario_file, scenario.duration if end is None else end, outputs, _run_with_progress)
+    try:
+        result = ResultDirectory(out)
+    except OutError as error:
+        fail_input(error.problems)
+    outputs = Outputs(out=result.staging, events=events, scrape_interval=interval if metrics else None,
+                      sampling=sampling, traces_file=traces is not None, otlp_endpoint=otlp_endpoint)
+    try:
+        with stop_on_signals() as stop:
+            report = run_world(world, scenario_file, stop_at, outputs, partial(_run_with_progress, stop=stop))
+    finally:
+        result.publish()
     _print_summary(report.summary, world.seed)
     if report.exported_spans is not None:
         console.print(f"sent {report.exported_spans} spans to {otlp_endpoint}", highlight=False)
-    console.print(f"wrote {', '.join(str(out / f) for f in report.files)}  "
+    console.print(f"wrote {', '.join(report.files)} {result.note()}  "
                   f"({report.summary.virtual_seconds:g} virtual s in {report.wall:.2f} s wall)", highlight=False)
+    if report.interrupted is not None:
+        print(f"interrupted by {report.interrupted.name} at t={world.now:g}s of {stop_at:g}s; every file is written "
+              f"up to then in {out}", file=sys.stderr)
+        raise typer.Exit(report.interrupted.exit_code)
     if report.failure is not None:
         print(f"run failed: {report.failure}; partial results are in {out / 'result.json'}", file=sys.stderr)
         raise typer.Exit(1)
@@ -93,24 +135,38 @@ def _epoch_option(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        fail_input([Problem(file="(command line)", field="--epoch",
-                            message=f"expected an ISO 8601 time like 2026-04-03T08:00:00Z, 'today' or 'yesterday', "
-                                    f"found {value!r}")])
+        _option_problem("--epoch", f"expected an ISO 8601 time like 2026-04-03T08:00:00Z, 'today' or 'yesterday', "
+                                   f"found {value!r}")
         raise
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
-def _run_with_progress(world: World, end: float) -> Summary:
+def _run_with_progress(world: World, end: float, stop: StopRequest) -> Summary:
+    """Run in slices of at most :data:`SLICE` virtual seconds, checking for a stop between
+    them; show a bar on a terminal, a line per tenth otherwise, for runs past an hour."""
+    steps = min(MAX_SLICES, max(100, math.ceil((end - world.now) / SLICE)))
     if end < PROGRESS_THRESHOLD:
-        return world.run(until=end)
+        return world.run(until=end, progress=stop.check, steps=steps)
+    if not errors.is_terminal:
+        shown = [0]
+
+        def report(now: float) -> None:
+            stop.check()
+            tenth = int(10 * now / end) if end else 10
+            if tenth > shown[0]:
+                shown[0] = tenth
+                print(f"simulating: {10 * tenth}% (t={now:,.0f}s of {end:,.0f}s)", file=sys.stderr, flush=True)
+
+        return world.run(until=end, progress=report, steps=steps)
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[virtual]}"),
                   TimeRemainingColumn(), console=errors, transient=True) as progress:
         task = progress.add_task("run", total=end, virtual="")
 
         def advance(now: float) -> None:
+            stop.check()
             progress.update(task, completed=now, virtual=f"t={now:,.0f}s")
 
-        return world.run(until=end, progress=advance)
+        return world.run(until=end, progress=advance, steps=steps)
 
 
 def _print_summary(summary: Summary, seed: int) -> None:

@@ -30,7 +30,7 @@ from drills.executor.journal import Activity, Deviation, Journal, Phase, Verdict
 from drills.executor.orderrules import violations
 from drills.proofpack.redact import redact_run, without_payloads
 from drills.proofpack.report import write_report
-from drills.runs.files import atomic_stream, write_json
+from drills.runs.files import atomic_stream, shown_path, write_json
 from drills.runs.runner import Outputs, RunReport, describe_error, run_world
 from drills.drillfile.probes import NonceTarget, ProbeBase
 from drills.drillfile.steps import StepBase
@@ -274,7 +274,7 @@ def _record_drill(result_file: Path, loaded: LoadedDrill, journal: Journal) -> N
     if not result_file.is_file():
         return
     document = json.loads(result_file.read_text(encoding="utf-8"))
-    document["drill"] = {"name": loaded.name, "file": str(loaded.path), "verdict": journal.status,
+    document["drill"] = {"name": loaded.name, "file": shown_path(loaded.path), "verdict": journal.status,
                          "reason": journal.reason, "resolved": loaded.drill.model_dump(mode="json", by_alias=True)}
     write_json(result_file, without_payloads(document))
 
@@ -293,6 +293,9 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
     except Exception as error:  # the drill could not run; keep what there is and say why
         drill.record.verdict, drill.record.reason = "failed", describe_error(error)
     record = drill.record
+    if report is not None and report.interrupted is not None:
+        record.verdict = "interrupted"
+        record.reason = f"interrupted by {report.interrupted.name} at t={world.now:g}s"
     samples = record.samples
     files = list(report.files) if report is not None else []
     for evidence in drill.ctx.evidence:
@@ -300,8 +303,8 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
             stream.write(evidence.text)
         files.append(evidence.filename)
     journal = Journal(
-        drill=loaded.name, title=loaded.drill.title, rehearses=loaded.drill.rehearses, file=str(loaded.path),
-        seed=world.seed, scenario_file=str(loaded.scenario_file), scenario_digest=scenario_digest(loaded),
+        drill=loaded.name, title=loaded.drill.title, rehearses=loaded.drill.rehearses, file=shown_path(loaded.path),
+        seed=world.seed, scenario_file=shown_path(loaded.scenario_file), scenario_digest=scenario_digest(loaded),
         status=drill.verdict(), reason=record.reason, virtual_duration=world.now,
         expectations_held=record.held, expectations_total=len(loaded.drill.expectations),
         steady_states={"before": record.before, "after": record.after}, run=record.method,

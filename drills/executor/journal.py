@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Verdict = Literal["completed", "deviated", "failed", "aborted"]
+Verdict = Literal["completed", "deviated", "failed", "aborted", "interrupted"]
 Phase = Literal["steady-state-before", "method", "steady-state-after", "guard", "rollback"]
 #: What each verdict means, for reports and ``--help``.
 VERDICTS: dict[str, str] = {
@@ -16,6 +16,7 @@ VERDICTS: dict[str, str] = {
     "deviated": "an expectation or steady-state probe did not hold, or a runbook rule was broken",
     "failed": "the drill itself could not run (the world broke, or the steady state did not hold before the method)",
     "aborted": "a guard (stop condition) failed and the drill stopped early",
+    "interrupted": "SIGINT or SIGTERM stopped the drill; its files hold what happened until then",
 }
 
 

@@ -13,6 +13,20 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from simulator.kernel.events import Event
 
+#: beamdrill's own root (the checkout, or the installed packages' directory): built-in
+#: drills and scenarios are recorded relative to it, so results do not name a checkout.
+OWN_ROOT = Path(__file__).resolve().parents[2]
+
+
+def shown_path(path: Path) -> str:
+    """A file as result files record it: a built-in one relative to beamdrill's root, one
+    under the working directory relative to it, any other as given."""
+    resolved = path.resolve()
+    for root in (OWN_ROOT, Path.cwd().resolve()):
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
+    return str(path)
+
 
 @contextmanager
 def atomic_stream(path: Path) -> Iterator[TextIO]:

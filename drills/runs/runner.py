@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Final
 
-from drills.runs.files import EventLog, atomic_stream, versions, write_json, write_jsonl
+from drills.runs.files import EventLog, atomic_stream, shown_path, versions, write_json, write_jsonl
+from drills.runs.interrupt import Interrupted
 from simulator import ConservationError
 from simulator.operator.inbox import MAX_LIMIT
 from simulator.kernel.lifecycle import IllegalTransition
@@ -51,6 +52,12 @@ class RunReport:
     files: list[str] = field(default_factory=list)
     failure: str | None = None
     exported_spans: int | None = None
+    interrupted: Interrupted | None = None
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``failed`` (a check or a bug) or ``interrupted`` (a signal)."""
+        return "interrupted" if self.interrupted else "failed" if self.failure else "completed"
 
 
 def describe_error(error: BaseException) -> str:
@@ -66,8 +73,9 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
               run: Callable[[World, float], Summary]) -> RunReport:
     """Run ``world`` to ``end`` with ``run`` (which may show progress) and write every output.
 
-    A conservation or transition failure does not lose anything: the summary so far and
-    every file are still written, and the report says why the run failed.
+    A conservation or transition failure, or :class:`Interrupted` raised by ``run``
+    between slices of virtual time, loses nothing: the summary so far and every file are
+    still written up to the time reached, and the report says why the run stopped.
     """
     out = outputs.out
     files = ["result.json", "audit.jsonl"]
@@ -75,6 +83,7 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
     resource = {"service.name": "beamdrill", "beamdrill.scenario": scenario.name, "beamdrill.seed": str(world.seed)}
     recorder = MetricsRecorder(world, outputs.scrape_interval) if outputs.scrape_interval else None
     failure: str | None = None
+    interrupted: Interrupted | None = None
     summary: Summary | None = None
     with ExitStack() as stack:
         writer = None
@@ -95,6 +104,8 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
         started = time.perf_counter()
         try:
             summary = run(world, end)
+        except Interrupted as stop:
+            interrupted = stop
         except (ConservationError, IllegalTransition) as error:
             failure = f"{type(error).__name__}: {error}"
         except Exception as error:  # a bug: keep every file, and say what broke where
@@ -115,8 +126,8 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
                 writer.add(views)
             writer.close()
             files.append("traces.otlp.jsonl")
-    report = RunReport(summary, wall, files, failure)
-    if spans is not None and outputs.otlp_endpoint is not None:
+    report = RunReport(summary, wall, files, failure, interrupted=interrupted)
+    if spans is not None and outputs.otlp_endpoint is not None and interrupted is None:
         try:
             report.exported_spans = export_otlp_http(spans.traces(until=world.now), outputs.otlp_endpoint,
                                                      scenario.epoch_ns, resource)
@@ -174,11 +185,13 @@ def write_operator_files(world: World, out: Path) -> tuple[list[str], str | None
 def result_document(scenario_file: Path, world: World, end: float, report: RunReport) -> dict[str, Any]:
     """result.json: status, the fully resolved scenario, seed, versions, files, summary."""
     return {
-        "status": "failed" if report.failure else "completed",
+        "status": report.status,
         "error": report.failure,
-        "scenario_file": str(scenario_file),
+        "interrupted_by": report.interrupted.name if report.interrupted else None,
+        "scenario_file": shown_path(scenario_file),
         "seed": world.seed,
         "until": end,
+        "reached": world.now,
         "versions": versions(),
         "files": report.files,
         "scenario": world.scenario.model_dump(mode="json", by_alias=True),

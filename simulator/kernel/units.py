@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final
 from pydantic import BeforeValidator
 
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_BARE_NUMBER = re.compile(rf"-?{_NUMBER}")
 _DURATION_PART = re.compile(rf"({_NUMBER})(ms|s|m|h|d)")
 _DURATION_WHOLE = re.compile(rf"(?:{_NUMBER}(?:ms|s|m|h|d))+")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -32,6 +33,8 @@ def parse_duration(value: Any) -> float:
     """Return ``value`` in seconds; accept non-negative numbers and strings like ``1h30m``."""
     if isinstance(value, bool):
         raise ValueError(f"expected {DURATION_HINT}")
+    if isinstance(value, str) and _BARE_NUMBER.fullmatch(value.strip()):
+        value = float(value)
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str) and _DURATION_WHOLE.fullmatch(value.strip().removeprefix("-")):
