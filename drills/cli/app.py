@@ -4,6 +4,8 @@ console script's entry point."""
 from __future__ import annotations
 
 import sys
+from importlib import metadata
+from typing import Annotated
 
 import typer
 
@@ -11,6 +13,18 @@ from drills.runs.interrupt import Interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Rehearse Beam's runbook on a virtual-time simulation of the Beam stack.")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"beamdrill {metadata.version('beamdrill')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                help="Print beamdrill's version and exit.")] = False) -> None:
+    """Rehearse Beam's runbook on a virtual-time simulation of the Beam stack."""
 
 
 def main() -> None:

@@ -1,0 +1,5 @@
+"""``python -m drills``: the ``beamdrill`` command line."""
+
+from drills.cli import main
+
+main()
