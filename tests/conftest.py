@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from typer.testing import CliRunner
 
 #: Intent types the tests send; the directory's ACL denies anything without a row.
 TEST_INTENTS = ("agent.ping", "task.delegate", "conversation.message")
+
+
+def beamdrill(*args: str | Path, env: Mapping[str, str | None] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``beamdrill ARGS`` in this process: the console script's typer app, given the same
+    arguments, with stdout and stderr captured apart and its exit code, as
+    ``subprocess.run([beamdrill, *args], capture_output=True, text=True)`` would return them,
+    without starting (and importing everything into) a new interpreter each time. ``env``
+    overrides environment variables for the call (``None`` removes one), ``cwd`` is the
+    working directory during it. An exception the command lets escape is raised here (a
+    console script would print its traceback and exit 1), so it fails the test.
+
+    Tests of what only a separate process shows (output across PYTHONHASHSEED, the
+    installed entry point's exit codes) run the real script with :mod:`subprocess`."""
+    from drills.cli import app  # imports matplotlib: only when a test runs the command line
+
+    argv = [str(arg) for arg in args]
+    with contextlib.chdir(cwd or os.getcwd()):
+        result = CliRunner().invoke(app, argv, env=env, catch_exceptions=False, prog_name="beamdrill")
+    return subprocess.CompletedProcess(["beamdrill", *argv], result.exit_code, result.stdout, result.stderr)
 
 
 def open_acl(agents: Iterable[dict[str, Any]], intents: Iterable[str] = TEST_INTENTS) -> list[dict[str, str]]:

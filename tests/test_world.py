@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import open_acl
+from conftest import beamdrill, open_acl
 from simulator.conservation import ConservationError
 from simulator.kernel.events import Event
 from simulator import load_scenario, parse_scenario
@@ -145,6 +145,7 @@ def test_same_scenario_and_seed_give_identical_events(spec: dict[str, Any], seed
 
 
 def run_cli(out: Path, hash_seed: str, scenario: str = "partner-day.yaml", until: str = "2h") -> None:
+    """``beamdrill run`` through the installed console script, in a new process with ``hash_seed``."""
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     subprocess.run([str(BEAMDRILL), "run", str(ROOT / "scenarios" / scenario), "--seed", "5",
                     "--until", until, "--out", str(out), "--events"],
@@ -163,7 +164,9 @@ def test_result_files_are_byte_identical_across_processes_and_hash_seeds(tmp_pat
 def test_demo_run_reproduces_the_quickstart(tmp_path: Path) -> None:
     """§14.21: quote, inventory and preflight acked in the directory, the bus row delivered,
     total 44160, no dead letters; the result file carries the resolved scenario and seed."""
-    run_cli(tmp_path, "0", "demo.yaml", "2m")
+    done = beamdrill("run", ROOT / "scenarios" / "demo.yaml", "--seed", "5", "--until", "2m", "--out", tmp_path,
+                     "--events", cwd=ROOT)
+    assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["status"] == "completed"
     assert result["seed"] == 5
