@@ -6,9 +6,18 @@ import contextlib
 import os
 import subprocess
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
+import pytest
 from typer.testing import CliRunner
+
+from simulator import load_scenario
+from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.sampling import parse_sampling
+from simulator.telemetry.spans import SpanRecorder
+from simulator.world import Summary, World
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Intent types the tests send; the directory's ACL denies anything without a row.
 TEST_INTENTS = ("agent.ping", "task.delegate", "conversation.message")
@@ -48,3 +57,27 @@ def without_limits(agents: list[dict[str, Any]]) -> dict[str, Any]:
         "directory": {"public_limits": {"per_ip_per_min": 100_000, "per_sender_per_min": 100_000},
                       "rate_limit_per_min": 100_000},
     }
+
+
+class IncidentRun(NamedTuple):
+    """partner-incident run once for its three hours, and the sinks that watched it."""
+
+    world: World
+    summary: Summary
+    metrics: MetricsRecorder
+    spans: SpanRecorder
+
+
+@pytest.fixture(scope="session")
+def partner_incident() -> IncidentRun:
+    """The whole three hours of partner-incident (every fault kind, its own seed), scraped
+    every 15 virtual seconds and traced keeping what was not acked. The metrics and the
+    span tests read it (and only read it); both sinks only subscribe, so each sees what it
+    would see alone, and the three-hour world is run once instead of once per module."""
+    world = World(load_scenario(ROOT / "scenarios" / "partner-incident.yaml"))
+    metrics = MetricsRecorder(world, 15.0)
+    spans = SpanRecorder(world.seed, parse_sampling("failed"))
+    world.subscribe(spans)
+    summary = world.run(until=3 * 3600.0)
+    metrics.finish()
+    return IncidentRun(world, summary, metrics, spans)

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from conftest import without_limits
+from conftest import IncidentRun, without_limits
 from simulator.kernel.events import Event
 from simulator.kernel.gctune import tuned_gc
 from simulator.beam.relay import Frame
@@ -251,13 +251,12 @@ def test_spans_open_at_the_end_of_the_run_are_marked_unfinished() -> None:
 
 
 @pytest.fixture(scope="module")
-def incident() -> SpanRecorder:
-    """The whole three hours of partner-incident (every fault kind), keeping what was not acked."""
-    world = World(load_scenario(PARTNER_INCIDENT))
-    recorder = SpanRecorder(world.seed, parse_sampling("failed"))
-    world.subscribe(recorder)
-    world.run()
-    return recorder
+def incident(partner_incident: IncidentRun) -> SpanRecorder:
+    """The whole three hours of partner-incident (every fault kind), keeping what was not
+    acked (the run the metrics tests share, see conftest)."""
+    assert partner_incident.world.now == partner_incident.world.scenario.duration
+    assert partner_incident.spans.sampling == parse_sampling("failed")
+    return partner_incident.spans
 
 
 def assert_well_formed(traces: Iterator[list[SpanRecord]]) -> int:
