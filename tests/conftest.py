@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable, Mapping, NamedTuple
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator import load_scenario
+from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.sampling import parse_sampling
+from simulator.telemetry.spans import SpanRecorder
+from simulator.world import Summary, World
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Intent types the tests send; the directory's ACL denies anything without a row.
 TEST_INTENTS = ("agent.ping", "task.delegate", "conversation.message")
+
+
+def beamdrill(*args: str | Path, env: Mapping[str, str | None] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``beamdrill ARGS`` in this process: the console script's typer app, given the same
+    arguments, with stdout and stderr captured apart and its exit code, as
+    ``subprocess.run([beamdrill, *args], capture_output=True, text=True)`` would return them,
+    without starting (and importing everything into) a new interpreter each time. ``env``
+    overrides environment variables for the call (``None`` removes one), ``cwd`` is the
+    working directory during it. An exception the command lets escape is raised here (a
+    console script would print its traceback and exit 1), so it fails the test.
+
+    Tests of what only a separate process shows (output across PYTHONHASHSEED, the
+    installed entry point's exit codes) run the real script with :mod:`subprocess`."""
+    from drills.cli import app  # imports matplotlib: only when a test runs the command line
+
+    argv = [str(arg) for arg in args]
+    with contextlib.chdir(cwd or os.getcwd()):
+        result = CliRunner().invoke(app, argv, env=env, catch_exceptions=False, prog_name="beamdrill")
+    return subprocess.CompletedProcess(["beamdrill", *argv], result.exit_code, result.stdout, result.stderr)
 
 
 def open_acl(agents: Iterable[dict[str, Any]], intents: Iterable[str] = TEST_INTENTS) -> list[dict[str, str]]:
@@ -22,3 +57,27 @@ def without_limits(agents: list[dict[str, Any]]) -> dict[str, Any]:
         "directory": {"public_limits": {"per_ip_per_min": 100_000, "per_sender_per_min": 100_000},
                       "rate_limit_per_min": 100_000},
     }
+
+
+class IncidentRun(NamedTuple):
+    """partner-incident run once for its three hours, and the sinks that watched it."""
+
+    world: World
+    summary: Summary
+    metrics: MetricsRecorder
+    spans: SpanRecorder
+
+
+@pytest.fixture(scope="session")
+def partner_incident() -> IncidentRun:
+    """The whole three hours of partner-incident (every fault kind, its own seed), scraped
+    every 15 virtual seconds and traced keeping what was not acked. The metrics and the
+    span tests read it (and only read it); both sinks only subscribe, so each sees what it
+    would see alone, and the three-hour world is run once instead of once per module."""
+    world = World(load_scenario(ROOT / "scenarios" / "partner-incident.yaml"))
+    metrics = MetricsRecorder(world, 15.0)
+    spans = SpanRecorder(world.seed, parse_sampling("failed"))
+    world.subscribe(spans)
+    summary = world.run(until=3 * 3600.0)
+    metrics.finish()
+    return IncidentRun(world, summary, metrics, spans)

@@ -3,20 +3,17 @@ user wrote, and exit 2 from the CLI with no traceback."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from conftest import beamdrill
 from simulator.scenario.faults import FAULT_KINDS
 from simulator import Problem, ScenarioError, load_scenario
 from simulator.kernel.units import DURATION_HINT
 
-BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 A, B = "a@x.beam", "b@x.beam"
 BASE: dict[str, Any] = {
     "name": "t",
@@ -111,10 +108,8 @@ def test_problem_names_the_index_of_the_bad_fault(tmp_path):
 def test_cli_exits_2_with_the_one_problem_line_and_no_traceback(tmp_path, name):
     path = write(tmp_path, name)
     expected = the_problem(path).line()
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     out = tmp_path / "out"
-    result = subprocess.run([str(BEAMDRILL), "run", str(path), "--out", str(out)], capture_output=True,
-                            text=True, timeout=120, cwd=tmp_path, env={**env, "NO_COLOR": "1"})
+    result = beamdrill("run", path, "--out", out, cwd=tmp_path, env={"COLUMNS": None, "LINES": None, "NO_COLOR": "1"})
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     assert [line.rstrip() for line in result.stderr.splitlines()] == [expected]

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from conftest import without_limits
+from conftest import beamdrill as run_beamdrill, without_limits
 from drills.runs.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
 from drills.runs.runner import OPERATOR_FILES, Outputs, run_world
 from simulator.conservation import ConservationError
@@ -25,17 +23,16 @@ from simulator import load_scenario
 from simulator import Summary, World
 
 ROOT = Path(__file__).resolve().parent.parent
-BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 FINANCE = "finance@acme.beam.directory"
 PROCUREMENT = "procurement@acme.beam.directory"
 SLOW = "finance@northwind.beam.directory"
 #: Wide enough that no table cell wraps, so rows can be compared whole.
-WIDE = {**os.environ, "COLUMNS": "250"}
+WIDE = {"COLUMNS": "250"}
 
 
 def beamdrill(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run the ``beamdrill`` console script on a wide terminal."""
-    return subprocess.run([str(BEAMDRILL), *map(str, args)], capture_output=True, text=True, env=WIDE, timeout=120)
+    """Run the ``beamdrill`` command line (in this process, see conftest) on a wide terminal."""
+    return run_beamdrill(*args, env=WIDE)
 
 
 def cells(line: str) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import beamdrill
 from simulator import Problem, ScenarioError, load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
@@ -364,6 +365,12 @@ def _cli_env() -> dict[str, str]:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``beamdrill ARGS`` in this process (see conftest), with the environment of ``_cli_env``."""
+    return beamdrill(*args, env={"COLUMNS": None, "LINES": None, "NO_COLOR": "1"}, cwd=cwd)
+
+
+def run_script(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``beamdrill ARGS`` through the installed console script, in a new process."""
     return subprocess.run(
         [str(BEAMDRILL), *args],
         capture_output=True,
@@ -423,7 +430,8 @@ def test_cli_until_malformed_duration_exits_2_naming_until(tmp_path):
 
 
 def test_cli_until_problem_is_one_line(tmp_path):
-    result = run_cli(
+    # Through the real entry point: its exit code and stderr as a shell sees them.
+    result = run_script(
         "run", str(REPO / "scenarios" / "demo.yaml"), "--until", "5minutes", "--out", str(tmp_path / "out"),
         cwd=tmp_path,
     )

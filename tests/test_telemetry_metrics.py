@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from conftest import without_limits
+from conftest import IncidentRun, without_limits
 from simulator.kernel.events import Event
 from simulator.operator.inbox import STATUSES
 from simulator.beam.relay import Frame
@@ -165,6 +165,10 @@ def run_with_metrics(scenario: str, until: float, seed: int | None = None, inter
     recorder = MetricsRecorder(world, interval)
     summary = world.run(until=until)
     recorder.finish()
+    return written_run(world, summary, recorder)
+
+
+def written_run(world: World, summary: Summary, recorder: MetricsRecorder) -> Run:
     stream = io.StringIO()
     epoch_s = world.scenario.epoch.timestamp()
     written = recorder.write_openmetrics(stream, epoch_s)
@@ -172,9 +176,11 @@ def run_with_metrics(scenario: str, until: float, seed: int | None = None, inter
 
 
 @pytest.fixture(scope="module")
-def incident() -> Run:
-    """partner-incident for its three hours, scraped every 15 virtual seconds."""
-    return run_with_metrics("partner-incident.yaml", INCIDENT_UNTIL)
+def incident(partner_incident: IncidentRun) -> Run:
+    """partner-incident for its three hours, scraped every 15 virtual seconds (the run the
+    span tests share, see conftest)."""
+    assert partner_incident.world.now == INCIDENT_UNTIL
+    return written_run(partner_incident.world, partner_incident.summary, partner_incident.metrics)
 
 
 # -- names and labels ----------------------------------------------------------------------

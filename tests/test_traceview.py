@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conftest import without_limits
+from conftest import beamdrill, without_limits
 from drills.runbook import guidance
 from drills.runs.traceview import load_trace, render
 
-BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 S, T = "sender@test.beam", "target@test.beam"
 
 
@@ -26,8 +23,7 @@ def run(tmp_path: Path, agents: list[dict[str, Any]], faults: list[dict[str, Any
     file = tmp_path / "scenario.yaml"
     file.write_text(yaml.safe_dump(scenario))
     out = tmp_path / "run"
-    subprocess.run([str(BEAMDRILL), "run", str(file), "--events", "--out", str(out)], check=True,
-                   capture_output=True)
+    assert beamdrill("run", file, "--events", "--out", out).returncode == 0
     return out
 
 
@@ -111,7 +107,7 @@ def test_acked_intent_needs_nothing(tmp_path: Path) -> None:
 def test_unknown_nonce_or_missing_run_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     out = run(tmp_path, [{"id": S}, {"id": T}], until="2m", **route(via="ws"))
     argv = [a.format(run=out, missing=tmp_path / "missing") for a in args]
-    done = subprocess.run([str(BEAMDRILL), *argv], capture_output=True, text=True)
+    done = beamdrill(*argv)
     assert done.returncode == 2
     assert done.stderr.strip().endswith(message) and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr + done.stdout
@@ -120,15 +116,15 @@ def test_unknown_nonce_or_missing_run_is_one_line_and_exit_2(tmp_path: Path, arg
 def test_run_without_events_says_to_rerun_with_events(tmp_path: Path) -> None:
     file = tmp_path / "s.yaml"
     file.write_text(yaml.safe_dump({"name": "t", "duration": "1m", **without_limits([{"id": S}, {"id": T}])}))
-    subprocess.run([str(BEAMDRILL), "run", str(file), "--out", str(tmp_path / "r")], check=True, capture_output=True)
-    done = subprocess.run([str(BEAMDRILL), "trace", "x", "--run", str(tmp_path / "r")], capture_output=True, text=True)
+    assert beamdrill("run", file, "--out", tmp_path / "r").returncode == 0
+    done = beamdrill("trace", "x", "--run", tmp_path / "r")
     assert done.returncode == 2 and "rerun with --events" in done.stderr
 
 
 def test_a_corrupt_result_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     out = run(tmp_path, [{"id": S}, {"id": T}], until="2m", **route(via="ws"))
     (out / "result.json").write_text('{"scenario": ')
-    done = subprocess.run([str(BEAMDRILL), "trace", "x", "--run", str(out)], capture_output=True, text=True)
+    done = beamdrill("trace", "x", "--run", out)
     assert done.returncode == 2
     assert done.stderr.strip() == f"{out / 'result.json'}: line 1, column 14: expected valid JSON, found expecting value"
     assert "Traceback" not in done.stderr + done.stdout

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import open_acl
+from conftest import beamdrill, open_acl
 from simulator.conservation import ConservationError
 from simulator.kernel.events import Event
 from simulator import load_scenario, parse_scenario
@@ -97,7 +97,11 @@ def worlds(draw: Any) -> dict[str, Any]:
     return random_world(draw)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 30 random worlds of an hour a run (60 took 20 s): hypothesis draws new ones every run, and
+# the conservation check and the lifecycle guard are also on in the 27 other random worlds of
+# this strategy a run builds (test_same_scenario_and_seed_give_identical_events here, and
+# test_final_values_equal_the_summary_in_random_worlds_with_faults with its bus restart).
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=worlds(), seed=st.integers(min_value=0, max_value=2**32), restart_at=st.sampled_from([None, 333.0]))
 def test_random_worlds_conserve_intents_and_move_only_legally(spec: dict[str, Any], seed: int,
                                                              restart_at: float | None) -> None:
@@ -144,7 +148,8 @@ def test_same_scenario_and_seed_give_identical_events(spec: dict[str, Any], seed
     assert events_of() == events_of()
 
 
-def run_cli(out: Path, hash_seed: str, scenario: str = "partner-day.yaml", until: str = "2h") -> None:
+def run_cli(out: Path, hash_seed: str, scenario: str = "partner-day.yaml", until: str = "30m") -> None:
+    """``beamdrill run`` through the installed console script, in a new process with ``hash_seed``."""
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     subprocess.run([str(BEAMDRILL), "run", str(ROOT / "scenarios" / scenario), "--seed", "5",
                     "--until", until, "--out", str(out), "--events"],
@@ -152,6 +157,8 @@ def run_cli(out: Path, hash_seed: str, scenario: str = "partner-day.yaml", until
 
 
 def test_result_files_are_byte_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    # Half an hour of partner-day: about 30,000 events over 34 agents, the quote workflow
+    # three times and the 15-minute retention forgetting rows.
     run_cli(tmp_path / "a", "1")
     run_cli(tmp_path / "b", "4242")
     for name in ("result.json", "events.jsonl"):
@@ -163,7 +170,9 @@ def test_result_files_are_byte_identical_across_processes_and_hash_seeds(tmp_pat
 def test_demo_run_reproduces_the_quickstart(tmp_path: Path) -> None:
     """§14.21: quote, inventory and preflight acked in the directory, the bus row delivered,
     total 44160, no dead letters; the result file carries the resolved scenario and seed."""
-    run_cli(tmp_path, "0", "demo.yaml", "2m")
+    done = beamdrill("run", ROOT / "scenarios" / "demo.yaml", "--seed", "5", "--until", "2m", "--out", tmp_path,
+                     "--events", cwd=ROOT)
+    assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["status"] == "completed"
     assert result["seed"] == 5
