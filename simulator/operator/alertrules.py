@@ -20,8 +20,9 @@ from urllib.parse import quote
 from pydantic import Field
 
 from simulator.operator.api import ApiModel
-from simulator.operator.observations import SLOW_MS, IntentFact, newest, to_ms
 from simulator.kernel.percentile import js_round
+from simulator.kernel.units import to_ms
+from simulator.operator.observations import SLOW_MS, IntentFact, newest
 
 if TYPE_CHECKING:
     from simulator.operator.observations import Observations

@@ -19,9 +19,10 @@ new entries reach the counts and the latency histogram at the next
 :meth:`Observations.advance`, which every reader calls first.
 
 Times are compared in integer milliseconds, as Beam compares its ISO timestamps. A
-latency is ``finished − requested_at`` in whole milliseconds for results, ``TIMEOUT`` and
-restart recovery; ``OFFLINE`` and a failed WebSocket send have none (``latencyMs: null``
-in Beam's relay, §3.2). Memory is bounded by the window (8 bytes a success, a small record
+latency is ``finished − requested_at`` in whole milliseconds
+(:func:`~simulator.kernel.units.latency_ms`) for results, ``TIMEOUT`` and restart
+recovery; ``OFFLINE`` and a failed WebSocket send have none (``latencyMs: null`` in
+Beam's relay, §3.2). Memory is bounded by the window (8 bytes a success, a small record
 a failure), not by the length of the run.
 """
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from array import array
 from typing import TYPE_CHECKING, Final, Iterable, Mapping, NamedTuple
 
@@ -37,6 +37,7 @@ import simpy
 
 from simulator.operator.api import ApiModel
 from simulator.kernel.percentile import BLOCK_SHIFT, FINE_LIMIT, MsHistogram, js_round
+from simulator.kernel.units import latency_ms, to_ms
 from simulator.operator.shieldwindow import ShieldWindow
 
 if TYPE_CHECKING:
@@ -53,18 +54,6 @@ _BUCKET_MS: Final[int] = 10_000
 _OFFSET_BITS: Final[int] = 14  # a packed success: (latency + 1) << 14 | ms into its bucket
 _OFFSET_MASK: Final[int] = (1 << _OFFSET_BITS) - 1
 _NEVER: Final[int] = -(1 << 62)
-
-
-def latency_ms(requested_at: float, finished_at: float) -> int:
-    """Whole milliseconds from ``requested_at`` to ``finished_at``, half up (as
-    :func:`simulator.operator.intentview.latency_ms` computes a row's)."""
-    return math.floor((finished_at - requested_at) * 1000.0 + 0.5)
-
-
-def to_ms(seconds: float) -> int:
-    """Virtual seconds as whole milliseconds (half up), Beam's timestamp precision. (The hot
-    paths inline ``int(seconds * 1000.0 + 0.5)``, the same for the non-negative times of rows.)"""
-    return math.floor(seconds * 1000.0 + 0.5)
 
 
 class IntentFact(NamedTuple):
@@ -182,7 +171,7 @@ class Observations:
         requested_ms = int(requested_at * 1000.0 + 0.5)
         if requested_ms < self._cutoff_ms:
             return  # already outside the window
-        latency = int((row.finished_at - requested_at) * 1000.0 + 0.5)  # type: ignore[operator]
+        latency = int(row.finished_at * 1000.0 + 0.5) - requested_ms  # type: ignore[operator]  # latency_ms, inlined
         key = requested_ms // _BUCKET_MS
         bucket = self._bucket if key == self._bucket_key else self._switch_bucket(key)
         bucket.append((latency + 1) << _OFFSET_BITS | (requested_ms - key * _BUCKET_MS))
