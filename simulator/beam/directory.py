@@ -87,7 +87,7 @@ class Directory:
         #: agent's answer settles (0 for the echo agent); a telemetry hook, None when unused.
         self.on_result_latency: Callable[[float], None] | None = None
         #: Told of Shield rows and of intent_log rows inserted, reset and finalised (the
-        #: facts alerts read, :mod:`simulator.operator.observations`); None when unused.
+        #: facts alerts read, :mod:`simulator.operator.factstore`); None when unused.
         self.observer: DirectoryObserver | None = None
         env.process(self._sweep(sweep_interval))
         env.process(self._public_cleanup())

@@ -23,7 +23,8 @@ from pydantic import Field
 from simulator.operator.api import ApiModel
 from simulator.kernel.percentile import js_round
 from simulator.kernel.units import to_ms
-from simulator.operator.observations import SLOW_MS, IntentFact, newest
+from simulator.operator.factstore import SLOW_MS, IntentFact
+from simulator.operator.observations import newest
 
 if TYPE_CHECKING:
     from simulator.operator.observations import Observations
