@@ -14,7 +14,7 @@ import simpy
 
 from conftest import open_acl, without_limits
 from simulator.beam.agents import Agent, AgentResult, latency_sampler
-from simulator.beam.directory import Frame
+from simulator.beam.relay import Frame
 from simulator.kernel.events import Event
 from simulator import load_scenario, parse_scenario
 from simulator.scenario.parts import Latency

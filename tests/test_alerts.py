@@ -16,7 +16,9 @@ from simulator.operator.alerts import AlertEngine
 from simulator.beam.audit import AuditLog
 from simulator.kernel.events import Event, EventStream
 from simulator.operator.inbox import Inbox
-from simulator.operator.observations import Observations, latency_ms, to_ms
+from simulator.operator.intentview import stored_latency_ms
+from simulator.kernel.units import latency_ms, to_ms
+from simulator.operator.observations import Observations
 from simulator.kernel.percentile import MsHistogram, js_round, nearest_rank
 from simulator.beam.relay import Frame, IntentRow
 from simulator import parse_scenario
@@ -110,6 +112,18 @@ def test_histogram_percentile_equals_sorting_under_adds_and_removes():
     assert histogram.under == histogram.below(2000) == sum(1 for value in values if value < 2000)
     assert histogram.percentile_at_least(0.95, 2000) == (nearest_rank(values, 0.95) >= 2000)
     assert histogram.mean() == js_round(sum(values) / len(values), 2)
+
+
+def test_a_latency_is_the_difference_of_the_millisecond_timestamps():
+    # Beam stores Date.now() - startedAt beside ISO timestamps with milliseconds: 10912 - 10235,
+    # not the 677.5 ms difference rounded (678).
+    assert latency_ms(10.2346, 10.9121) == 677
+    bench = Bench().at(10.2346)
+    row = bench.in_flight("timed", status="delivered")
+    bench.at(10.9121)
+    row.status, row.finished_at = "acked", bench.env.now
+    bench.obs.finished(row)
+    assert stored_latency_ms(row) == bench.obs.overview().p95_latency_ms == 677
 
 
 def test_js_round_rounds_half_towards_positive_infinity():

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import open_acl
-from simulator.beam.directory import Frame, relay_http
+from simulator.beam.relay import Frame, relay_http
 from simulator.kernel.events import Event
 from simulator import load_scenario, parse_scenario
 from simulator.world import World

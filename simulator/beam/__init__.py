@@ -1,7 +1,8 @@
 """Beam's reference system (beam-model.md), component by component, on virtual time.
 
-The directory's relay (:mod:`~simulator.beam.directory`, with frames and rows in
-:mod:`~simulator.beam.relay`) and its security layers in Beam's order
+The directory: its intent relay (:mod:`~simulator.beam.intentrelay`, with frames and rows
+in :mod:`~simulator.beam.relay`), the process that stops and boots again with recovery
+(:mod:`~simulator.beam.directory`), and the relay's security layers in Beam's order
 (:mod:`~simulator.beam.security`): rate limits (:mod:`~simulator.beam.ratelimit`), trust
 (:mod:`~simulator.beam.trust`), Shield (:mod:`~simulator.beam.shield`), the ACL
 (:mod:`~simulator.beam.acl`), the catalog (:mod:`~simulator.beam.catalog`) and the audit

@@ -1,6 +1,7 @@
 """Beam's message bus on virtual time (beam-model §4, requirements §14.3–§14.11).
 
-Send validation and dedupe, the per-sender sliding window, one synchronous attempt,
+Send validation and dedupe, the per-sender sliding window
+(:class:`~simulator.beam.ratelimit.SlidingWindow`), one synchronous attempt,
 the retry worker, dead letters, requeue, poll and ack, restart recovery and stats.
 Every status change goes through the bus :class:`~simulator.kernel.lifecycle.Ledger`.
 """
@@ -18,6 +19,7 @@ import simpy
 
 from simulator.beam.directory import Directory
 from simulator.beam.links import Links
+from simulator.beam.ratelimit import SlidingWindow
 from simulator.beam.relay import NO_RESPONSE, Frame, RelayOutcome
 from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger, is_allowed
@@ -25,7 +27,6 @@ from simulator.kernel.retention import Retention
 from simulator.beam.retry import RetryPolicy, is_retryable
 from simulator.kernel.rng import random_hex_id
 
-RATE_WINDOW: Final[float] = 60.0
 RESTART_ERROR: Final[str] = "Recovered after message bus restart"
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
@@ -144,7 +145,8 @@ class Bus:
         self.by_id: dict[str, BusMessage] = {}
         forgettable = SETTLED if keep_dead_letters else SETTLED | {"dead_letter", "failed"}
         self.retention = Retention(env, events, "bus", retention, self.by_nonce, forgettable, self._forget)
-        self._windows: dict[str, deque[float]] = {}
+        #: Sends accepted per sender in the last minute (§4.3); refused sends do not count.
+        self.send_windows = SlidingWindow()
         # The worker's view of `status='queued'`: rows by next_retry_at, and those already due
         # by (priority desc, created_at asc). An entry is live while the row is queued under
         # the same schedule (`queue_seq`); stale entries are dropped when met.
@@ -194,7 +196,7 @@ class Bus:
             existing = self.by_nonce.get(nonce)
             if existing is not None:
                 return self._dedupe(answer, existing, sender, recipient, intent, payload)
-        if not self._admit_rate(sender):
+        if not self.send_windows.hit(sender, self.rate_limit, self.env.now):
             return self._refuse(answer, nonce, 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded")
         now = self.env.now
         message_id = random_hex_id(self._ids)
@@ -238,18 +240,6 @@ class Bus:
             answer(BusResponse(200, {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
                                      "created_at": msg.created_at, "retry_count": msg.retry_count,
                                      "deduped": True}))
-
-    def _admit_rate(self, sender: str) -> bool:
-        now = self.env.now
-        window = self._windows.get(sender)
-        if window is None:
-            window = self._windows[sender] = deque()
-        while window and now - window[0] >= RATE_WINDOW:
-            window.popleft()
-        if len(window) >= self.rate_limit:
-            return False
-        window.append(now)
-        return True
 
     def _settle_first(self, msg: BusMessage, attempt: Attempt, base_time: float) -> Attempt:
         """Apply the outcome of a send's or requeue's synchronous attempt."""
@@ -297,8 +287,13 @@ class Bus:
             then(attempt)
 
         frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)
-        deliver = lambda: self.directory.submit(frame, "http", lambda outcome: settle(attempt_from_relay(outcome)),
-                                                self.ip)  # noqa: E731
+
+        def answered(outcome: RelayOutcome) -> None:
+            settle(attempt_from_relay(outcome))
+
+        def deliver() -> None:
+            self.directory.submit(frame, "http", answered, self.ip)
+
         effect = self.links.effect("bus->directory") if self.links is not None and self.links.active else None
         if effect is None:
             deliver()
@@ -474,7 +469,7 @@ class Bus:
         """Restart the bus process (§4.7): in-flight attempts die, rows are recovered."""
         self._epoch += 1
         self.restarts += 1
-        self._windows.clear()
+        self.send_windows.clear()
         now = self.env.now
         recovered = sorted((m for m in self.by_id.values() if m.status in ("received", "dispatched")),
                            key=lambda m: m.created_at)

@@ -1,4 +1,5 @@
-"""Parsing of the human units scenario files use: durations and rates."""
+"""Units: the durations and rates scenario files write, and the whole milliseconds Beam's
+timestamps and latencies are counted in."""
 
 from __future__ import annotations
 
@@ -75,3 +76,25 @@ def parse_rate(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 #: Events per second, written as ``10/s``, ``30/min`` or a number.
 Rate = Annotated[float, BeforeValidator(parse_rate)]
+
+
+def to_ms(seconds: float) -> int:
+    """Virtual seconds as whole milliseconds, half up as JavaScript's ``Math.round``: the
+    precision of Beam's directory timestamps, ISO strings with milliseconds (beam-model §1).
+    (Hot paths inline ``int(seconds * 1000.0 + 0.5)``, the same for the non-negative times
+    of rows; the two differ only before −0.5 ms.)"""
+    return math.floor(seconds * 1000.0 + 0.5)
+
+
+def latency_ms(requested_at: float, finished_at: float) -> int:
+    """An intent's latency in whole milliseconds: the difference of its two timestamps,
+    each first taken to the millisecond (:func:`to_ms`), not the difference rounded.
+
+    Beam's relay measures ``Date.now() − startedAt`` on its millisecond clock and stores it
+    as ``round_trip_latency_ms`` beside the ISO timestamps of the row (beam-model §1:
+    directory rows use ISO strings; §9.2: the overview's latencies are those stored ones),
+    so a latency always equals ``finishedAt − requestedAt`` read off the row. From
+    10.2346 s to 10.9121 s that is 10912 − 10235 = 677 ms, where rounding the 677.5 ms
+    difference would give 678.
+    """
+    return to_ms(finished_at) - to_ms(requested_at)

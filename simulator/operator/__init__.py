@@ -1,7 +1,8 @@
 """Beam's operator surfaces (beam-model §9, §10): what Beam shows and lets its operators do.
 
-The windowed fact store the alerts read (:mod:`~simulator.operator.observations`, with
-Shield's window in :mod:`~simulator.operator.shieldwindow`), the six alert rules and the
+The windowed fact store the alerts read (:mod:`~simulator.operator.factstore`, with
+Shield's window in :mod:`~simulator.operator.shieldwindow`) and the reads over it
+(:mod:`~simulator.operator.observations`), the six alert rules and the
 engine that evaluates them (:mod:`~simulator.operator.alertrules`,
 :mod:`~simulator.operator.alerts`), the inbox (:mod:`~simulator.operator.inbox`), partner
 requests, their health and the digest (:mod:`~simulator.operator.partners`,

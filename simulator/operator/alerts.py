@@ -30,15 +30,7 @@ from typing import Any, Callable, Final, Generator, Iterable, Literal, Mapping, 
 import simpy
 
 from simulator.operator.api import ApiModel
-from simulator.operator.alertrules import (
-    Alert,
-    AlertDraft,
-    FederationPeer,
-    RelatedPartnerRequest,
-    build_alerts,
-    dashboard_href,
-    to_alert,
-)
+from simulator.operator.alertrules import Alert, FederationPeer, RelatedPartnerRequest, build_alerts, dashboard_href
 from simulator.kernel.events import EventStream
 from simulator.operator.inbox import Inbox
 from simulator.operator.observations import Observations
@@ -75,11 +67,11 @@ HOTSPOT_ACTIONS: Final[dict[str, str]] = {
 }
 
 
-def default_next_action(draft: AlertDraft) -> str:
-    """The next action a new critical-alert item for ``draft`` starts with."""
-    if draft.id in NEXT_ACTIONS:
-        return NEXT_ACTIONS[draft.id]
-    code = draft.title.removeprefix("Error hotspot: ")
+def default_next_action(alert: Alert) -> str:
+    """The next action a new critical-alert item for ``alert`` starts with."""
+    if alert.id in NEXT_ACTIONS:
+        return NEXT_ACTIONS[alert.id]
+    code = alert.title.removeprefix("Error hotspot: ")
     return HOTSPOT_ACTIONS.get(code, f"Open the latest {code} trace, fix the root cause and record an owner, then "
                                      "requeue with the original nonce.")
 
@@ -111,7 +103,8 @@ class AlertEngine:
         self.readable = readable
         self.peers: list[FederationPeer] = []
         self.set_peers(peers)
-        self.drafts: list[AlertDraft] = []
+        #: The alerts of the last evaluation (without what only a read joins to them).
+        self.latest: list[Alert] = []
         #: Alert id → severity of every alert firing at the last evaluation.
         self.severities: dict[str, str] = {}
         self.evaluated_at: float | None = None
@@ -155,54 +148,54 @@ class AlertEngine:
 
     def evaluate(self) -> list[Alert]:
         """Read the alerts now, as ``GET /observability/alerts`` does (upserting the inbox)."""
-        return [self._model(draft) for draft in self._evaluate(full=True)]
+        return [self._joined(alert) for alert in self._evaluate(full=True)]
 
-    def _evaluate(self, full: bool = False) -> list[AlertDraft]:
+    def _evaluate(self, full: bool = False) -> list[Alert]:
         now = self.env.now
         self.observations.advance()
-        drafts = build_alerts(self.observations, self.peers, now, full)
-        for draft in drafts:
-            if draft.severity == "critical":
-                self._upsert(draft)
-        self._record(drafts, now)
-        self.drafts = drafts
-        self.severities = {draft.id: draft.severity for draft in drafts}
+        alerts = build_alerts(self.observations, self.peers, now, full)
+        for alert in alerts:
+            if alert.severity == "critical":
+                self._upsert(alert)
+        self._record(alerts, now)
+        self.latest = alerts
+        self.severities = {alert.id: alert.severity for alert in alerts}
         self.evaluated_at = now
-        return drafts
+        return alerts
 
-    def _upsert(self, draft: AlertDraft) -> None:
-        href = self._hrefs.get(draft.id)
+    def _upsert(self, alert: Alert) -> None:
+        href = self._hrefs.get(alert.id)
         if href is None:
-            href = self._hrefs[draft.id] = dashboard_href("/alerts", draft.id)
-        self.inbox.refresh("critical_alert", KEY_PREFIX + draft.id, severity="critical", title=draft.title,
-                           message=draft.message, href=href, alert_id=draft.id,
-                           default_next_action=default_next_action(draft),
-                           details={"metric": draft.metric, "value": draft.value, "threshold": draft.threshold,
-                                    "valueUnit": draft.value_unit})
+            href = self._hrefs[alert.id] = dashboard_href("/alerts", alert.id)
+        self.inbox.refresh("critical_alert", KEY_PREFIX + alert.id, severity="critical", title=alert.title,
+                           message=alert.message, href=href, alert_id=alert.id,
+                           default_next_action=default_next_action(alert),
+                           details={"metric": alert.metric, "value": alert.value, "threshold": alert.threshold,
+                                    "valueUnit": alert.value_unit})
 
-    def _record(self, drafts: list[AlertDraft], now: float) -> None:
-        before = {draft.id: draft for draft in self.drafts}  # the previous evaluation
+    def _record(self, alerts: list[Alert], now: float) -> None:
+        before = {alert.id: alert for alert in self.latest}  # the previous evaluation
         seen: set[str] = set()
-        for draft in drafts:
-            seen.add(draft.id)
-            previous = before.get(draft.id)
+        for alert in alerts:
+            seen.add(alert.id)
+            previous = before.get(alert.id)
             if previous is None:
-                self.since[draft.id] = now
-                self.known_ids.setdefault(draft.id, None)
-                self._note(now, "alert_fired", draft, None)
-            elif previous.severity != draft.severity:
-                self._note(now, "alert_changed", draft, previous.severity)
-        for draft in self.drafts:
-            if draft.id not in seen:
-                self.since.pop(draft.id, None)
-                self._note(now, "alert_cleared", draft, None)
+                self.since[alert.id] = now
+                self.known_ids.setdefault(alert.id, None)
+                self._note(now, "alert_fired", alert, None)
+            elif previous.severity != alert.severity:
+                self._note(now, "alert_changed", alert, previous.severity)
+        for alert in self.latest:
+            if alert.id not in seen:
+                self.since.pop(alert.id, None)
+                self._note(now, "alert_cleared", alert, None)
 
-    def _note(self, now: float, kind: Literal["alert_fired", "alert_changed", "alert_cleared"], draft: AlertDraft,
+    def _note(self, now: float, kind: Literal["alert_fired", "alert_changed", "alert_cleared"], alert: Alert,
               previous: str | None) -> None:
-        self.transitions.append(AlertTransition(time=now, kind=kind, alert_id=draft.id, severity=draft.severity,
-                                                previous_severity=previous, value=draft.value))
+        self.transitions.append(AlertTransition(time=now, kind=kind, alert_id=alert.id, severity=alert.severity,
+                                                previous_severity=previous, value=alert.value))
         if self.events.active:
-            data: dict[str, Any] = {"id": draft.id, "severity": draft.severity, "value": draft.value}
+            data: dict[str, Any] = {"id": alert.id, "severity": alert.severity, "value": alert.value}
             if previous is not None:
                 data["previous"] = previous
             self.events.emit_data(kind, None, data)
@@ -216,16 +209,17 @@ class AlertEngine:
     def refs(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """Read the alerts now and give (id, severity, sample nonces) of each, the shape
         partner health links requests with (Beam's partner-health read is an alert read)."""
-        return [(draft.id, draft.severity, draft.sample_nonces) for draft in self._evaluate(full=True)]
+        return [(alert.id, alert.severity, alert.sample_nonces) for alert in self._evaluate(full=True)]
 
-    def _model(self, draft: AlertDraft) -> Alert:
+    def _joined(self, alert: Alert) -> Alert:
+        """``alert`` with its related partner requests and its inbox item's state."""
         related: list[RelatedPartnerRequest] = []
-        if self.related is not None and draft.samples:
+        if self.related is not None and alert.sample_traces:
             related = [found if isinstance(found, RelatedPartnerRequest) else RelatedPartnerRequest.of(found)
-                       for found in self.related(draft.sample_nonces)][:3]
-        item = self.inbox.by_key(KEY_PREFIX + draft.id)
+                       for found in self.related(alert.sample_nonces)]
+        item = self.inbox.by_key(KEY_PREFIX + alert.id)
         state: dict[str, Any] = {}
         if item is not None:
             state = {"notification_id": item.id, "notification_status": item.status,
                      "notification_owner": item.owner, "notification_next_action": item.next_action}
-        return to_alert(draft, related, **state)
+        return alert.joined(related, **state)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from simulator.beam.relay import IntentRow
+from simulator.kernel.units import latency_ms
 
 #: Columns of an exported intent row, in order.
 INTENT_COLUMNS: Final[tuple[str, ...]] = (
@@ -13,14 +14,10 @@ INTENT_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
-def to_ms(seconds: float) -> int:
-    """Virtual seconds as whole milliseconds (half up), Beam's timestamp precision."""
-    return int(seconds * 1000.0 + 0.5)
-
-
-def latency_ms(row: IntentRow) -> int | None:
-    """``finished − requested_at`` in whole milliseconds; None in flight, and None for
-    ``OFFLINE``, for which Beam's relay stores no latency. Other failures have one (§9.2).
+def stored_latency_ms(row: IntentRow) -> int | None:
+    """The latency Beam stores for the row (:func:`~simulator.kernel.units.latency_ms`);
+    None in flight, and None for ``OFFLINE``, for which Beam's relay stores no latency.
+    Other failures have one (§9.2).
 
     Beam also stores none for a failed WebSocket send (``DELIVERY_FAILED`` at routing);
     the row cannot tell it from a restart's ``DELIVERY_FAILED`` (which has one), and a
@@ -28,7 +25,7 @@ def latency_ms(row: IntentRow) -> int | None:
     """
     if row.finished_at is None or row.error_code == "OFFLINE":
         return None
-    return to_ms(row.finished_at) - to_ms(row.requested_at)
+    return latency_ms(row.requested_at, row.finished_at)
 
 
 def intent_view(row: IntentRow) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def intent_view(row: IntentRow) -> dict[str, Any]:
         "origin": row.origin,
         "status": row.status,
         "errorCode": row.error_code,
-        "latencyMs": latency_ms(row),
+        "latencyMs": stored_latency_ms(row),
         "requestedAt": float(row.requested_at),
         "finishedAt": None if row.finished_at is None else float(row.finished_at),
     }

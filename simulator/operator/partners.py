@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from simulator.operator.api import ApiModel, ApiResult, error, ok, require_role
 from simulator.beam.audit import AuditLog
-from simulator.operator.intentview import latency_ms
+from simulator.operator.intentview import stored_latency_ms
 from simulator.beam.relay import IntentRow
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ class Partners:
         message = self.bus.by_nonce.get(nonce)
         if message is not None and message.status == "dead_letter":
             status = "dead_letter"
-        return ProofIntent(nonce=nonce, status=status, error_code=row.error_code, latency_ms=latency_ms(row),
+        return ProofIntent(nonce=nonce, status=status, error_code=row.error_code, latency_ms=stored_latency_ms(row),
                            requested_at=row.requested_at)
 
     def forget_proofs(self, nonces: Iterable[str]) -> None:

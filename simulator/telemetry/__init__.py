@@ -6,8 +6,10 @@ Each module is one concept; import them directly:
   metrics of a world and their timestamped OpenMetrics backfill file.
 - :mod:`simulator.telemetry.sampling`: which intents' traces are kept.
 - :mod:`simulator.telemetry.ids`: seeded, process-independent trace and span ids.
-- :mod:`simulator.telemetry.spans`: compact per-nonce span records built from the event
-  stream during the run (no OpenTelemetry objects on the hot path).
+- :mod:`simulator.telemetry.spans`: the event stream turned into one compact trace per
+  nonce during the run (no OpenTelemetry objects on the hot path).
+- :mod:`simulator.telemetry.spanbuild`: that compact trace, and the span records built
+  from it after the run (ids, shared shapes, errors, unfinished spans).
 - :mod:`simulator.telemetry.records`: the span types exporters take (``SpanRecord``) and
   the compact form they are built from.
 - :mod:`simulator.telemetry.otlpjson`: a plain OTLP JSON encoder (the text of

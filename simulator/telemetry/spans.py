@@ -1,10 +1,12 @@
 """Spans of every intent, recorded compactly from the event stream and built after the run.
 
-:class:`SpanRecorder` is a sink (``world.subscribe(recorder)``). While the world runs it
-keeps, per nonce, one small record of the intent and one short list per span: no
-OpenTelemetry objects, no per-span dicts, no ids (ids are SHA-256 digests, derived only
-for the traces that are written). After the run, :meth:`SpanRecorder.traces` yields each
-kept trace as a list of :class:`SpanRecord`, the root first, traces in first-seen order.
+:class:`SpanRecorder` is a sink (``world.subscribe(recorder)``): it turns the events of
+each nonce into that intent's trace. While the world runs it keeps, per nonce, a compact
+:class:`~simulator.telemetry.spanbuild.NonceTrace`: no OpenTelemetry objects, no per-span
+dicts, no ids (ids are SHA-256 digests, derived only for the traces that are written).
+After the run, :meth:`SpanRecorder.traces` yields each kept trace as a list of span
+records built by :class:`~simulator.telemetry.spanbuild.SpanBuilder`, the root first,
+traces in first-seen order.
 
 One trace per nonce, named per the OpenTelemetry messaging conventions
 (``"{messaging.operation.name} {destination}"``):
@@ -64,75 +66,37 @@ from __future__ import annotations
 from typing import Any, Callable, Final
 
 from simulator.kernel.events import Event
-from simulator.telemetry.ids import span_ids, trace_id
-from simulator.telemetry.records import (
-    AttributeValue,
-    Pairs,
-    RecordedTraces,
-    SpanKind,
-    SpanRecord,
-    SpanShape,
-    SpanView,
-)
+from simulator.telemetry.records import RecordedTraces, SpanRecord, SpanView
 from simulator.telemetry.sampling import ALL, Sampling, in_sample, ratio_bound
+from simulator.telemetry.ids import trace_id
+from simulator.telemetry.spanbuild import (
+    ASYNC,
+    C_CODE,
+    C_HTTP,
+    CHECK,
+    CLAIM,
+    D_CODE,
+    D_HTTP,
+    DELIVER,
+    END,
+    LATE,
+    NUMBER,
+    OTHER_ERROR,
+    OUTCOME,
+    P_CODE,
+    PROCESS,
+    SETTLE,
+    NonceTrace,
+    SpanBuilder,
+)
 
 __all__ = ["SpanRecord", "SpanRecorder", "RecordedTraces"]
-
-# A span is a list: [op, parent index, start, end, *fields of its op]; index 0 is the root.
-_START, _END = 2, 3
-_CHECK, _DELIVER, _PROCESS, _SETTLE = 1, 2, 3, 4
-# check: Shield decision, risk, flags, error code, http status, nonce claim outcome
-_DECISION, _RISK, _FLAGS, _C_CODE, _C_HTTP, _CLAIM = 4, 5, 6, 7, 8, 9
-# deliver: attempt number, retry count, outcome, http status, error code
-_NUMBER, _RETRIES, _OUTCOME, _D_HTTP, _D_CODE = 4, 5, 6, 7, 8
-# process: error code, async acceptance, late result
-_P_CODE, _ASYNC, _LATE = 4, 5, 6
-# settle: path, state, error code, linked span index
-_S_PATH, _S_STATE, _S_CODE, _S_LINK = 4, 5, 6, 7
 
 _BUS: Final[str] = "bus"
 _DIRECTORY: Final[str] = "directory"
 _FINAL: Final[frozenset[str]] = frozenset({"acked", "failed", "dead_letter"})
-_ERROR_STATES: Final[frozenset[str]] = frozenset({"failed", "dead_letter"})
-#: error.type when a failure has no code (OpenTelemetry's fallback value).
-OTHER_ERROR: Final[str] = "_OTHER"
 #: error.type of a bus attempt cut short by a bus restart (no ``attempt`` event came).
 BUS_RESTART: Final[str] = "BUS_RESTART"
-#: Distinct span shapes interned at most (beyond, shapes are built per span).
-_MAX_SHAPES: Final[int] = 65536
-_ASYNC_OWN: Final[Pairs] = (("beam.async_accepted", True),)
-_UNFINISHED: Final[tuple[str, bool]] = ("beam.unfinished", True)
-_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__
-
-
-class _Trace:
-    """What the recorder holds for one nonce while the run goes on."""
-
-    __slots__ = ("owner", "sender", "recipient", "intent", "message_id", "origin", "start", "answered",
-                 "state", "code", "retries", "requeues", "attempts", "spans", "deliver", "process", "check",
-                 "accepted", "trace_id")
-
-    def __init__(self, owner: str, sender: str, recipient: str, intent: str, message_id: str | None,
-                 origin: str | None, start: float, tid: str | None) -> None:
-        self.owner = owner
-        self.sender = sender
-        self.recipient = recipient
-        self.intent = intent
-        self.message_id = message_id
-        self.origin = origin
-        self.start = start
-        self.answered: float | None = None
-        self.state: str | None = None
-        self.code: str | None = None
-        self.retries = 0
-        self.requeues = 0
-        self.attempts = 0
-        self.spans: list[list[Any]] = []
-        self.deliver = 0  # index of the newest span of each kind (0: none yet)
-        self.process = 0
-        self.check = 0
-        self.accepted = 0  # index of the process span of an async acceptance
-        self.trace_id = tid
 
 
 class SpanRecorder:
@@ -147,12 +111,12 @@ class SpanRecorder:
         self.seed = seed
         self.sampling = sampling
         self.on_complete = on_complete
-        self._live: dict[str, _Trace] = {}
+        self._live: dict[str, NonceTrace] = {}
         self._dropped: set[str] = set()
         self._drop_acked = sampling.mode == "failed"
         self._bound = ratio_bound(sampling.fraction) if sampling.mode == "sampled" else None
         self._last = 0.0
-        self._shapes: dict[tuple[Any, ...], SpanShape] = {}
+        self._builder = SpanBuilder(seed)
 
     # -- recording (the hot path) ------------------------------------------------------
 
@@ -179,21 +143,21 @@ class SpanRecorder:
             if path == _DIRECTORY:
                 if previous == "delivered" and trace.process:
                     span = trace.spans[trace.process - 1]
-                    if span[_END] is None:
-                        span[_END] = time
+                    if span[END] is None:
+                        span[END] = time
                         if to == "failed":
-                            span[_P_CODE] = data.get("code") or OTHER_ERROR
+                            span[P_CODE] = data.get("code") or OTHER_ERROR
                 if to == "delivered":
                     spans = trace.spans
                     parent = trace.deliver if trace.owner is _BUS else 0
-                    spans.append([_PROCESS, parent, time, None, None, False, False])
+                    spans.append([PROCESS, parent, time, None, None, False, False])
                     trace.process = len(spans)
             elif previous == "dispatched" and trace.deliver:
                 span = trace.spans[trace.deliver - 1]
-                span[_OUTCOME] = to
-                if span[_END] is None:  # no attempt event: a bus restart recovered the row
-                    span[_END] = time
-                    span[_D_CODE] = BUS_RESTART
+                span[OUTCOME] = to
+                if span[END] is None:  # no attempt event: a bus restart recovered the row
+                    span[END] = time
+                    span[D_CODE] = BUS_RESTART
             if path != trace.owner:
                 return
             trace.state = to
@@ -202,38 +166,38 @@ class SpanRecorder:
             elif to == "dispatched" and path == _BUS:
                 trace.attempts += 1
                 spans = trace.spans
-                spans.append([_DELIVER, 0, time, None, trace.attempts, trace.retries, None, None, None])
+                spans.append([DELIVER, 0, time, None, trace.attempts, trace.retries, None, None, None])
                 trace.deliver = len(spans)
         elif kind == "relay":
             spans = trace.spans
             parent = trace.deliver if trace.owner is _BUS else 0
             shield = data["shield"]
             if shield is None:
-                spans.append([_CHECK, parent, time, time, None, None, None, None, None, None])
+                spans.append([CHECK, parent, time, time, None, None, None, None, None, None])
             else:
-                spans.append([_CHECK, parent, time, time, shield["decision"], shield["risk"],
+                spans.append([CHECK, parent, time, time, shield["decision"], shield["risk"],
                               shield["flags"] or None, None, None, None])
             trace.check = len(spans)
         elif kind == "agent_result":
             if trace.process:
                 span = trace.spans[trace.process - 1]
                 if data["late"]:
-                    span[_LATE] = True
-                elif span[_END] is None:
-                    span[_END] = time
+                    span[LATE] = True
+                elif span[END] is None:
+                    span[END] = time
                     if not data["success"]:
-                        span[_P_CODE] = data["code"] or "RESULT_ERROR"
+                        span[P_CODE] = data["code"] or "RESULT_ERROR"
                     elif data["accepted_async"]:
-                        span[_ASYNC] = True
+                        span[ASYNC] = True
                         trace.accepted = trace.process
         elif kind == "attempt":
             if trace.deliver:
                 span = trace.spans[trace.deliver - 1]
-                span[_END] = time
-                span[_NUMBER] = data["number"]
-                span[_D_HTTP] = data["http_status"]
+                span[END] = time
+                span[NUMBER] = data["number"]
+                span[D_HTTP] = data["http_status"]
                 if not data["delivered"]:
-                    span[_D_CODE] = data["code"] or OTHER_ERROR
+                    span[D_CODE] = data["code"] or OTHER_ERROR
             if trace.answered is None:
                 trace.answered = time
         elif kind == "retry_scheduled":
@@ -243,7 +207,7 @@ class SpanRecorder:
         elif kind == "nonce_claim":
             outcome = data["outcome"]
             if trace.check:
-                trace.spans[trace.check - 1][_CLAIM] = outcome
+                trace.spans[trace.check - 1][CLAIM] = outcome
             if trace.owner is _DIRECTORY:
                 if outcome == "reset":  # the sender resent the nonce and it re-entered the lifecycle
                     trace.retries += 1
@@ -257,9 +221,9 @@ class SpanRecorder:
         elif kind == "forgotten" and self.on_complete is not None and data["path"] == trace.owner:
             # The world forgot the intent's own row: nothing more can happen to this trace.
             del self._live[nonce]
-            self.on_complete(self._views(nonce, trace, time))
+            self.on_complete(self._builder.build(nonce, trace, time))
 
-    def _open(self, nonce: str, kind: str, time: float, data: dict[str, Any]) -> _Trace | None:
+    def _open(self, nonce: str, kind: str, time: float, data: dict[str, Any]) -> NonceTrace | None:
         """Start the trace of a nonce seen for the first time, or None if it is not kept."""
         if self._dropped and kind == "relay" and nonce in self._dropped:
             return None  # a resend of a directory intent dropped as acked
@@ -269,28 +233,28 @@ class SpanRecorder:
             if not in_sample(tid, self._bound):
                 return None
         if kind == "bus_accepted":
-            trace = _Trace(_BUS, data["sender"], data["recipient"], data["intent"], data["message_id"],
+            trace = NonceTrace(_BUS, data["sender"], data["recipient"], data["intent"], data["message_id"],
                            None, time, tid)
         else:
-            trace = _Trace(_DIRECTORY, data["sender"], data["recipient"], data["intent"], None,
+            trace = NonceTrace(_DIRECTORY, data["sender"], data["recipient"], data["intent"], None,
                            data["origin"], time, tid)
         self._live[nonce] = trace
         return trace
 
-    def _refused(self, trace: _Trace, time: float, code: str, http_status: int) -> None:
+    def _refused(self, trace: NonceTrace, time: float, code: str, http_status: int) -> None:
         """The last relay was refused or threw: note it on its check span, and answer a
         directory sender."""
         if trace.check:
             span = trace.spans[trace.check - 1]
-            span[_C_CODE] = code
-            span[_C_HTTP] = http_status
+            span[C_CODE] = code
+            span[C_HTTP] = http_status
         if trace.owner is _DIRECTORY:
             if trace.answered is None:
                 trace.answered = time
             if trace.state is None:
                 trace.code = code
 
-    def _settle(self, nonce: str, trace: _Trace, time: float, path: str, previous: str | None, to: str,
+    def _settle(self, nonce: str, trace: NonceTrace, time: float, path: str, previous: str | None, to: str,
                 data: dict[str, Any]) -> None:
         """A final transition on the intent's own path: a settle span, or drop the intent."""
         if to == "acked" and self._drop_acked:
@@ -307,13 +271,13 @@ class SpanRecorder:
                 code = data.get("code") or OTHER_ERROR
         else:
             if to == "dead_letter":
-                code = (trace.spans[trace.deliver - 1][_D_CODE] if trace.deliver else None) or OTHER_ERROR
+                code = (trace.spans[trace.deliver - 1][D_CODE] if trace.deliver else None) or OTHER_ERROR
             elif to == "failed":
                 code = OTHER_ERROR  # an operator's ack with status failed carries no code
             if previous == "delivered":
                 link = trace.accepted
         trace.code = code
-        trace.spans.append([_SETTLE, 0, time, time, path, to, code, link])
+        trace.spans.append([SETTLE, 0, time, time, path, to, code, link])
 
     # -- after the run -----------------------------------------------------------------
 
@@ -330,113 +294,5 @@ class SpanRecorder:
         export the same traces twice.
         """
         end = self._last if until is None else until
-        return RecordedTraces(self._views(nonce, trace, end) for nonce, trace in list(self._live.items()))
+        return RecordedTraces(self._builder.build(nonce, trace, end) for nonce, trace in list(self._live.items()))
 
-    def _shape(self, key: tuple[Any, ...], name: str, kind: SpanKind,
-               attributes: dict[str, AttributeValue]) -> SpanShape:
-        shape = self._shapes.get(key)
-        if shape is None:
-            shape = SpanShape(name, kind, attributes)
-            if len(self._shapes) < _MAX_SHAPES:
-                self._shapes[key] = shape
-        return shape
-
-    def _views(self, nonce: str, trace: _Trace, until: float) -> list[SpanView]:
-        """Build one trace's spans in compact form."""
-        spans = trace.spans
-        tid = trace.trace_id or trace_id(self.seed, nonce)
-        ids = span_ids(self.seed, nonce, len(spans) + 1)
-        recipient = trace.recipient
-        shapes = self._shapes
-        mid = trace.message_id
-        shared: Pairs = ((("messaging.message.id", nonce),) if mid is None
-                         else (("messaging.message.id", nonce), ("beam.message_id", mid)))
-
-        key: tuple[Any, ...] = ("send", trace.owner, recipient, trace.sender, trace.intent, trace.origin)
-        shape = shapes.get(key) or self._shape(key, f"send {recipient}", "PRODUCER", _root_attributes(trace))
-        state, code = trace.state, trace.code
-        failed = state in _ERROR_STATES or (state is None and code is not None)
-        own: Any = [("beam.lifecycle.status", state or ("rejected" if code else "unknown")),
-                    ("beam.retry_count", trace.retries)]
-        if trace.requeues:
-            own.append(("beam.requeue_count", trace.requeues))
-        error = (code or OTHER_ERROR) if failed else None
-        if error is not None:
-            own.append(("error.type", error))
-        end = trace.answered
-        if end is None:
-            own.append(_UNFINISHED)
-            end = max(until, trace.start)
-        views = [_new(SpanView, (tid, ids[0], None, shape, trace.start, end, shared, tuple(own),
-                                 "UNSET" if error is None else "ERROR", error or "", ()))]
-
-        for index, span in enumerate(spans, 1):
-            op = span[0]
-            if op == _PROCESS:
-                key = ("process", recipient)
-                shape = shapes.get(key) or self._shape(key, f"process {recipient}", "CONSUMER",
-                                                       _operation_attributes(recipient, "process", "process"))
-                error = span[_P_CODE]
-                own = _ASYNC_OWN if span[_ASYNC] else ()
-                if span[_LATE]:
-                    own += (("beam.late_result", True),)
-            elif op == _CHECK:
-                key = ("check", recipient, span[_DECISION], span[_RISK], tuple(span[_FLAGS] or ()))
-                shape = shapes.get(key) or self._shape(key, f"check {recipient}", "INTERNAL",
-                                                       _check_attributes(recipient, span))
-                error = span[_C_CODE]
-                own = ()
-                if span[_CLAIM] is not None:
-                    own += (("beam.nonce_claim", span[_CLAIM]),)
-                if span[_C_HTTP] is not None:
-                    own += (("http.response.status_code", span[_C_HTTP]),)
-            elif op == _SETTLE:
-                key = ("settle", recipient, span[_S_PATH], span[_S_STATE])
-                shape = shapes.get(key) or self._shape(key, f"settle {recipient}", "INTERNAL", {
-                    **_operation_attributes(recipient, "settle", "settle"),
-                    "beam.path": span[_S_PATH], "beam.lifecycle.status": span[_S_STATE]})
-                error = span[_S_CODE]
-                own = ()
-            else:
-                key = ("deliver", recipient)
-                shape = shapes.get(key) or self._shape(key, f"deliver {recipient}", "CLIENT",
-                                                       _operation_attributes(recipient, "send", "deliver"))
-                error = span[_D_CODE]
-                own = (("beam.attempt", span[_NUMBER]), ("beam.retry_count", span[_RETRIES]))
-                if span[_OUTCOME] is not None:
-                    own += (("beam.attempt.outcome", span[_OUTCOME]),)
-                if span[_D_HTTP] is not None:
-                    own += (("http.response.status_code", span[_D_HTTP]),)
-            if error is not None:
-                own += (("error.type", error),)
-            start, end = span[_START], span[_END]
-            if end is None:
-                own += (_UNFINISHED,)
-                end = max(until, start)
-            links = ((tid, ids[span[_S_LINK]]),) if op == _SETTLE and span[_S_LINK] else ()
-            views.append(_new(SpanView, (tid, ids[index], ids[span[1]], shape, start, end, shared, own,
-                                         "UNSET" if error is None else "ERROR", error or "", links)))
-        return views
-
-
-def _root_attributes(trace: _Trace) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {
-        **_operation_attributes(trace.recipient, "send", "send"),
-        "beam.sender": trace.sender, "beam.intent": trace.intent, "beam.path": trace.owner}
-    if trace.origin is not None:
-        attributes["beam.origin"] = trace.origin
-    return attributes
-
-
-def _operation_attributes(recipient: str, operation_type: str, operation_name: str) -> dict[str, AttributeValue]:
-    return {"messaging.system": "beam", "messaging.operation.type": operation_type,
-            "messaging.operation.name": operation_name, "messaging.destination.name": recipient}
-
-
-def _check_attributes(recipient: str, span: list[Any]) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {"messaging.system": "beam", "messaging.destination.name": recipient}
-    if span[_DECISION] is not None:
-        attributes["beam.shield.decision"] = span[_DECISION]
-        attributes["beam.shield.risk"] = span[_RISK]
-        attributes["beam.shield.flags"] = list(span[_FLAGS] or ())
-    return attributes
