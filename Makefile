@@ -16,6 +16,7 @@ drills: $(STAMP)
 	$(BIN)/beamdrill drill run --all --out runs/drills
 
 test: $(STAMP)
+	$(BIN)/mypy --strict simulator drills
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -108,7 +108,7 @@ class Directory(IntentRelay):
             if not self.up or not self.resumed:
                 continue
             now = self.env.now
-            for row in sorted(self.resumed, key=lambda r: r.requested_at):
+            for row in sorted(self.resumed, key=lambda r: (r.requested_at, r.nonce)):
                 if row.status != "delivered":
                     self.resumed.discard(row)
                 elif now - (row.delivered_at or row.requested_at) >= self.timeouts[row.origin]:
