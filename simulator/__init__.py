@@ -16,7 +16,8 @@ from simulator.kernel.problems import InputError, Problem
 from simulator.loading import load_scenario, parse_scenario
 from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import Scenario
-from simulator.world import Summary, World
+from simulator.summary import Summary
+from simulator.world import World
 
 __all__ = ["ConservationError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
            "World", "load_scenario", "parse_scenario"]

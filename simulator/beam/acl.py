@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from simulator.scenario.model import AclEntry
+from simulator.scenario.parts import AclEntry
 
 
 def sender_matches(allowed_from: str, sender: str) -> bool:
