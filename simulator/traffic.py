@@ -18,7 +18,8 @@ from simulator.kernel.rng import Streams, random_hex_id, random_uuid
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
 
 if TYPE_CHECKING:
-    from simulator.beam.bus import Bus, BusResponse
+    from simulator.beam.bus import Bus
+    from simulator.beam.busrows import BusResponse
 
 DAY = 86400.0
 HOUR = 3600.0

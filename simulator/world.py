@@ -18,7 +18,8 @@ import simpy
 from simulator import faults
 from simulator.beam.agents import Agent, HandlerFactory
 from simulator.beam.audit import AuditRow
-from simulator.beam.bus import Bus, BusMessage
+from simulator.beam.bus import Bus
+from simulator.beam.busrows import BusMessage
 from simulator.beam.directory import Directory
 from simulator.beam.links import Links
 from simulator.beam.relay import Frame

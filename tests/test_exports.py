@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from conftest import open_acl, without_limits
-from simulator.beam.bus import BusMessage
+from simulator.beam.busrows import BusMessage
 from simulator.operator.deadletters import DEAD_LETTER_COLUMNS, HINTS, hint_kind
 from simulator.kernel.events import Event
 from simulator.operator.exports import DATASETS

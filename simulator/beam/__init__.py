@@ -6,9 +6,10 @@ in :mod:`~simulator.beam.relay`), the process that stops and boots again with re
 (:mod:`~simulator.beam.security`): rate limits (:mod:`~simulator.beam.ratelimit`), trust
 (:mod:`~simulator.beam.trust`), Shield (:mod:`~simulator.beam.shield`), the ACL
 (:mod:`~simulator.beam.acl`), the catalog (:mod:`~simulator.beam.catalog`) and the audit
-log (:mod:`~simulator.beam.audit`); the message bus (:mod:`~simulator.beam.bus`) and its
-retry policies (:mod:`~simulator.beam.retry`); agents (:mod:`~simulator.beam.agents`) and
-Toxiproxy-style links (:mod:`~simulator.beam.links`).
+log (:mod:`~simulator.beam.audit`); the message bus (:mod:`~simulator.beam.bus`, with its
+rows and attempts in :mod:`~simulator.beam.busrows`) and its retry policies
+(:mod:`~simulator.beam.retry`); agents (:mod:`~simulator.beam.agents`) and Toxiproxy-style
+links (:mod:`~simulator.beam.links`).
 
 May import: :mod:`simulator.kernel` and :mod:`simulator.scenario` (components are
 configured from the scenario's models). The operator surfaces observe the directory

@@ -13,10 +13,11 @@ import heapq
 import json
 import random
 from collections import deque
-from typing import Any, Callable, Final, Generator, NamedTuple
+from typing import Any, Callable, Final, Generator
 
 import simpy
 
+from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse
 from simulator.beam.directory import Directory
 from simulator.beam.links import Links
 from simulator.beam.ratelimit import SlidingWindow
@@ -31,68 +32,7 @@ RESTART_ERROR: Final[str] = "Recovered after message bus restart"
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
 
-
-class BusResponse(NamedTuple):
-    """An HTTP answer of the bus API: status code and JSON body."""
-
-    http_status: int
-    body: dict[str, Any]
-
-
-class BusMessage:
-    """One ``beam_messages`` row."""
-
-    __slots__ = (
-        "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
-        "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
-        "acked_at", "failed_at", "error", "response", "finished_at", "queue_seq", "attempts",
-    )
-
-    def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
-                 payload: dict[str, Any], priority: int, max_retries: int, now: float) -> None:
-        self.id = message_id
-        self.nonce = nonce
-        self.sender = sender
-        self.recipient = recipient
-        self.intent = intent
-        self.payload = payload
-        self.status = ""
-        self.priority = priority
-        self.retry_count = 0
-        self.max_retries = max_retries
-        self.next_retry_at: float | None = None
-        self.created_at = now
-        self.delivered_at: float | None = None
-        self.acked_at: float | None = None
-        self.failed_at: float | None = None
-        self.error: str | None = None
-        self.response: Any = None
-        self.finished_at: float | None = None
-        self.queue_seq = 0
-        self.attempts = 0
-
-    def view(self) -> dict[str, Any]:
-        """Return the row as the API shows it."""
-        return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq", "attempts")}
-
-
-#: Receives a bus API answer.
-Answer = Callable[[BusResponse], Any]
-
-
-class Attempt(NamedTuple):
-    """The result of one delivery attempt as the bus sees it."""
-
-    delivered: bool
-    http_status: int | None
-    error_code: str | None
-    error: str | None
-    response: Any = None
-
-
 _ABORTED: Final[Attempt] = Attempt(False, None, "TIMEOUT", "Delivery timeout (30s)")
-
-
 _CONNECTION_FAILED: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: connect ECONNREFUSED")
 _CONNECTION_RESET: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: socket hang up")
 

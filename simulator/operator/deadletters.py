@@ -11,7 +11,8 @@ import re
 from typing import Any, Final, Literal
 
 from simulator.operator.api import ApiModel
-from simulator.beam.bus import Bus, BusMessage
+from simulator.beam.bus import Bus
+from simulator.beam.busrows import BusMessage
 
 HintKind = Literal["offline", "rate", "forbidden-acl", "default"]
 

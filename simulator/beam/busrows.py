@@ -1,0 +1,64 @@
+"""What travels through Beam's message bus: ``beam_messages`` rows (beam-model §4.1), the
+answers of its API and the outcome of one delivery attempt as the bus sees it."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+
+class BusResponse(NamedTuple):
+    """An HTTP answer of the bus API: status code and JSON body."""
+
+    http_status: int
+    body: dict[str, Any]
+
+
+class BusMessage:
+    """One ``beam_messages`` row."""
+
+    __slots__ = (
+        "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
+        "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
+        "acked_at", "failed_at", "error", "response", "finished_at", "queue_seq", "attempts",
+    )
+
+    def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
+                 payload: dict[str, Any], priority: int, max_retries: int, now: float) -> None:
+        self.id = message_id
+        self.nonce = nonce
+        self.sender = sender
+        self.recipient = recipient
+        self.intent = intent
+        self.payload = payload
+        self.status = ""
+        self.priority = priority
+        self.retry_count = 0
+        self.max_retries = max_retries
+        self.next_retry_at: float | None = None
+        self.created_at = now
+        self.delivered_at: float | None = None
+        self.acked_at: float | None = None
+        self.failed_at: float | None = None
+        self.error: str | None = None
+        self.response: Any = None
+        self.finished_at: float | None = None
+        self.queue_seq = 0
+        self.attempts = 0
+
+    def view(self) -> dict[str, Any]:
+        """Return the row as the API shows it."""
+        return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq", "attempts")}
+
+
+#: Receives a bus API answer.
+Answer = Callable[[BusResponse], Any]
+
+
+class Attempt(NamedTuple):
+    """The result of one delivery attempt as the bus sees it."""
+
+    delivered: bool
+    http_status: int | None
+    error_code: str | None
+    error: str | None
+    response: Any = None
