@@ -70,10 +70,11 @@ def _run_world(intents: int, seed: int, checkpoints_every: float | None) -> Worl
                 buckets = world.summary().paths["directory"].buckets
                 checkpoints.append(Checkpoint(world.env.now / HOUR, buckets["success"] + buckets["error"],
                                               world.rows_held(), len(gc.get_objects()), _rss_mib()))
-    buckets = world.summary().paths["directory"].buckets
+    summary = world.summary()
+    buckets = summary.paths["directory"].buckets
     failure_rate = buckets["error"] / max(1, buckets["success"] + buckets["error"])
     return WorldRun(world.accepted("directory"), world.env.now, wall, failure_rate, checkpoints,
-                    world.summary().conservation)
+                    summary.conservation)
 
 
 def _run_reference(intents: int, rate: float, failure_rate: float, seed: int) -> float:
