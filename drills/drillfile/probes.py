@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from simulator.kernel.fields import BeamId, ItemKey, Model, NonEmpty
+from simulator.kernel.fields import BeamId, Count, ItemKey, Model, NonEmpty
 from simulator.kernel.units import Duration
 
 Expected = Union[bool, int, float, str, list[str], None]
@@ -95,7 +95,7 @@ class NonceTarget(ProbeBase):
 
     nonce: NonEmpty | None = None
     step: WorkflowStep | None = None
-    run: Annotated[int, Field(ge=0)] = 0
+    run: Annotated[Count, Field(ge=0)] = 0
     path: Path_ = "directory"
 
     @model_validator(mode="after")
@@ -147,7 +147,7 @@ class WorkflowField(ProbeBase):
     """A field of the ``run``-th quote workflow's report (``total_price_eur``, ``quote_status``...)."""
 
     probe: Literal["workflow"]
-    run: Annotated[int, Field(ge=0)] = 0
+    run: Annotated[Count, Field(ge=0)] = 0
     field: Literal["quote_status", "quote_http_status", "quote_error_code", "total_price_eur", "inventory_status",
                    "available", "preflight_bus_status", "preflight_directory_status", "preflight_http_status",
                    "finance_received", "acknowledgement", "terminal"]

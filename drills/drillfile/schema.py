@@ -17,9 +17,10 @@ from pydantic import Field
 
 from drills.drillfile.probes import Probe
 from drills.drillfile.steps import Step
-from simulator.kernel.fields import Model, NonEmpty
-from simulator.kernel.units import Duration
+from simulator.kernel.fields import Count, Model, NonEmpty
+from simulator.kernel.units import Duration, PositiveDuration
 from simulator.scenario.faults import FaultSpec
+from simulator.scenario.model import MAX_SEED
 
 #: What a drill rehearses: the runbook's five failure modes (§9.5), the clean demo, and
 #: the production and restart-recovery drills of §12.
@@ -42,8 +43,8 @@ class Drill(Model):
     description: str = ""
     scenario: NonEmpty
     overrides: dict[str, Any] = Field(default_factory=dict)
-    seed: Annotated[int, Field(ge=0)] | None = None
-    duration: Duration
+    seed: Annotated[Count, Field(ge=0, le=MAX_SEED)] | None = None
+    duration: PositiveDuration
     settle: Duration = 0.0
     steady_state: SteadyState = SteadyState()
     faults: list[FaultSpec] = Field(default_factory=list)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, StringConstraints
 
-from simulator.kernel.fields import BeamId, ItemKey, Model, NonEmpty
+from simulator.kernel.fields import BeamId, Count, ItemKey, Model, NonEmpty
 from simulator.kernel.units import Duration
 from simulator.scenario.parts import AclEntry
 
@@ -92,7 +92,7 @@ class Send(StepBase):
     recipient: BeamId = Field(alias="to")
     intent: NonEmpty
     via: Literal["http", "ws", "bus"] = "http"
-    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    count: Annotated[Count, Field(ge=1, le=100_000)] = 1
     every: Duration = 0.0
     nonce_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -105,7 +105,7 @@ class PartnerRequestStep(StepBase):
     action: Literal["partner_request"]
     email: NonEmpty
     company: str | None = None
-    agent_count: Annotated[int, Field(ge=1)] | None = None
+    agent_count: Annotated[Count, Field(ge=1)] | None = None
     workflow_type: str | None = None
     patch: dict[str, Any] = Field(default_factory=dict)
 

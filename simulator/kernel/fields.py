@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 BEAM_ID_PATTERN = r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$"
 #: A Beam id: ``name@domain``.
@@ -18,6 +18,16 @@ PATTERN_HINTS: dict[str, str] = {
     BEAM_ID_PATTERN: "a Beam id like name@domain",
     ITEM_KEY_PATTERN: "an inbox item key like critical-alert:<alert id> or beta-request:<request id>",
 }
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, found {str(value).lower()}")
+    return value
+
+
+#: A whole number (YAML's ``true`` is an error, not 1; ``2.5`` is an error, not 2).
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
 #: A string that is not empty.
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 #: A probability in [0, 1].

@@ -99,6 +99,17 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: What pydantic's wording of these errors says, as a reader of a YAML file would put it.
+_PLAIN: dict[str, str] = {
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_parsing": "expected a number",
+    "dict_type": "expected a mapping (key: value lines)",
+    "model_type": "expected a mapping (key: value lines)",
+    "list_type": "expected a list",
+}
+
+
 def _expected(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     message: str = error["msg"]
@@ -106,6 +117,11 @@ def _expected(error: ErrorDetails, model: type[BaseModel], loc: tuple[Any, ...])
         return f"unknown key; expected one of: {', '.join(_known_keys(_walk(model, loc[:-1])[1]))}"
     if kind == "missing":
         return "missing; expected a value"
+    if kind in _PLAIN:
+        return _PLAIN[kind]
+    if kind in ("too_short", "too_long"):
+        bound = error.get("ctx", {})["min_length" if kind == "too_short" else "max_length"]
+        return f"expected at {'least' if kind == 'too_short' else 'most'} {bound:,} item" + ("" if bound == 1 else "s")
     if message.startswith("Value error, "):
         return message.removeprefix("Value error, ")
     if message.startswith("Input should be"):

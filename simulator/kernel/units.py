@@ -7,7 +7,7 @@ import math
 import re
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _BARE_NUMBER = re.compile(rf"-?{_NUMBER}")
@@ -74,6 +74,8 @@ def parse_rate(value: Any) -> float:
 
 #: Seconds, written in a scenario as ``30s``, ``5m``, ``1h`` or a number.
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: A duration that is more than zero.
+PositiveDuration = Annotated[Duration, Field(gt=0)]
 #: Events per second, written as ``10/s``, ``30/min`` or a number.
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from simulator.kernel.fields import BeamId, Model, Probability
+from simulator.kernel.fields import BeamId, Count, Model, Probability
 from simulator.scenario.parts import AclEntry, latency_field
 from simulator.kernel.units import Duration
 
@@ -112,7 +112,7 @@ class ShieldChange(AgentFault):
     allowlist: list[str] | None = None
     blocklist: list[str] | None = None
     min_trust: Probability | None = None
-    rate_limit: Annotated[int, Field(ge=1, le=1000)] | None = None
+    rate_limit: Annotated[Count, Field(ge=1, le=1000)] | None = None
 
 
 class AclRemove(FaultBase):
@@ -139,7 +139,7 @@ class RateLimitChange(FaultBase):
 
     kind: Literal["rate_limit"]
     layer: Literal["bus", "public_ip", "public_sender", "relay_sender"]
-    limit: Annotated[int, Field(ge=1)]
+    limit: Annotated[Count, Field(ge=1)]
 
     def target(self) -> str:
         """The layer."""

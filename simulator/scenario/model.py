@@ -9,8 +9,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
-from simulator.kernel.fields import BeamId, Model, Probability
-from simulator.kernel.units import Duration, Rate
+from simulator.kernel.fields import BeamId, Count, Model, Probability
+from simulator.kernel.units import Duration, PositiveDuration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
 
@@ -22,8 +22,7 @@ MAX_ROUTES: Final[int] = 100_000
 MAX_CONCURRENCY: Final[int] = 10_000
 MAX_LIMIT: Final[int] = 1_000_000_000
 MAX_SEED: Final[int] = 2**63 - 1
-#: A duration that must be more than zero.
-PositiveDuration = Annotated[Duration, Field(gt=0)]
+
 
 class QuoteDeskHandler(Model):
     """The demo's partner desk (§11): checks inventory over WebSocket, answers the quote,
@@ -39,7 +38,7 @@ class InventoryHandler(Model):
     """The demo's warehouse: ``available = quantity ≤ max_quantity``."""
 
     kind: Literal["inventory"]
-    max_quantity: Annotated[int, Field(ge=0)] = 240
+    max_quantity: Annotated[Count, Field(ge=0)] = 240
     ship_window: str = "Thu 08:00-12:00 CET"
 
 
@@ -53,7 +52,7 @@ class ShieldSpec(Model):
     allowlist: list[str] = Field(default_factory=list)
     blocklist: list[str] = Field(default_factory=list)
     min_trust: Probability = 0.3
-    rate_limit: Annotated[int, Field(ge=1, le=1000)] = 20
+    rate_limit: Annotated[Count, Field(ge=1, le=1000)] = 20
 
 
 class AgentSpec(Model):
@@ -71,7 +70,7 @@ class AgentSpec(Model):
     failure_rate: Probability = 0.0
     failure_code: str = "RESULT_ERROR"
     async_accept: Probability = 0.0
-    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] | None = None
+    concurrency: Annotated[Count, Field(ge=1, le=MAX_CONCURRENCY)] | None = None
     handler: Handler | None = None
     ip: str | None = None
     verified: bool = False
@@ -85,10 +84,10 @@ class AgentSpec(Model):
 class BusSpec(Model):
     """Message bus settings (beam-model §4). Defaults are Beam's own."""
 
-    rate_limit_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10
-    max_retries: Annotated[int, Field(ge=1, le=100)] = 5
+    rate_limit_per_min: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] = 10
+    max_retries: Annotated[Count, Field(ge=1, le=100)] = 5
     worker_interval: PositiveDuration = 30.0
-    worker_batch: Annotated[int, Field(ge=1, le=100_000)] = 10
+    worker_batch: Annotated[Count, Field(ge=1, le=100_000)] = 10
     attempt_timeout: Duration = 30.0
     retry_policy: Literal["beam"] = "beam"
     ip: str | None = None
@@ -98,8 +97,8 @@ class PublicLimits(Model):
     """The public limiter on ``POST /intents/send`` (§5.2): fixed 60 s windows per client
     address and per sender; trusted addresses and sender patterns skip it."""
 
-    per_ip_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 30
-    per_sender_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
+    per_ip_per_min: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] = 30
+    per_sender_per_min: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] = 20
     trusted_ips: list[str] = Field(default_factory=list)
     trusted_senders: list[str] = Field(default_factory=list)
 
@@ -115,8 +114,8 @@ class DirectorySpec(Model):
     http_result_timeout: Duration = 60.0
     ws_result_timeout: Duration = 30.0
     public_limits: PublicLimits = PublicLimits()
-    rate_limit_per_min: Annotated[int, Field(ge=1, le=MAX_LIMIT)] | None = None
-    max_payload_bytes: Annotated[int, Field(ge=1, le=100 * 2**20)] = 65536
+    rate_limit_per_min: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] | None = None
+    max_payload_bytes: Annotated[Count, Field(ge=1, le=100 * 2**20)] = 65536
     replay_window: Duration = 300.0
     recovery_sweep_interval: PositiveDuration = 5.0
     extra_intents: list[str] = Field(default_factory=list)
@@ -158,7 +157,7 @@ class RouteSpec(Model):
     via: Literal["bus", "http", "ws"] = "ws"
     rate: Rate
     payload: dict[str, Any] = Field(default_factory=dict)
-    priority: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
+    priority: Annotated[Count, Field(ge=-1_000_000, le=1_000_000)] = 0
 
     @property
     def label(self) -> str:
@@ -181,12 +180,12 @@ class QuoteWorkflow(Model):
     kind: Literal["quote"] = "quote"
     at: Duration = 1.0
     every: Duration = 60.0
-    count: Annotated[int, Field(ge=1, le=100_000)] = 1
+    count: Annotated[Count, Field(ge=1, le=100_000)] = 1
     requester: BeamId = "procurement@acme.beam.directory"
     desk: BeamId = "partner-desk@northwind.beam.directory"
     project: str = "Mannheim rooftop rollout"
     sku: str = "INV-240"
-    quantity: Annotated[int, Field(ge=0, le=10**9)] = 240
+    quantity: Annotated[Count, Field(ge=0, le=10**9)] = 240
     ship_to: str = "Mannheim, DE"
     needed_by: str = "2026-04-03"
 
@@ -220,7 +219,7 @@ class Scenario(Model):
 
     name: Annotated[str, StringConstraints(min_length=1)]
     description: str = ""
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    seed: Annotated[Count, Field(ge=0, le=MAX_SEED)] = 1
     duration: PositiveDuration = 600.0
     epoch: datetime = DEFAULT_EPOCH
     bus: BusSpec = BusSpec()
