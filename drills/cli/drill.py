@@ -13,6 +13,7 @@ from rich.table import Table
 
 from drills.drillfile.builtin import builtin_drills, resolve
 from drills.cli.console import console, errors, fail_input
+from drills.cli.workload import ALLOW_LARGE_HELP, too_large
 from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
 from drills.executor.execute import DrillOutcome, run_drill
 from drills.executor.journal import VERDICTS
@@ -74,6 +75,7 @@ def run(
     all_drills: Annotated[bool, typer.Option("--all", help="Run every built-in drill.")] = False,
     out: Annotated[Path, typer.Option(help="Directory for the results: one sub-directory per drill.")] = Path("runs/drills"),
     seed: Annotated[Optional[int], typer.Option(help="Root seed for every drill (default: each drill's own).")] = None,
+    allow_large: Annotated[bool, typer.Option("--allow-large", help=ALLOW_LARGE_HELP)] = False,
 ) -> None:
     """Run drills and print each verdict; exit 0 only when every drill completed, 1 otherwise."""
     if seed is not None and seed < 0:
@@ -85,6 +87,10 @@ def run(
         fail_input([Problem(file="(command line)", field="DRILL", message="expected drill names or files, or --all")])
     loaded = _load(list(dict.fromkeys(wanted)))
     loaded = list({drill.path.resolve(): drill for drill in loaded}.values())  # --all NAME runs NAME once
+    too_many = [] if allow_large else [problem for drill in loaded
+                                       if (problem := too_large(drill.scenario, drill.scenario.duration, drill.path))]
+    if too_many:
+        fail_input(too_many)
     try:
         result = ResultDirectory(out)
     except OutError as error:

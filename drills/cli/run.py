@@ -16,10 +16,11 @@ from rich.table import Table
 
 from drills.cli.app import app
 from drills.cli.console import console, errors, fail_input
+from drills.cli.workload import ALLOW_LARGE_HELP, too_large
 from drills.runs.interrupt import StopRequest, stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from drills.runs.runner import Outputs, run_world
-from simulator import InputError, Problem, Summary, World, expected_intents, load_scenario
+from simulator import InputError, Problem, Summary, World, load_scenario
 from simulator.kernel.lifecycle import STATES
 from simulator.kernel.units import DURATION_HINT, parse_duration
 from simulator.telemetry.sampling import parse_sampling
@@ -29,8 +30,6 @@ PROGRESS_THRESHOLD: Final[float] = 3600.0
 #: The most virtual seconds run between two checks for a stop (SIGINT, SIGTERM).
 SLICE: Final[float] = 60.0
 MAX_SLICES: Final[int] = 100_000
-#: Runs implying more intents than this need --allow-large (about 8 minutes at 40k/s).
-MAX_INTENTS: Final[int] = 20_000_000
 
 
 def _duration_option(value: str | None, option: str) -> float | None:
@@ -66,8 +65,7 @@ def run(
     epoch: Annotated[Optional[str], typer.Option(
         help="Wall-clock time of virtual t=0: ISO 8601 (2026-04-03T08:00:00Z), 'today' or 'yesterday' (UTC "
              "midnight). Default: the scenario's epoch.")] = None,
-    allow_large: Annotated[bool, typer.Option("--allow-large", help=f"Run even when the traffic implies more than "
-                                              f"{MAX_INTENTS:,} intents.")] = False,
+    allow_large: Annotated[bool, typer.Option("--allow-large", help=ALLOW_LARGE_HELP)] = False,
 ) -> None:
     """Run one scenario and write DIR/result.json, DIR/audit.jsonl (and DIR/events.jsonl with --events).
 
@@ -97,11 +95,9 @@ def run(
     if when is not None:
         scenario = scenario.model_copy(update={"epoch": when})
     stop_at = scenario.duration if end is None else end
-    intents = expected_intents(scenario, stop_at)
-    if intents > MAX_INTENTS and not allow_large:
-        fail_input([Problem(file=str(scenario_file), field="traffic", message=(
-            f"expected at most {MAX_INTENTS:,} intents without --allow-large, found about {intents:,.0f} "
-            f"in {stop_at:g} virtual s (rates x duration x daily profile and bursts)"))])
+    large = None if allow_large else too_large(scenario, stop_at, scenario_file)
+    if large is not None:
+        fail_input([large])
     world = World(scenario, seed)
     try:
         result = ResultDirectory(out)
