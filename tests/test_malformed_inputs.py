@@ -1,0 +1,264 @@
+"""Malformed input, end to end: every case is a real ``beamdrill`` command line with a bad
+scenario file, drill file or option. Each must exit 2 with one stderr line per problem,
+each line naming the file (or ``(command line)``), the field and what was expected; no
+traceback; nothing written where the results would go; and in bounded time and memory
+(a guard, not a speed test: the bounds are far above what a correct refusal needs).
+
+The expected lines are written with ``{dir}`` for the test's directory and ``{demo}`` for
+the demo scenario; a line ending in ``...`` is a prefix (the rest quotes the input back).
+"""
+
+from __future__ import annotations
+
+import signal
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Iterator
+
+import pytest
+
+from conftest import beamdrill
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "scenarios" / "demo.yaml"
+#: Guards: a refusal that needs more than this is a bug (the slowest case needs well under 1 s).
+TIME_BOUND_S = 30
+PEAK_BOUND_BYTES = 200 * 2**20
+
+AGENTS = "agents:\n  - id: a@x.beam\n  - id: b@x.beam\n"
+SCENARIO = "name: t\nduration: 2m\n" + AGENTS
+ROUTE = "traffic:\n  routes:\n    - {from: a@x.beam, to: b@x.beam, intent: ping, rate: RATE}\n"
+DRILL = ("title: t\nrehearses: dead-letter\nscenario: {demo}\nduration: 5m\n"
+         "expectations:\n  - {probe: dead_letters, equals: 0, at: 1m}\n")
+DURATION = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
+RATE = "a rate like 10/s, 30/min, 600/h or a number per second"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One malformed input: the command line, the files it reads, the lines it must print."""
+
+    name: str
+    argv: tuple[str, ...]
+    lines: tuple[str, ...]
+    files: dict[str, str | bytes] = field(default_factory=dict)
+
+
+def scenario(name: str, text: str, *lines: str) -> Case:
+    """``beamdrill run`` on a scenario file holding ``text``."""
+    return Case(name, ("run", "{dir}/s.yaml", "--out", "{dir}/out"), lines, {"s.yaml": text})
+
+
+def drill(name: str, text: str, *lines: str) -> Case:
+    """``beamdrill drill check`` on a drill file holding ``text``."""
+    return Case(name, ("drill", "check", "{dir}/d.yaml"), lines, {"d.yaml": text})
+
+
+def option(name: str, argv: str, *lines: str, files: dict[str, str | bytes] | None = None) -> Case:
+    """A command line with a bad option or argument (split on spaces)."""
+    return Case(name, tuple(argv.split()), lines, files or {})
+
+
+def _deep(depth: int) -> str:
+    return "name: t\n" + AGENTS + "extra: " + "[" * depth + "]" * depth + "\n"
+
+
+def _laughs() -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n" + SCENARIO
+
+
+CASES: tuple[Case, ...] = (
+    # -- scenario files: the file itself
+    scenario("scenario not YAML", "name: [t\n", "{dir}/s.yaml: ..."),
+    scenario("scenario a list", "- a\n- b\n", "{dir}/s.yaml: (top level): expected a YAML mapping, found list"),
+    scenario("scenario empty", "", "{dir}/s.yaml: ..."),
+    scenario("scenario not UTF-8", b"name: \xff\xfe\n", "{dir}/s.yaml: ..."),
+    scenario("scenario over 10 MB", "# " + "x" * (10 * 2**20) + "\n", "{dir}/s.yaml: ..."),
+    scenario("scenario nested too deep", _deep(100), "{dir}/s.yaml: ..."),
+    scenario("scenario alias bomb", _laughs(), "{dir}/s.yaml: ..."),
+    Case("scenario missing", ("run", "{dir}/none.yaml", "--out", "{dir}/out"),
+         ("{dir}/none.yaml: (file): expected an existing file, found nothing there",)),
+    Case("scenario a directory", ("run", "{dir}/sub", "--out", "{dir}/out"), ("{dir}/sub: ...",),
+         {"sub/keep": ""}),
+    # -- scenario files: the model
+    scenario("no agents", "name: t\n", "{dir}/s.yaml: agents: ..."),
+    scenario("empty agents", "name: t\nagents: []\n", "{dir}/s.yaml: agents: expected at least 1 item, found []"),
+    scenario("agents not a list", "name: t\nagents: a@x.beam\n", "{dir}/s.yaml: agents: expected a list, found 'a@x.beam'"),
+    scenario("agent id malformed", "name: t\nagents:\n  - id: not an id\n", "{dir}/s.yaml: agents[0].id: ..."),
+    scenario("duplicate agents", "name: t\nagents:\n  - id: a@x.beam\n  - id: a@x.beam\n", "{dir}/s.yaml: agents..."),
+    scenario("unknown key", SCENARIO + "colour: blue\n", "{dir}/s.yaml: colour: ..."),
+    scenario("duration zero", "name: t\nduration: 0\n" + AGENTS, "{dir}/s.yaml: duration: ..."),
+    scenario("duration negative", "name: t\nduration: -5m\n" + AGENTS, "{dir}/s.yaml: duration: ..."),
+    scenario("duration infinite", "name: t\nduration: .inf\n" + AGENTS, "{dir}/s.yaml: duration: ..."),
+    scenario("duration beyond a year", "name: t\nduration: 400d\n" + AGENTS, "{dir}/s.yaml: duration: ..."),
+    scenario("duration not a duration", "name: t\nduration: soon\n" + AGENTS, "{dir}/s.yaml: duration: ..."),
+    scenario("duration a list", "name: t\nduration: [1]\n" + AGENTS, "{dir}/s.yaml: duration: ..."),
+    scenario("seed negative", "name: t\nseed: -1\n" + AGENTS, "{dir}/s.yaml: seed: ..."),
+    scenario("seed beyond 64 bits", "name: t\nseed: 9223372036854775808\n" + AGENTS, "{dir}/s.yaml: seed: ..."),
+    scenario("seed a word", "name: t\nseed: lucky\n" + AGENTS, "{dir}/s.yaml: seed: expected a whole number, found 'lucky'"),
+    scenario("epoch not a time", "name: t\nepoch: soon\n" + AGENTS, "{dir}/s.yaml: epoch: ..."),
+    scenario("rate huge", SCENARIO + ROUTE.replace("RATE", "1e12/s"), "{dir}/s.yaml: traffic.routes[0].rate: ..."),
+    scenario("rate huge, float form", SCENARIO + ROUTE.replace("RATE", "1.0e+12/s"),
+             "{dir}/s.yaml: traffic.routes[0].rate: ..."),
+    scenario("rate negative", SCENARIO + ROUTE.replace("RATE", "-1/s"), "{dir}/s.yaml: traffic.routes[0].rate: ..."),
+    scenario("rate a word", SCENARIO + ROUTE.replace("RATE", "fast"), "{dir}/s.yaml: traffic.routes[0].rate: ..."),
+    scenario("rate per fortnight", SCENARIO + ROUTE.replace("RATE", "3/fortnight"),
+             "{dir}/s.yaml: traffic.routes[0].rate: ..."),
+    scenario("route from unknown agent", SCENARIO + ROUTE.replace("RATE", "1/s").replace("from: a@", "from: z@"),
+             "{dir}/s.yaml: traffic.routes[0].from: ..."),
+    scenario("route to unknown agent", SCENARIO + ROUTE.replace("RATE", "1/s").replace("to: b@", "to: z@"),
+             "{dir}/s.yaml: traffic.routes[0].to: ..."),
+    scenario("fault after the end", SCENARIO + "faults:\n  - {kind: bus_restart, at: 10h}\n",
+             "{dir}/s.yaml: faults[0].at: ..."),
+    scenario("fault of unknown kind", SCENARIO + "faults:\n  - {kind: meteor, at: 1m}\n", "{dir}/s.yaml: faults[0]..."),
+    scenario("fault at negative time", SCENARIO + "faults:\n  - {kind: bus_restart, at: -1m}\n",
+             "{dir}/s.yaml: faults[0].at: ..."),
+    scenario("fault on unknown agent", SCENARIO + "faults:\n  - {kind: agent_disconnect, agent: z@x.beam, at: 1m, "
+                                                  "duration: 1m}\n", "{dir}/s.yaml: faults[0].agent: ..."),
+    scenario("acl row for unknown agent", SCENARIO + "acl:\n  - {target: z@x.beam, intent: ping, allowed_from: '*'}\n",
+             "{dir}/s.yaml: acl[0].target: ..."),
+    scenario("concurrency beyond the bound", "name: t\nagents:\n  - {id: a@x.beam, concurrency: 1000000}\n",
+             "{dir}/s.yaml: agents[0].concurrency: ..."),
+    scenario("rate limit zero", "name: t\nbus: {rate_limit_per_min: 0}\n" + AGENTS,
+             "{dir}/s.yaml: bus.rate_limit_per_min: ..."),
+    scenario("worker interval zero", "name: t\nbus: {worker_interval: 0}\n" + AGENTS,
+             "{dir}/s.yaml: bus.worker_interval: ..."),
+    scenario("bool for a number", "name: t\nbus: {rate_limit_per_min: true}\n" + AGENTS,
+             "{dir}/s.yaml: bus.rate_limit_per_min: expected a whole number, found true"),
+    scenario("fraction for a count", "name: t\nbus: {rate_limit_per_min: 2.5}\n" + AGENTS,
+             "{dir}/s.yaml: bus.rate_limit_per_min: ..."),
+    scenario("section not a mapping", "name: t\nbus: fast\n" + AGENTS,
+             "{dir}/s.yaml: bus: expected a mapping (key: value lines), found 'fast'"),
+    scenario("several problems, one line each", "name: t\nseed: -1\nduration: 0\ncolour: blue\n" + AGENTS,
+             "{dir}/s.yaml: seed: ...", "{dir}/s.yaml: duration: ...", "{dir}/s.yaml: colour: ..."),
+    # -- drill files
+    drill("drill not YAML", "title: [t\n", "{dir}/d.yaml: ..."),
+    drill("drill a string", "just words\n", "{dir}/d.yaml: (top level): expected a YAML mapping, found str"),
+    drill("drill nested too deep", "title: t\nx: " + "[" * 100 + "]" * 100 + "\n", "{dir}/d.yaml: ..."),
+    drill("drill without title", DRILL.replace("title: t\n", ""), "{dir}/d.yaml: title: ..."),
+    drill("drill rehearses nothing known", DRILL.replace("dead-letter", "everything"), "{dir}/d.yaml: rehearses: ..."),
+    drill("drill scenario missing", DRILL.replace("{demo}", "{dir}/none.yaml"), "{dir}/d.yaml: scenario: ..."),
+    drill("drill duration zero", DRILL.replace("duration: 5m", "duration: 0"),
+          "{dir}/d.yaml: duration: expected greater than 0, found 0"),
+    drill("drill seed a bool", DRILL + "seed: yes\n", "{dir}/d.yaml: seed: expected a whole number, found true"),
+    drill("drill unknown key", DRILL + "colour: blue\n", "{dir}/d.yaml: colour: ..."),
+    drill("probe unknown", DRILL.replace("probe: dead_letters", "probe: vibes"), "{dir}/d.yaml: expectations[0]..."),
+    drill("expectation after the end", DRILL.replace("at: 1m", "at: 1h"), "{dir}/d.yaml: expectations[0]..."),
+    drill("expectation without a time", DRILL.replace(", at: 1m", ""), "{dir}/d.yaml: expectations[0]..."),
+    drill("expectation window backwards", DRILL.replace("at: 1m", "after: 3m, by: 1m"),
+          "{dir}/d.yaml: expectations[0]..."),
+    drill("step of unknown action", DRILL + "steps:\n  - {action: panic, at: 1m}\n", "{dir}/d.yaml: steps[0]..."),
+    drill("step after the end", DRILL + "steps:\n  - {action: requeue_dead_letters, at: 1h}\n",
+          "{dir}/d.yaml: steps[0].at: ..."),
+    drill("acl step for unknown agent", DRILL + "steps:\n  - {action: add_acl_entry, target: z@x.beam, intent: ping, "
+                                                "allowed_from: a@x.beam, at: 1m}\n", "{dir}/d.yaml: steps[0].target: ..."),
+    drill("fix for a fault never injected", DRILL + "steps:\n  - {action: fix_root_cause, fault: nothing, at: 1m}\n",
+          "{dir}/d.yaml: steps[0].fault: ..."),
+    drill("drill fault after the end", DRILL + "faults:\n  - {name: f, kind: bus_restart, at: 1h}\n",
+          "{dir}/d.yaml: faults[0].at: ..."),
+    drill("drill fault on unknown agent", DRILL + "faults:\n  - {name: f, kind: agent_disconnect, agent: z@x.beam, "
+                                                  "at: 1m, duration: 1m}\n", "{dir}/d.yaml: faults[0].agent: ..."),
+    drill("overrides break the scenario", DRILL + "overrides: {seed: -1}\n",
+          "{dir}/d.yaml: overrides → seed: expected greater than or equal to 0, found -1 (in {demo} "
+          "after the overrides)"),
+    # -- options
+    option("unknown command", "launch", "(command line): No such command 'launch'; see 'beamdrill --help'"),
+    option("unknown option", "run {demo} --fast", "(command line): No such option: --fast..."),
+    option("missing scenario", "run", "(command line): Missing argument 'SCENARIO'; see 'beamdrill run --help'"),
+    option("seed not a number", "run {demo} --seed x", "(command line): Invalid value for '--seed'..."),
+    option("--seed negative", "run {demo} --seed -1 --out {dir}/out",
+           "(command line): --seed: expected a non-negative integer, found -1"),
+    option("until beyond a year", "run {demo} --until 400d --out {dir}/out",
+           "(command line): --until: expected a duration of at most 366d (31622400 s), found '400d'"),
+    option("until not a duration", "run {demo} --until soon --out {dir}/out",
+           f"(command line): --until: expected {DURATION}, found 'soon'"),
+    option("scrape interval zero", "run {demo} --metrics --scrape-interval 0 --out {dir}/out",
+           "(command line): --scrape-interval: expected a positive duration, found '0'"),
+    option("traces mode unknown", "run {demo} --traces most --out {dir}/out", "(command line): --traces: ..."),
+    option("endpoint not a URL", "run {demo} --otlp-endpoint notaurl --out {dir}/out",
+           "(command line): --otlp-endpoint: expected an http:// or https:// URL, found 'notaurl'"),
+    option("--epoch not a time", "run {demo} --epoch soon --out {dir}/out", "(command line): --epoch: ..."),
+    option("out is a file", "run {demo} --out {dir}/f", "{dir}/f: --out: expected a directory, found a file",
+           files={"f": "x"}),
+    option("out in /proc", "run {demo} --out /proc/beamdrill-x", "/proc/beamdrill-x: --out: ..."),
+    option("drill unknown", "drill run nope --out {dir}/out", "(command line): DRILL: expected a drill file or ..."),
+    option("drill run with nothing", "drill run --out {dir}/out",
+           "(command line): DRILL: expected drill names or files, or --all"),
+    option("drill seed negative", "drill run clean-demo --seed -1 --out {dir}/out",
+           "(command line): --seed: expected a non-negative integer, found -1"),
+    Case("drill far too large", ("drill", "run", "{dir}/d.yaml", "--out", "{dir}/out"),
+         ("{dir}/d.yaml: traffic: expected at most 20,000,000 intents without --allow-large, found about "
+          "864,0...",),
+         {"d.yaml": DRILL.replace("duration: 5m", "duration: 1d") + "overrides:\n  traffic:\n    routes:\n"
+          "      - {from: finance@acme.beam.directory, to: procurement@acme.beam.directory, intent: quote.request, "
+          "rate: 10000/s}\n"}),
+    option("drill out is a file", "drill run clean-demo --out {dir}/f",
+           "{dir}/f: --out: expected a directory, found a file", files={"f": "x"}),
+    option("drill check a missing file", "drill check {dir}/none.yaml",
+           "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
+    option("inbox status unknown", "inbox --run {dir} --status weird",
+           "(command line): --status: expected one of new, acknowledged, acted, found 'weird'"),
+    option("inbox of no run", "inbox --run {dir}/none", "{dir}/none/inbox.json: --run: ..."),
+    option("alerts of a directory that is no run", "alerts --run {dir}", "{dir}/alerts.json: ..."),
+    option("dead letters of a file", "dead-letters --run {dir}/f", "{dir}/f/dead-letters.json: ...", files={"f": "x"}),
+    option("alerts file not JSON", "alerts --run {dir}", "{dir}/alerts.json: ...", files={"alerts.json": "{"}),
+    option("trace of no run", "trace n-1 --run {dir}/none", "{dir}/none: --run: ..."),
+)
+
+
+def _expand(text: str, tmp_path: Path) -> str:
+    return text.replace("{dir}", str(tmp_path)).replace("{demo}", str(DEMO))
+
+
+@pytest.fixture
+def bounded() -> Iterator[None]:
+    """Fail a case that runs past :data:`TIME_BOUND_S`, and trace its allocations."""
+
+    def too_slow(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"still running after {TIME_BOUND_S} s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(TIME_BOUND_S)
+    tracemalloc.start()
+    try:
+        yield
+    finally:
+        tracemalloc.stop()
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_table_has_sixty_distinct_cases() -> None:
+    assert len({case.name for case in CASES}) == len(CASES) >= 60
+    assert len({(case.argv, tuple(sorted(case.files.items()))) for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_malformed_input_is_one_line_per_problem_and_exit_2(case: Case, tmp_path: Path, bounded: None) -> None:
+    for name, content in case.files.items():
+        path = tmp_path / _expand(name, tmp_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(_expand(content, tmp_path))
+    before = sorted(tmp_path.rglob("*"))
+    tracemalloc.reset_peak()
+    result = beamdrill(*(_expand(arg, tmp_path) for arg in case.argv))
+    peak = tracemalloc.get_traced_memory()[1]
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(lines) == len(case.lines), lines
+    for line, expected in zip(lines, case.lines):
+        wanted = _expand(expected, tmp_path)
+        if wanted.endswith("..."):
+            assert line.startswith(wanted[:-3]), line
+        else:
+            assert line == wanted
+    assert sorted(tmp_path.rglob("*")) == before, "a refused run wrote files"
+    assert peak < PEAK_BOUND_BYTES, f"peak {peak / 2**20:.0f} MiB"
