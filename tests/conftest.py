@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
@@ -57,6 +58,25 @@ def without_limits(agents: list[dict[str, Any]]) -> dict[str, Any]:
         "directory": {"public_limits": {"per_ip_per_min": 100_000, "per_sender_per_min": 100_000},
                       "rate_limit_per_min": 100_000},
     }
+
+
+@pytest.fixture(scope="session")
+def drill_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``beamdrill drill run --all`` run twice at once, in two processes with different hash
+    seeds and working directories; their two result directories. The replay and
+    golden-digest tests read them."""
+    root = tmp_path_factory.mktemp("drill-runs")
+    runs = {}
+    for name, hash_seed in (("first", "1"), ("second", "4242")):
+        (root / name).mkdir()
+        runs[name] = subprocess.Popen([str(Path(sys.executable).parent / "beamdrill"), "drill", "run", "--all",
+                                       "--out", "drills-out"], cwd=root / name,
+                                      env={**os.environ, "PYTHONHASHSEED": hash_seed},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for name, process in runs.items():
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, (name, stderr)
+    return root / "first" / "drills-out", root / "second" / "drills-out"
 
 
 class IncidentRun(NamedTuple):

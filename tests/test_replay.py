@@ -4,32 +4,17 @@ the same bytes (events, journals, reports, charts, the summary)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from drills.drillfile.builtin import builtin_drills
-
-BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 
 
 def _files(root: Path) -> dict[str, bytes]:
     return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
 
 
-def test_drill_run_all_replays_byte_for_byte_across_processes(tmp_path: Path) -> None:
-    runs = {}
-    for name, hash_seed in (("first", "1"), ("second", "4242")):
-        cwd = tmp_path / name
-        cwd.mkdir()
-        runs[name] = subprocess.Popen([str(BEAMDRILL), "drill", "run", "--all", "--out", "drills-out"], cwd=cwd,
-                                      env={**os.environ, "PYTHONHASHSEED": hash_seed},
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for name, process in runs.items():
-        _, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, (name, stderr)
-    first, second = (_files(tmp_path / name / "drills-out") for name in runs)
+def test_drill_run_all_replays_byte_for_byte_across_processes(drill_runs: tuple[Path, Path]) -> None:
+    first, second = (_files(out) for out in drill_runs)
     drills = [path.stem for path in builtin_drills()]
     assert sorted({name.split("/")[0] for name in first} - {"summary.json"}) == sorted(drills)
     for drill in drills:
