@@ -23,11 +23,15 @@ def sender_matches(allowed_from: str, sender: str) -> bool:
 
 
 class Acl:
-    """``intent_acls`` rows, with a cache of decisions cleared whenever a row changes."""
+    """``intent_acls`` rows, indexed by (target, intent), with a cache of decisions cleared
+    whenever a row changes."""
 
     def __init__(self, entries: Iterable[AclEntry] = ()) -> None:
-        self.entries: list[AclEntry] = list(entries)
+        self.entries: list[AclEntry] = []
+        self._by_route: dict[tuple[str, str], list[AclEntry]] = {}
         self._decisions: dict[tuple[str, str, str], bool] = {}
+        for entry in entries:
+            self.add(entry)
 
     def allows(self, target: str, intent: str, sender: str) -> bool:
         """Return whether ``sender`` may send ``intent`` to ``target``. No row means no."""
@@ -35,14 +39,13 @@ class Acl:
         decision = self._decisions.get(key)
         if decision is None:
             decision = self._decisions[key] = any(
-                entry.target == target and entry.intent == intent and sender_matches(entry.allowed_from, sender)
-                for entry in self.entries
-            )
+                sender_matches(entry.allowed_from, sender) for entry in self._by_route.get((target, intent), ()))
         return decision
 
     def add(self, entry: AclEntry) -> None:
         """``POST /acl``."""
         self.entries.append(entry)
+        self._by_route.setdefault((entry.target, entry.intent), []).append(entry)
         self._decisions.clear()
 
     def remove(self, entry: AclEntry) -> bool:
@@ -50,5 +53,6 @@ class Acl:
         if entry not in self.entries:
             return False
         self.entries.remove(entry)
+        self._by_route[(entry.target, entry.intent)].remove(entry)
         self._decisions.clear()
         return True
