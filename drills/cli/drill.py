@@ -93,7 +93,8 @@ def run(
     try:
         with stop_on_signals() as stop, Progress(
                 TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[virtual]}"),
-                TimeElapsedColumn(), console=errors, transient=True) as progress:
+                TimeElapsedColumn(), console=errors, transient=True,
+                disable=not errors.is_interactive) as progress:  # off a terminal, rich's bar only leaves a blank line
             total = progress.add_task("all drills", total=len(loaded), virtual="")
             for drill in loaded:
                 task = progress.add_task(drill.name, total=drill.drill.duration, virtual="")

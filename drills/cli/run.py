@@ -147,7 +147,7 @@ def _run_with_progress(world: World, end: float, stop: StopRequest) -> Summary:
     steps = min(MAX_SLICES, max(100, math.ceil((end - world.now) / SLICE)))
     if end < PROGRESS_THRESHOLD:
         return world.run(until=end, progress=stop.check, steps=steps)
-    if not errors.is_terminal:
+    if not errors.is_interactive:  # a file, a pipe or a dumb terminal: no bar, and no blank line after it
         shown = [0]
 
         def report(now: float) -> None:
