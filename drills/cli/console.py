@@ -10,7 +10,11 @@ from rich.console import Console
 
 from simulator.kernel.problems import Problem
 
-console = Console()
+#: Standard output for people. Its lines are never hard-wrapped or cropped at the console's
+#: width (``soft_wrap``): a message naming a path or a nonce stays one line (a terminal folds
+#: it, a pipe gets it whole). Every table printed here is a
+#: :class:`~drills.runs.wholetable.WholeTable`, which keeps its ids whole the same way.
+console = Console(soft_wrap=True)
 errors = Console(stderr=True)
 
 

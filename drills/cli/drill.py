@@ -9,7 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from drills.drillfile.builtin import builtin_drills, resolve
 from drills.cli.console import console, errors, fail_input
@@ -17,6 +16,7 @@ from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
 from drills.executor.execute import DrillOutcome, run_drill
 from drills.executor.journal import VERDICTS
 from drills.runs.files import write_json
+from drills.runs.wholetable import WholeTable
 from drills.runs.interrupt import stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from simulator.kernel.problems import Problem
@@ -46,9 +46,11 @@ def _load(names: list[str]) -> list[LoadedDrill]:
 @drill_app.command("list", epilog="Example: beamdrill drill list")
 def list_drills() -> None:
     """List the built-in drills: name, what each rehearses, its title."""
-    table = Table()
-    for column in ("drill", "rehearses", "title", "expectations"):
-        table.add_column(column)
+    table = WholeTable()
+    table.add_id_column("drill")
+    table.add_id_column("rehearses")
+    table.add_column("title")
+    table.add_column("expectations", justify="right", no_wrap=True)
     for loaded in _load([str(path) for path in builtin_drills()]):
         table.add_row(loaded.name, loaded.drill.rehearses, loaded.drill.title, str(len(loaded.drill.expectations)))
     console.print(table)
@@ -127,10 +129,11 @@ def run(
 def _print_outcomes(outcomes: list[DrillOutcome], not_run: list[str], result: ResultDirectory) -> None:
     """The verdict table on stdout, what went wrong on stderr, and ``summary.json``."""
     out = result.out
-    table = Table(title=f"drills ({out})")
-    for column, justify in (("drill", "left"), ("verdict", "left"), ("expectations", "right"),
-                            ("virtual", "right"), ("wall", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table = WholeTable(title=f"drills ({out})")
+    table.add_id_column("drill")
+    table.add_column("verdict", no_wrap=True)
+    for column in ("expectations", "virtual", "wall"):
+        table.add_column(column, justify="right", no_wrap=True)
     styles = {"completed": "green", "deviated": "yellow", "failed": "red", "aborted": "red", "interrupted": "red"}
     for outcome in outcomes:
         journal = outcome.journal

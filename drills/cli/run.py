@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from drills.cli.app import app
 from drills.cli.console import console, errors, fail_input
 from drills.runs.interrupt import StopRequest, stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from drills.runs.runner import Outputs, run_world
+from drills.runs.wholetable import WholeTable
 from simulator import InputError, Problem, Summary, World, expected_intents, load_scenario
 from simulator.kernel.lifecycle import STATES
 from simulator.kernel.units import DURATION_HINT, parse_duration
@@ -170,7 +170,7 @@ def _run_with_progress(world: World, end: float, stop: StopRequest) -> Summary:
 
 
 def _print_summary(summary: Summary, seed: int) -> None:
-    table = Table(title=f"seed {seed}, {summary.virtual_seconds:g} virtual seconds")
+    table = WholeTable(title=f"seed {seed}, {summary.virtual_seconds:g} virtual seconds")
     table.add_column("")
     for name in summary.paths:
         table.add_column(name, justify="right")
