@@ -2,7 +2,8 @@
 
 - :mod:`~drills.cli.app`: the root app and the console script's ``main``;
 - :mod:`~drills.cli.run`: ``beamdrill run``;
-- :mod:`~drills.cli.drill`: ``beamdrill drill list|run|check``;
+- :mod:`~drills.cli.drill`: ``beamdrill drill list|show|check|run``;
+- :mod:`~drills.cli.scenario`: ``beamdrill scenario list``;
 - :mod:`~drills.cli.views`: ``beamdrill trace|inbox|alerts|dead-letters``;
 - :mod:`~drills.cli.bench`: ``beamdrill bench``;
 - :mod:`~drills.cli.console`: where output goes, and bad input as one line and exit 2.
@@ -15,7 +16,9 @@ from drills.cli.app import app, main
 # Registration order is the order --help lists the commands in.
 from drills.cli import run, views, bench  # noqa: E402,I001
 from drills.cli.drill import drill_app
+from drills.cli.scenario import scenario_app
 
 app.add_typer(drill_app, name="drill")
+app.add_typer(scenario_app, name="scenario")
 
 __all__ = ["app", "bench", "main", "run", "views"]

@@ -1,13 +1,15 @@
-"""What every command prints to: the console, the error console, and the one-line report
-of bad input (exit code 2)."""
+"""What every command prints to: the console, the error console, a JSON document for
+``--json``, and the one-line report of bad input (exit code 2)."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
 
+from drills.runs.files import json_text
 from simulator.kernel.problems import Problem
 
 #: Standard output for people. Its lines are never hard-wrapped or cropped at the console's
@@ -23,3 +25,14 @@ def fail_input(problems: list[Problem]) -> None:
     for problem in problems:
         print(problem.line(), file=sys.stderr)
     raise typer.Exit(2)
+
+
+def print_json(document: Any) -> None:
+    """Print ``document`` on stdout as the result files hold JSON (:func:`~drills.runs.files.json_text`),
+    and nothing else: what ``--json`` prints, for scripts."""
+    sys.stdout.write(json_text(document))
+
+
+def json_option(what: str) -> Any:
+    """A command's ``--json`` option, for a command that then prints ``what``."""
+    return typer.Option("--json", help=f"Print {what} as one JSON document on stdout, nothing else.")

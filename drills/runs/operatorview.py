@@ -158,13 +158,24 @@ def read_json(run: Path, name: str) -> Any:
                                          message=f"expected valid JSON, found {error.msg.lower()}")]) from None
 
 
-def load_file(run: Path, name: str, model: type[FileModel]) -> FileModel:
-    """Read and validate ``run/name`` as ``model``; raise :class:`OperatorViewError`."""
-    data = read_json(run, name)
+def _validated(data: Any, run: Path, name: str, model: type[FileModel]) -> FileModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise OperatorViewError(validation_problems(error, str(run / name), model)) from None
+
+
+def load_file(run: Path, name: str, model: type[FileModel]) -> FileModel:
+    """Read and validate ``run/name`` as ``model``; raise :class:`OperatorViewError`."""
+    return _validated(read_json(run, name), run, name, model)
+
+
+def load_document(run: Path, name: str, model: type[BaseModel]) -> Any:
+    """``run/name`` exactly as the run wrote it (every key, in its order), once it reads as
+    ``model``, the page's shape; raise :class:`OperatorViewError`. What ``--json`` prints."""
+    data = read_json(run, name)
+    _validated(data, run, name, model)
+    return data
 
 
 def load_clock(run: Path) -> RunClock:
@@ -284,3 +295,22 @@ def inbox_view(run: Path, status: str | None = None) -> Group:
 def dead_letters_view(run: Path) -> Group:
     """``beamdrill dead-letters --run DIR``."""
     return Group(*render_dead_letters(load_file(run, "dead-letters.json", DeadLetterFile)))
+
+
+def alerts_document(run: Path) -> Any:
+    """``beamdrill alerts --run DIR --json``: alerts.json as written."""
+    return load_document(run, "alerts.json", AlertsFile)
+
+
+def inbox_document(run: Path, status: str | None = None) -> Any:
+    """``beamdrill inbox --run DIR [--status S] --json``: inbox.json as written, its items
+    only those in ``status`` when given (the summary still counts them all, as the page does)."""
+    document = load_document(run, "inbox.json", InboxFile)
+    if status is None:
+        return document
+    return {**document, "items": [item for item in document["items"] if item["status"] == status]}
+
+
+def dead_letters_document(run: Path) -> Any:
+    """``beamdrill dead-letters --run DIR --json``: dead-letters.json as written."""
+    return load_document(run, "dead-letters.json", DeadLetterFile)

@@ -72,6 +72,23 @@ def parse_rate(value: Any) -> float:
     return per_second
 
 
+def format_duration(seconds: float) -> str:
+    """``seconds`` as a scenario file writes a duration, to the millisecond: ``250ms``,
+    ``30s``, ``12m30s``, ``1h30m``, ``1d2h``, ``6.2s`` (``0s`` for zero). :func:`parse_duration`
+    reads it back."""
+    total_ms = round(seconds * 1000)
+    if total_ms < 1000:
+        return f"{total_ms}ms" if total_ms else "0s"
+    parts: list[str] = []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
+        amount, total_ms = divmod(total_ms, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    if total_ms:
+        parts.append(f"{total_ms / 1000:g}s")
+    return "".join(parts)
+
+
 #: Seconds, written in a scenario as ``30s``, ``5m``, ``1h`` or a number.
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 #: Events per second, written as ``10/s``, ``30/min`` or a number.
