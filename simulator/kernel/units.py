@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Union
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field, StringConstraints
 
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _BARE_NUMBER = re.compile(rf"-?{_NUMBER}")
@@ -89,10 +89,18 @@ def format_duration(seconds: float) -> str:
     return "".join(parts)
 
 
+#: What a file may write for a duration and a rate, as JSON Schema sees it (the schemas editors
+#: validate YAML with): a number, or a string :func:`parse_duration` / :func:`parse_rate` reads.
+DurationInput = Union[Annotated[float, Field(ge=0)], Annotated[str, StringConstraints(
+    pattern=rf"^\s*(?:{_NUMBER}|(?:{_NUMBER}(?:ms|s|m|h|d))+)\s*$")]]
+RateInput = Union[Annotated[float, Field(gt=0)], Annotated[str, StringConstraints(
+    pattern=rf"^\s*{_NUMBER}\s*/\s*(?:{'|'.join(_RATE_SECONDS)})\s*$")]]
 #: Seconds, written in a scenario as ``30s``, ``5m``, ``1h`` or a number.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=DurationInput),
+                     Field(description=f"{DURATION_HINT[0].upper()}{DURATION_HINT[1:]}.")]
 #: Events per second, written as ``10/s``, ``30/min`` or a number.
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+Rate = Annotated[float, BeforeValidator(parse_rate, json_schema_input_type=RateInput),
+                 Field(description=f"{RATE_HINT[0].upper()}{RATE_HINT[1:]}.")]
 
 
 def to_ms(seconds: float) -> int:
