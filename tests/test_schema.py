@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from conftest import beamdrill
 from drills.drillfile.builtin import builtin_drills, builtin_scenarios
@@ -31,7 +31,7 @@ def validators() -> dict[str, Draft202012Validator]:
     return {kind: Draft202012Validator(emitted(kind)) for kind in ("scenario", "drill")}
 
 
-def problems(validator: Draft202012Validator, document: Any) -> list[str]:
+def problems(validator: Draft7Validator | Draft202012Validator, document: Any) -> list[str]:
     return sorted(f"{'.'.join(map(str, error.absolute_path))}: {error.validator}"
                   for error in validator.iter_errors(document))
 
@@ -54,6 +54,17 @@ def test_every_built_in_scenario_validates(validators: dict[str, Draft202012Vali
 @pytest.mark.parametrize("path", builtin_drills(), ids=lambda path: path.stem)
 def test_every_built_in_drill_validates(validators: dict[str, Draft202012Validator], path: Path) -> None:
     assert problems(validators["drill"], yaml.safe_load(path.read_text())) == []
+
+
+@pytest.mark.parametrize("kind, paths", [("scenario", builtin_scenarios()), ("drill", builtin_drills())])
+def test_the_schema_reads_the_same_under_draft_7(kind: str, paths: list[Path]) -> None:
+    """YAML language servers validate with draft-7 semantics: the schema uses nothing newer."""
+    validator = Draft7Validator({key: value for key, value in emitted(kind).items() if key != "$schema"})
+    assert [problems(validator, yaml.safe_load(path.read_text())) for path in paths] == [[] for _ in paths]
+    assert problems(validator, {"title": "t", "rehearses": "x", "duration": "soon"} if kind == "drill" else
+                    {"name": "s", "duraton": 1, "agents": [{"id": "x", "latency": "fast"}]}) == (
+        [": required", ": required", "duration: anyOf", "rehearses: enum"] if kind == "drill" else
+        [": additionalProperties", "agents.0.id: pattern", "agents.0.latency: anyOf"])
 
 
 def test_there_are_built_in_files_to_validate() -> None:
