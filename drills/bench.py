@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rich.console import Console
-from rich.table import Table
 
+from drills.runs.wholetable import WholeTable
 from simulator.kernel.gctune import tuned_gc
 from simulator.reference import ReferenceModel
 from simulator import load_scenario
@@ -120,7 +120,7 @@ def run_telemetry_bench(seed: int, console: Console, rounds: int = 3, hours: flo
             f"{mode} {values[-1]:.2f} s" for mode, values in walls.items()), highlight=False)
     base = statistics.median(walls["none"])
     ratios = {mode: statistics.median(values) / base for mode, values in walls.items()}
-    table = Table(title=f"telemetry cost: partner-day, first {hours:g} virtual hours ({intents:,} intents)")
+    table = WholeTable(title=f"telemetry cost: partner-day, first {hours:g} virtual hours ({intents:,} intents)")
     for column in ("run", "median wall s", "ratio to untraced", "goal"):
         table.add_column(column, justify="left" if column == "run" else "right")
     table.add_row("untraced", f"{base:.2f}", "1.00", "")
@@ -151,7 +151,7 @@ def run_bench(intents: int, seed: int, console: Console, rounds: int = 3) -> dic
     reference_speed = first.intents / statistics.median(reference_walls)
     ratio = world_speed / reference_speed
 
-    table = Table(title=f"beamdrill bench: partner-day, seed {seed}, median of {rounds} rounds")
+    table = WholeTable(title=f"beamdrill bench: partner-day, seed {seed}, median of {rounds} rounds")
     for column in ("model", "intents", "virtual h", "median wall s", "intents/s"):
         table.add_column(column, justify="left" if column == "model" else "right")
     table.add_row("world (partner-day)", f"{first.intents:,}", f"{first.virtual_seconds / HOUR:.0f}",
@@ -161,7 +161,7 @@ def run_bench(intents: int, seed: int, console: Console, rounds: int = 3) -> dic
     console.print(table)
     console.print(f"throughput ratio world/reference: {ratio:.2f}x (target >= 0.5x)", highlight=False)
 
-    memory = Table(title="memory of the first world run (rows are forgotten 15 min after they finish)")
+    memory = WholeTable(title="memory of the first world run (rows are forgotten 15 min after they finish)")
     for column in ("virtual h", "finished intents", "row refs held", "live objects", "rss MiB"):
         memory.add_column(column, justify="right")
     for point in first.checkpoints:

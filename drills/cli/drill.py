@@ -1,4 +1,4 @@
-"""``beamdrill drill list|run|check``: the fire drills from the command line."""
+"""``beamdrill drill list|show|check|run``: the fire drills from the command line."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from drills.drillfile.builtin import builtin_drills, resolve
-from drills.cli.console import console, errors, fail_input
+from drills.cli.console import console, errors, fail_input, json_option, print_json
 from drills.cli.workload import ALLOW_LARGE_HELP, too_large
+from drills.drillfile.describe import describe
+from drills.drillfile.listing import DrillList, DrillListing
 from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
 from drills.executor.execute import DrillOutcome, run_drill
 from drills.executor.journal import VERDICTS
+from drills.runs.drillsummary import DrillRunSummary
 from drills.runs.files import write_json
+from drills.runs.wholetable import WholeTable
 from drills.runs.interrupt import stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from simulator.kernel.problems import Problem
@@ -44,15 +47,36 @@ def _load(names: list[str]) -> list[LoadedDrill]:
     return loaded
 
 
-@drill_app.command("list", epilog="Example: beamdrill drill list")
-def list_drills() -> None:
-    """List the built-in drills: name, what each rehearses, its title."""
-    table = Table()
-    for column in ("drill", "rehearses", "title", "expectations"):
-        table.add_column(column)
-    for loaded in _load([str(path) for path in builtin_drills()]):
-        table.add_row(loaded.name, loaded.drill.rehearses, loaded.drill.title, str(len(loaded.drill.expectations)))
+@drill_app.command("list", epilog="Example: beamdrill drill list   |   beamdrill drill list --json")
+def list_drills(as_json: Annotated[bool, json_option("one record per drill")] = False) -> None:
+    """List the built-in drills: name, what each rehearses, its title, how many expectations it checks."""
+    listed = DrillList(drills=[DrillListing.of(loaded) for loaded in _load([str(path) for path in builtin_drills()])])
+    if as_json:
+        print_json(listed.model_dump(mode="json"))
+        return
+    table = WholeTable()
+    table.add_id_column("drill")
+    table.add_id_column("rehearses")
+    table.add_column("title")
+    table.add_column("expectations", justify="right", no_wrap=True)
+    for drill in listed.drills:
+        table.add_row(drill.drill, drill.rehearses, drill.title, str(drill.expectations))
     console.print(table)
+
+
+@drill_app.command(epilog="Example: beamdrill drill show fm3-dead-letter   |   beamdrill drill show my-drill.yaml --json")
+def show(
+    name: Annotated[str, typer.Argument(metavar="DRILL", help="A built-in drill name or a drill file.")],
+    as_json: Annotated[bool, json_option("the validated drill (every default written out)")] = False,
+) -> None:
+    """Show a drill as it will run: its scenario and seed, faults, steps with their times,
+    expectations with their windows, steady state, guards and rollbacks."""
+    (loaded,) = _load([name])
+    if as_json:
+        print_json(loaded.drill.model_dump(mode="json", by_alias=True))
+        return
+    for line in describe(loaded):
+        console.print(line, markup=False, highlight=False)
 
 
 @drill_app.command(epilog="Example: beamdrill drill check drills/catalog/fm3-dead-letter.yaml my-drill.yaml")
@@ -76,6 +100,7 @@ def run(
     out: Annotated[Path, typer.Option(help="Directory for the results: one sub-directory per drill.")] = Path("runs/drills"),
     seed: Annotated[Optional[int], typer.Option(help="Root seed for every drill (default: each drill's own).")] = None,
     allow_large: Annotated[bool, typer.Option("--allow-large", help=ALLOW_LARGE_HELP)] = False,
+    as_json: Annotated[bool, json_option("DIR/summary.json (the verdicts go on stderr as ever)")] = False,
 ) -> None:
     """Run drills and print each verdict; exit 0 only when every drill completed, 1 otherwise."""
     if seed is not None and seed < 0:
@@ -99,7 +124,8 @@ def run(
     try:
         with stop_on_signals() as stop, Progress(
                 TextColumn("{task.description:<24}"), BarColumn(), TextColumn("{task.fields[virtual]}"),
-                TimeElapsedColumn(), console=errors, transient=True) as progress:
+                TimeElapsedColumn(), console=errors, transient=True,
+                disable=not errors.is_interactive) as progress:  # off a terminal, rich's bar only leaves a blank line
             total = progress.add_task("all drills", total=len(loaded), virtual="")
             for drill in loaded:
                 task = progress.add_task(drill.name, total=drill.drill.duration, virtual="")
@@ -114,12 +140,21 @@ def run(
                 progress.advance(total)
                 if outcome.verdict == "interrupted":
                     break
-        not_run = [drill.name for drill in loaded[len(outcomes):]]
-        _print_outcomes(outcomes, not_run, result)
+        summary = DrillRunSummary.of(outcomes, [drill.name for drill in loaded[len(outcomes):]])
+        write_json(result.staging / "summary.json", summary.model_dump(mode="json"))
+        if not as_json:
+            _print_verdicts(outcomes, result.out)
+        _print_problems(outcomes, result.out)
     finally:
         result.publish()
-    console.print(f"wrote summary.json and one directory per drill with journal.json, report.md and chart.png "
-                  f"{result.note()}", highlight=False)
+    wrote = ("wrote summary.json and one directory per drill with journal.json, report.md and chart.png "
+             f"{result.note()}")
+    if as_json:
+        print_json(summary.model_dump(mode="json"))  # the same text as summary.json
+        print(wrote, file=sys.stderr)
+    else:
+        console.print(wrote, highlight=False)
+    not_run = summary.not_run
     interrupted = next((o.run.interrupted for o in outcomes if o.run is not None and o.run.interrupted), None)
     if interrupted is not None:
         print(f"interrupted by {interrupted.name}: {len(outcomes) - 1} drills done, {outcomes[-1].journal.drill} "
@@ -129,13 +164,13 @@ def run(
         raise typer.Exit(1)
 
 
-def _print_outcomes(outcomes: list[DrillOutcome], not_run: list[str], result: ResultDirectory) -> None:
-    """The verdict table on stdout, what went wrong on stderr, and ``summary.json``."""
-    out = result.out
-    table = Table(title=f"drills ({out})")
-    for column, justify in (("drill", "left"), ("verdict", "left"), ("expectations", "right"),
-                            ("virtual", "right"), ("wall", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+def _print_verdicts(outcomes: list[DrillOutcome], out: Path) -> None:
+    """The verdict table, on stdout."""
+    table = WholeTable(title=f"drills ({out})")
+    table.add_id_column("drill")
+    table.add_column("verdict", no_wrap=True)
+    for column in ("expectations", "virtual", "wall"):
+        table.add_column(column, justify="right", no_wrap=True)
     styles = {"completed": "green", "deviated": "yellow", "failed": "red", "aborted": "red", "interrupted": "red"}
     for outcome in outcomes:
         journal = outcome.journal
@@ -143,6 +178,10 @@ def _print_outcomes(outcomes: list[DrillOutcome], not_run: list[str], result: Re
                       f"{journal.expectations_held}/{journal.expectations_total}",
                       f"{journal.virtual_duration:g} s", f"{outcome.wall:.2f} s")
     console.print(table)
+
+
+def _print_problems(outcomes: list[DrillOutcome], out: Path) -> None:
+    """What went wrong in each drill that did not complete, on stderr."""
     for outcome in outcomes:
         journal = outcome.journal
         if journal.status == "completed":
@@ -157,7 +196,3 @@ def _print_outcomes(outcomes: list[DrillOutcome], not_run: list[str], result: Re
             print(f"  t={violation.time:g}s runbook rule broken by {violation.step}: {violation.rule} "
                   f"({violation.detail})", file=sys.stderr)
         print(f"  proof pack: {out / outcome.journal.drill / 'report.md'}", file=sys.stderr)
-    write_json(result.staging / "summary.json", {"drills": [
-        {"drill": o.journal.drill, "verdict": o.journal.status, "expectations_held": o.journal.expectations_held,
-         "expectations_total": o.journal.expectations_total, "virtual_seconds": o.journal.virtual_duration,
-         "report": f"{o.journal.drill}/report.md"} for o in outcomes], "not_run": not_run})

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from drills.cli.app import app
 from drills.cli.console import console, errors, fail_input
@@ -20,6 +19,7 @@ from drills.cli.workload import ALLOW_LARGE_HELP, too_large
 from drills.runs.interrupt import StopRequest, stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from drills.runs.runner import Outputs, run_world
+from drills.runs.wholetable import WholeTable
 from simulator import InputError, Problem, Summary, World, load_scenario
 from simulator.kernel.lifecycle import STATES
 from simulator.kernel.units import DURATION_HINT, parse_duration
@@ -143,7 +143,7 @@ def _run_with_progress(world: World, end: float, stop: StopRequest) -> Summary:
     steps = min(MAX_SLICES, max(100, math.ceil((end - world.now) / SLICE)))
     if end < PROGRESS_THRESHOLD:
         return world.run(until=end, progress=stop.check, steps=steps)
-    if not errors.is_terminal:
+    if not errors.is_interactive:  # a file, a pipe or a dumb terminal: no bar, and no blank line after it
         shown = [0]
 
         def report(now: float) -> None:
@@ -166,7 +166,7 @@ def _run_with_progress(world: World, end: float, stop: StopRequest) -> Summary:
 
 
 def _print_summary(summary: Summary, seed: int) -> None:
-    table = Table(title=f"seed {seed}, {summary.virtual_seconds:g} virtual seconds")
+    table = WholeTable(title=f"seed {seed}, {summary.virtual_seconds:g} virtual seconds")
     table.add_column("")
     for name in summary.paths:
         table.add_column(name, justify="right")

@@ -1,4 +1,5 @@
-"""The built-in drills shipped in ``drills/catalog/``, and how a drill is found by name."""
+"""The built-in drills shipped in ``drills/catalog/``, how a drill is found by name, and the
+built-in scenarios shipped in ``drills/scenarios/``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from simulator.kernel.problems import Problem
 
 CATALOG = Path(__file__).parent.parent / "catalog"
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
 #: The built-in drills in the order ``--all`` runs them: the clean baseline first, then
 #: the runbook's five failure modes, then the production and recovery drills.
 ORDER = ("clean-demo", "fm1-stuck-delivered", "fm2-queued-retries", "fm3-dead-letter", "fm4-forbidden-acl",
@@ -30,3 +32,8 @@ def resolve(name: str) -> Path | Problem:
         return builtin
     names = ", ".join(path.stem for path in builtin_drills())
     return Problem(file="(command line)", field="DRILL", message=f"expected a drill file or one of {names}, found {name!r}")
+
+
+def builtin_scenarios() -> list[Path]:
+    """Every built-in scenario file, by name."""
+    return sorted(SCENARIOS.glob("*.yaml"))

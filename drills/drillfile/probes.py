@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from simulator.kernel.fields import BeamId, Count, ItemKey, Model, NonEmpty
 from simulator.kernel.units import Duration
@@ -27,6 +27,17 @@ class Comparison(Model):
     at_least: float | None = None
     at_most: float | None = None
     contains: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_the_comparison_given(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Dumped, a probe keeps only the comparison it was given, so the dump reads back as
+        the same probe (``equals: null`` is a comparison; an unset ``equals`` is none)."""
+        dumped = handler(self)
+        if isinstance(dumped, dict):
+            for name in _COMPARISONS:
+                if name not in self.model_fields_set:
+                    dumped.pop(name, None)
+        return dumped
 
     @model_validator(mode="after")
     def _one_comparison(self) -> "Comparison":

@@ -49,9 +49,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         stream.write(text)
 
 
+def json_text(data: Any) -> str:
+    """``data`` as every JSON result file holds it: indented, keys in their order, a trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON with a trailing newline, atomically."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Write ``data`` as :func:`json_text`, atomically."""
+    atomic_write_text(path, json_text(data))
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:

@@ -19,9 +19,9 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from drills.runs.wholetable import WholeTable
 from simulator.kernel.problems import InputError, Problem, validation_problems
 
 #: How many alert transitions the timeline shows (the latest ones).
@@ -158,13 +158,24 @@ def read_json(run: Path, name: str) -> Any:
                                          message=f"expected valid JSON, found {error.msg.lower()}")]) from None
 
 
-def load_file(run: Path, name: str, model: type[FileModel]) -> FileModel:
-    """Read and validate ``run/name`` as ``model``; raise :class:`OperatorViewError`."""
-    data = read_json(run, name)
+def _validated(data: Any, run: Path, name: str, model: type[FileModel]) -> FileModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise OperatorViewError(validation_problems(error, str(run / name), model)) from None
+
+
+def load_file(run: Path, name: str, model: type[FileModel]) -> FileModel:
+    """Read and validate ``run/name`` as ``model``; raise :class:`OperatorViewError`."""
+    return _validated(read_json(run, name), run, name, model)
+
+
+def load_document(run: Path, name: str, model: type[BaseModel]) -> Any:
+    """``run/name`` exactly as the run wrote it (every key, in its order), once it reads as
+    ``model``, the page's shape; raise :class:`OperatorViewError`. What ``--json`` prints."""
+    data = read_json(run, name)
+    _validated(data, run, name, model)
+    return data
 
 
 def load_clock(run: Path) -> RunClock:
@@ -198,10 +209,11 @@ def render_alerts(alerts: AlertsFile, clock: RunClock) -> list[RenderableType]:
     """The Alerts page: the alerts firing at the end of the run, then the firing timeline."""
     parts: list[RenderableType] = []
     if alerts.alerts:
-        table = Table(title=f"{_plural(len(alerts.alerts), 'alert')} firing at the end of the run")
-        for name in ("id", "severity", "value", "threshold", "unit", "started at"):
-            table.add_column(name, justify="right" if name in ("value", "threshold") else "left", overflow="fold",
-                             no_wrap=name in ("severity", "unit"))
+        table = WholeTable(title=f"{_plural(len(alerts.alerts), 'alert')} firing at the end of the run")
+        table.add_id_column("id")
+        for name in ("severity", "value", "threshold", "unit"):
+            table.add_column(name, justify="right" if name in ("value", "threshold") else "left", no_wrap=True)
+        table.add_column("started at", no_wrap=True)
         for alert in alerts.alerts:
             table.add_row(*_cells(alert.id, alert.severity, _number(alert.value), _number(alert.threshold),
                                   alert.value_unit, clock.when(alert.started_at)))
@@ -231,9 +243,14 @@ def render_inbox(inbox: InboxFile, clock: RunClock, status: str | None = None) -
     if not items:
         parts.append(Text(f"no {status} items" if status else "no items"))
         return parts
-    table = Table(title=_plural(len(items), f"{status} item" if status else "item"))
-    for name in ("id", "key", "severity", "status", "owner", "next action", "updated"):
-        table.add_column(name, justify="right" if name == "id" else "left", overflow="fold")
+    table = WholeTable(title=_plural(len(items), f"{status} item" if status else "item"))
+    table.add_id_column("id", justify="right")
+    table.add_id_column("key")
+    for name in ("severity", "status"):
+        table.add_column(name, no_wrap=True)
+    for name in ("owner", "next action"):
+        table.add_column(name, overflow="fold")
+    table.add_column("updated", no_wrap=True)
     for item in items:
         table.add_row(*_cells(str(item.id), item.source_key, item.severity, item.status, item.owner or "-",
                               item.next_action or "-", clock.when(item.updated_at)))
@@ -250,9 +267,11 @@ def render_dead_letters(page: DeadLetterFile) -> list[RenderableType]:
     if not page.rows:
         parts.append(Text("no dead letters"))
         return parts
-    table = Table()
-    for name in ("message id", "nonce", "sender", "recipient", "intent", "retry_count", "error", "hint"):
-        table.add_column(name, justify="right" if name == "retry_count" else "left", overflow="fold")
+    table = WholeTable()
+    for name in ("message id", "nonce", "sender", "recipient", "intent"):
+        table.add_id_column(name)
+    for name in ("retry_count", "error", "hint"):
+        table.add_column(name, justify="right" if name == "retry_count" else "left", no_wrap=True)
     hints: dict[str, str] = {}
     for row in page.rows:
         hints.setdefault(row.hint_kind, row.hint)
@@ -276,3 +295,22 @@ def inbox_view(run: Path, status: str | None = None) -> Group:
 def dead_letters_view(run: Path) -> Group:
     """``beamdrill dead-letters --run DIR``."""
     return Group(*render_dead_letters(load_file(run, "dead-letters.json", DeadLetterFile)))
+
+
+def alerts_document(run: Path) -> Any:
+    """``beamdrill alerts --run DIR --json``: alerts.json as written."""
+    return load_document(run, "alerts.json", AlertsFile)
+
+
+def inbox_document(run: Path, status: str | None = None) -> Any:
+    """``beamdrill inbox --run DIR [--status S] --json``: inbox.json as written, its items
+    only those in ``status`` when given (the summary still counts them all, as the page does)."""
+    document = load_document(run, "inbox.json", InboxFile)
+    if status is None:
+        return document
+    return {**document, "items": [item for item in document["items"] if item["status"] == status]}
+
+
+def dead_letters_document(run: Path) -> Any:
+    """``beamdrill dead-letters --run DIR --json``: dead-letters.json as written."""
+    return load_document(run, "dead-letters.json", DeadLetterFile)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Union
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _BARE_NUMBER = re.compile(rf"-?{_NUMBER}")
@@ -72,12 +72,37 @@ def parse_rate(value: Any) -> float:
     return per_second
 
 
+def format_duration(seconds: float) -> str:
+    """``seconds`` as a scenario file writes a duration, to the millisecond: ``250ms``,
+    ``30s``, ``12m30s``, ``1h30m``, ``1d2h``, ``6.2s`` (``0s`` for zero). :func:`parse_duration`
+    reads it back."""
+    total_ms = round(seconds * 1000)
+    if total_ms < 1000:
+        return f"{total_ms}ms" if total_ms else "0s"
+    parts: list[str] = []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
+        amount, total_ms = divmod(total_ms, size)
+        if amount:
+            parts.append(f"{amount}{unit}")
+    if total_ms:
+        parts.append(f"{total_ms / 1000:g}s")
+    return "".join(parts)
+
+
+#: What a file may write for a duration and a rate, as JSON Schema sees it (the schemas editors
+#: validate YAML with): a number, or a string :func:`parse_duration` / :func:`parse_rate` reads.
+DurationInput = Union[Annotated[float, Field(ge=0)], Annotated[str, StringConstraints(
+    pattern=rf"^\s*(?:{_NUMBER}|(?:{_NUMBER}(?:ms|s|m|h|d))+)\s*$")]]
+RateInput = Union[Annotated[float, Field(gt=0)], Annotated[str, StringConstraints(
+    pattern=rf"^\s*{_NUMBER}\s*/\s*(?:{'|'.join(_RATE_SECONDS)})\s*$")]]
 #: Seconds, written in a scenario as ``30s``, ``5m``, ``1h`` or a number.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=DurationInput),
+                     Field(description=f"{DURATION_HINT[0].upper()}{DURATION_HINT[1:]}.")]
 #: A duration that is more than zero.
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 #: Events per second, written as ``10/s``, ``30/min`` or a number.
-Rate = Annotated[float, BeforeValidator(parse_rate)]
+Rate = Annotated[float, BeforeValidator(parse_rate, json_schema_input_type=RateInput),
+                 Field(description=f"{RATE_HINT[0].upper()}{RATE_HINT[1:]}.")]
 
 
 def to_ms(seconds: float) -> int:

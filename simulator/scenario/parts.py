@@ -3,7 +3,7 @@ ACL row."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
@@ -43,7 +43,7 @@ class Latency(Model):
 
 
 #: A latency field: a :class:`Latency` or a bare duration meaning fixed.
-latency_field = Annotated[Latency, BeforeValidator(_latency_shorthand)]
+latency_field = Annotated[Latency, BeforeValidator(_latency_shorthand, json_schema_input_type=Union[Latency, Duration])]
 
 
 class AclEntry(Model):
