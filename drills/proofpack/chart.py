@@ -4,7 +4,8 @@ fires (:mod:`~drills.proofpack.alertspans`), fault windows shaded and instant fa
 dashed lines, named in a legend below (:mod:`~drills.proofpack.faultlog`).
 
 The layout is fixed in inches (no tight or constrained layout: they cost a draw each), so
-the figure grows with the panels and the legend rows it holds."""
+the figure grows with the panels and the legend rows it holds. It is built without pyplot
+(no global figure state; saving a PNG picks the Agg canvas)."""
 
 from __future__ import annotations
 
@@ -13,21 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-from matplotlib.artist import Artist  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from drills.proofpack.alertspans import AlertSpan, alert_ids, alert_spans  # noqa: E402
-from drills.proofpack.faultlog import FaultEntry, FaultMarker, FaultTimeline, FaultWindow, fault_timeline  # noqa: E402
-from drills.proofpack.panels import CountPanel, count_panels  # noqa: E402
-from drills.proofpack.samples import Sample  # noqa: E402
+from drills.proofpack.alertspans import AlertSpan, alert_ids, alert_spans
+from drills.proofpack.faultlog import FaultEntry, FaultMarker, FaultTimeline, FaultWindow, fault_timeline
+from drills.proofpack.panels import CountPanel, count_panels
+from drills.proofpack.samples import Sample
 
 STATE_COLORS = {"queued": "tab:purple", "in_flight": "tab:blue", "delivered": "tab:olive", "acked": "tab:green",
                 "failed": "tab:red", "dead_letter": "black", "hold": "tab:orange", "reject": "tab:red"}
@@ -85,9 +82,7 @@ class ChartContent:
 
 def _fault_handles(faults: FaultTimeline) -> list[tuple[FaultWindow | FaultMarker, str]]:
     """Each fault with its colour, in order of time."""
-    ordered: list[FaultWindow | FaultMarker] = sorted(
-        [*faults.windows, *faults.markers], key=lambda f: f.start if isinstance(f, FaultWindow) else f.time)
-    return [(fault, FAULT_COLORS[index % len(FAULT_COLORS)]) for index, fault in enumerate(ordered)]
+    return [(fault, FAULT_COLORS[index % len(FAULT_COLORS)]) for index, fault in enumerate(faults.in_order())]
 
 
 def _draw_counts(axis: Axes, panel: CountPanel, minutes: list[float]) -> None:
@@ -137,7 +132,21 @@ def _legend(content: ChartContent,
     return artists, labels
 
 
-def _build(content: ChartContent, samples: Sequence[Sample], title: str) -> Figure:
+def _stack(figure: Figure, heights: Sequence[float], top: float) -> list[Axes]:
+    """One axes per height (inches), top to bottom from ``top`` inches, sharing x."""
+    width, height = figure.get_size_inches()
+    axes: list[Axes] = []
+    for panel_height in heights:
+        top -= panel_height
+        box = (LEFT / width, top / height, (width - LEFT - RIGHT) / width, panel_height / height)
+        axes.append(figure.add_axes(box, sharex=axes[0] if axes else None))
+        top -= GAP
+    return axes
+
+
+def chart_figure(content: ChartContent, samples: Sequence[Sample], title: str) -> Figure:
+    """The figure of ``content`` over the times of ``samples``: one axes per panel drawn, top
+    to bottom (a single empty one when nothing is)."""
     heights = [PANEL_HEIGHT[panel.key] for panel in content.panels]
     if content.alerts:
         heights.append(ALERT_PAD + ALERT_ROW * len(alert_ids(content.alerts)))
@@ -145,17 +154,10 @@ def _build(content: ChartContent, samples: Sequence[Sample], title: str) -> Figu
     artists, labels = _legend(content, handles)
     rows = math.ceil(len(labels) / LEGEND_COLUMNS)
     bottom = X_AXIS + (rows * LEGEND_ROW + 0.15 if rows else 0.0)
-    shown = heights or [1.0]
     header = TOP + (NOTE if content.note else 0.0)
-    height = header + sum(shown) + GAP * (len(shown) - 1) + bottom
-    figure = plt.figure(figsize=(WIDTH, height), dpi=90)
-    axes: list[Axes] = []
-    top = height - header
-    for panel_height in shown:
-        top -= panel_height
-        axes.append(figure.add_axes((LEFT / WIDTH, top / height, (WIDTH - LEFT - RIGHT) / WIDTH, panel_height / height),
-                                    sharex=axes[0] if axes else None))
-        top -= GAP
+    height = header + sum(heights or [1.0]) + GAP * (len(heights or [1.0]) - 1) + bottom
+    figure = Figure(figsize=(WIDTH, height), dpi=90)
+    axes = _stack(figure, heights or [1.0], height - header)
     minutes = [sample.time / 60 for sample in samples]
     for axis, panel in zip(axes, content.panels):
         _draw_counts(axis, panel, minutes)
@@ -182,7 +184,6 @@ def _build(content: ChartContent, samples: Sequence[Sample], title: str) -> Figu
 
 def render_chart(samples: Sequence[Sample], fault_log: Sequence[FaultEntry], path: Path, title: str) -> None:
     """Write the chart of ``samples`` and ``fault_log`` to ``path`` (PNG)."""
-    figure = _build(ChartContent.of(samples, fault_log), samples, title)
+    figure = chart_figure(ChartContent.of(samples, fault_log), samples, title)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", metadata={"Software": None})
-    plt.close(figure)

@@ -86,6 +86,11 @@ class FaultTimeline:
     windows: tuple[FaultWindow, ...] = ()
     markers: tuple[FaultMarker, ...] = ()
 
+    def in_order(self) -> list[FaultWindow | FaultMarker]:
+        """Windows and markers together, in order of the time each starts."""
+        return sorted([*self.windows, *self.markers],
+                      key=lambda fault: fault.start if isinstance(fault, FaultWindow) else fault.time)
+
     @property
     def caption(self) -> str:
         """What the shading and the dashed lines are, in a sentence or two."""
