@@ -166,7 +166,9 @@ def test_the_figure_has_one_axes_per_panel_with_integer_count_ticks_and_a_legend
     for axis in axes[:2]:
         ticks = [tick for tick in axis.get_yticks() if axis.get_ylim()[0] <= tick <= axis.get_ylim()[1]]
         assert ticks and all(float(tick).is_integer() for tick in ticks)
-    assert [label.get_text() for label in axes[0].get_legend().get_texts()] == ["in_flight", "acked", "failed"]
+    assert [label.get_text() for label in axes[0].get_legend().get_texts()] == ["in_flight (0)", "acked (10)",
+                                                                                "failed (5)"]
+    assert [label.get_text() for label in axes[1].get_legend().get_texts()] == ["TIMEOUT (5)"]
     assert [label.get_text() for label in axes[2].get_yticklabels()] == ["error-rate"]
     (legend,) = figure.legends
     assert [text.get_text() for text in legend.get_texts()] == [

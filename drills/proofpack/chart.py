@@ -34,7 +34,7 @@ FAULT_COLORS = ("tab:gray", "tab:cyan", "tab:pink", "tab:olive", "tab:brown", "t
 FAULT_ALPHA = 0.18
 
 #: The fixed layout, in inches.
-WIDTH, LEFT, RIGHT, TOP, GAP, X_AXIS, LEGEND_ROW = 10.0, 0.85, 2.05, 0.45, 0.15, 0.5, 0.2
+WIDTH, LEFT, RIGHT, TOP, GAP, X_AXIS, LEGEND_ROW = 10.3, 0.85, 2.35, 0.45, 0.15, 0.5, 0.2
 PANEL_HEIGHT = {"directory": 1.9, "bus": 1.9, "errors": 1.4, "shield": 1.1}
 ALERT_ROW, ALERT_PAD, NOTE = 0.28, 0.45, 0.15
 LEGEND_COLUMNS = 3
@@ -88,7 +88,7 @@ def _fault_handles(faults: FaultTimeline) -> list[tuple[FaultWindow | FaultMarke
 def _draw_counts(axis: Axes, panel: CountPanel, minutes: list[float]) -> None:
     for index, line in enumerate(panel.series):
         color = STATE_COLORS.get(line.label) if panel.key != "errors" else CODE_COLORS[index % len(CODE_COLORS)]
-        axis.step(minutes, line.values, where="post", label=line.label, color=color,
+        axis.step(minutes, line.values, where="post", label=f"{line.label} ({line.values[-1]})", color=color,
                   linewidth=2.5 if line.label == "dead_letter" else 1.5)
     axis.set_ylabel(panel.ylabel)
     axis.yaxis.set_major_locator(MaxNLocator(nbins=round(PANEL_HEIGHT[panel.key] * 3), integer=True))

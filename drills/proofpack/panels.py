@@ -29,7 +29,7 @@ class Series:
 @dataclass(frozen=True)
 class CountPanel:
     """A panel of counts: what it shows (``key``), its axis label, the title of its
-    legend, and its lines."""
+    legend (whose entries give each line's last value), and its lines."""
 
     key: str
     ylabel: str
@@ -44,7 +44,7 @@ class CountPanel:
 
 def _lifecycle(samples: Sequence[Sample], path: str) -> CountPanel:
     series = tuple(Series(state, tuple(sample.drawn(path, state) for sample in samples)) for state in DRAWN[path])
-    return CountPanel(path, f"{path} intents", "state now", series)
+    return CountPanel(path, f"{path} intents", "state (at the end)", series)
 
 
 def _counted(samples: Sequence[Sample], key: str, read: Callable[[Sample], dict[str, int]], ylabel: str,
@@ -58,6 +58,6 @@ def _counted(samples: Sequence[Sample], key: str, read: Callable[[Sample], dict[
 def count_panels(samples: Sequence[Sample]) -> list[CountPanel]:
     """Every count panel, top to bottom, empty ones included."""
     return [_lifecycle(samples, "directory"), _lifecycle(samples, "bus"),
-            _counted(samples, "errors", lambda sample: sample.errors, "directory errors", "code, so far"),
-            _counted(samples, "shield", lambda sample: sample.shield, "Shield decisions", "decision, so far",
+            _counted(samples, "errors", lambda sample: sample.errors, "directory errors", "code (in all)"),
+            _counted(samples, "shield", lambda sample: sample.shield, "Shield decisions", "decision (in all)",
                      SHIELD_DRAWN)]
