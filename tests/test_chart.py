@@ -120,7 +120,8 @@ def test_only_panels_with_something_to_show_are_drawn_and_the_others_are_named()
     assert content.panels[0].series == (Series("in_flight", (1, 0, 0)), Series("acked", (0, 1, 1)),
                                         Series("failed", (0, 0, 0)))
     assert content.quiet == ("bus", "errors", "shield", "alerts")
-    assert content.note == "left out, zero through the run: bus intents, directory errors, Shield holds and rejects, alerts"
+    assert content.note == ("left out, zero through the run: bus intents, directory errors, Shield holds and rejects, "
+                            "alerts")
     assert content.title("clean (seed 7)") == "clean (seed 7)"
 
 
