@@ -1,6 +1,8 @@
 """What faults do to a world: start each at its time, revert it after its duration, and
 let an operator end one early (fixing the root cause). Every start and end is an event
-(``fault_start`` / ``fault_end``). The fault specs are :mod:`simulator.scenario.faults`.
+(``fault_start`` / ``fault_end``); an instant fault ends when its effect is over, at once
+for a bus restart and when the directory is back up for a directory restart. The fault
+specs are :mod:`simulator.scenario.faults`.
 """
 
 from __future__ import annotations
@@ -146,6 +148,10 @@ def _run(world: World, index: int, fault: Any) -> Any:
     revert = apply(world, fault)
     if revert is None:
         world.active_faults.pop(index, None)
+        downtime = getattr(fault, "downtime", 0.0)
+        if downtime > 0:
+            yield env.timeout(downtime)
+        world.events.emit("fault_end", None, fault=index, fault_kind=fault.kind, target=fault.target())
         return
     world.fault_reverts[index] = revert
     if fault.end is not None:

@@ -248,6 +248,15 @@ class World:
         directory = self.directory
         return directory.failures_by_code.get(code, 0) + directory.rejections_by_code.get(code, 0)
 
+    def directory_errors(self) -> dict[str, int]:
+        """The directory's failures and refusals so far, by error code in code order: what
+        :meth:`error_count` gives for one code on the directory path, for every code seen."""
+        directory = self.directory
+        counts = dict(directory.failures_by_code)
+        for code, count in directory.rejections_by_code.items():
+            counts[code] = counts.get(code, 0) + count
+        return dict(sorted(counts.items()))
+
     def audit_rows(self) -> list[AuditRow]:
         """The directory's audit log, oldest first."""
         return list(self.directory.security.audit.rows)

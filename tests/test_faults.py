@@ -127,11 +127,22 @@ def test_fault_without_end_stays_active():
 
 
 @pytest.mark.parametrize("kind", ["bus_restart", "directory_restart"])
-def test_instant_fault_emits_only_a_start_and_is_never_active(kind):
+def test_instant_fault_ends_at_once_and_is_never_active(kind):
     world, events = make_world({"kind": kind})
     run_to(world, 100)
     assert world.active_faults == {}
-    assert fault_events(events) == [(AT, "fault_start", 0, kind, "")]
+    assert fault_events(events) == [(AT, "fault_start", 0, kind, ""), (AT, "fault_end", 0, kind, "")]
+
+
+def test_directory_restart_ends_when_the_directory_is_back_up():
+    world, events = make_world({"kind": "directory_restart", "downtime": 20})
+    run_to(world, AT + 19)
+    assert world.directory.up is False and fault_events(events) == [(AT, "fault_start", 0, "directory_restart", "")]
+    assert world.active_faults == {}  # nothing an operator could revert
+    run_to(world, 100)
+    assert fault_events(events)[1:] == [(AT + 20, "fault_end", 0, "directory_restart", "")]
+    restart = next(i for i, e in enumerate(events) if e.kind == "restart")
+    assert events[restart + 1].kind == "fault_end"  # after the boot that ends it
 
 
 # -- agent faults -------------------------------------------------------------------------

@@ -192,3 +192,19 @@ def test_demo_run_reproduces_the_quickstart(tmp_path: Path) -> None:
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     quote = [e["to"] for e in events if e["kind"] == "transition" and e["nonce"] == run["quote_nonce"]]
     assert quote == ["received", "validated", "dispatched", "delivered", "acked"]
+
+
+def test_directory_errors_count_failures_and_refusals_by_code() -> None:
+    """The public limiter lets three HTTP requests a minute through: those three reach the
+    agent and fail, the other two are refused before any row exists."""
+    sender, target = "a@test.beam.directory", "b@test.beam.directory"
+    agents = [{"id": sender}, {"id": target, "failure_rate": 1.0, "failure_code": "INTENT_HANDLER_ERROR"}]
+    world = World(parse_scenario({"name": "errors", "agents": agents, "acl": open_acl(agents),
+                                  "directory": {"public_limits": {"per_ip_per_min": 3}}}), seed=1)
+    assert world.directory_errors() == {}
+    for number in range(5):
+        world.send(sender, target, "agent.ping", {}, f"n-{number}", "http")
+    world.env.run(until=10)
+    assert world.directory_errors() == {"INTENT_HANDLER_ERROR": 3, "RATE_LIMITED": 2}
+    assert all(world.directory_errors()[code] == world.error_count(code, "directory")
+               for code in ("INTENT_HANDLER_ERROR", "RATE_LIMITED"))

@@ -9,6 +9,7 @@ from typing import Any
 
 from drills.drillfile.loader import LoadedDrill
 from drills.drillfile.probes import NonceTarget
+from drills.proofpack.faultlog import FaultEntry
 from simulator.kernel.events import Event
 from simulator.world import World
 
@@ -30,7 +31,7 @@ class DrillContext:
     loaded: LoadedDrill
     world: World
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    fault_log: list[tuple[float, str, str]] = field(default_factory=list)
+    fault_log: list[FaultEntry] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     performed: list[tuple[float, str]] = field(default_factory=list)
@@ -40,8 +41,8 @@ class DrillContext:
         if event.nonce is not None:
             self.events.setdefault(event.nonce, []).append(event.to_json())
         elif event.kind in ("fault_start", "fault_end"):
-            fault = self.world.scenario.faults[event.data["fault"]]
-            self.fault_log.append((event.time, event.kind, fault.name or f"{fault.kind} {event.data['target']}"))
+            index = event.data["fault"]
+            self.fault_log.append(FaultEntry.of(event.time, event.kind, index, self.world.scenario.faults[index]))
 
     def nonce(self, target: NonceTarget) -> str | None:
         """The nonce a probe targets; None while its workflow step has not produced one."""

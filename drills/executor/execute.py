@@ -23,7 +23,8 @@ import simpy
 
 from drills.executor import actions
 from drills.executor import observe as probes
-from drills.proofpack.chart import Sample, render_chart
+from drills.proofpack.chart import render_chart
+from drills.proofpack.samples import Sample
 from drills.executor.context import DrillContext
 from drills.drillfile.loader import LoadedDrill
 from drills.executor.journal import Activity, Deviation, Journal, Phase, Verdict, Violation
@@ -171,9 +172,7 @@ class _Drill:
         self.record.method.append(self._step(step, "method"))
 
     def _sample(self) -> None:
-        world = self.world
-        self.record.samples.append(Sample(time=self.env.now, directory=world.state_counts("directory"),
-                                          bus=world.state_counts("bus"), alerts=len(world.alerts.firing())))
+        self.record.samples.append(Sample.of(self.world))
 
     def _sampler(self, interval: float) -> Generator[simpy.Event, Any, None]:
         while True:

@@ -10,10 +10,16 @@ from typing import Any
 
 from drills.executor.context import DrillContext
 from drills.executor.journal import VERDICTS, Activity, Journal
+from drills.proofpack.faultlog import fault_timeline
 from drills.runs.files import atomic_write_text
 from drills.runs.traceview import TraceError, load_trace, render
 from simulator.operator.inbox import AUDIT_ACTION
 from simulator.world import World
+
+#: What the chart's panels show, for the report's caption.
+CHART_PANELS = ("Over virtual time: lifecycle counts per path, the directory's errors by code and Shield's holds "
+                "and rejects (counted since the start), and a band per alert while it fires (amber warning, red "
+                "critical); a panel where nothing happened is left out and named under the title.")
 
 
 def _cell(value: Any) -> str:
@@ -27,25 +33,27 @@ def _clock(world: World, t: float) -> str:
 
 
 def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[float, int, str]]:
-    """(time, order, text) of every fault, alert change, inbox change and operator step."""
-    events: list[tuple[float, int, str]] = []
-    for t, kind, name in ctx.fault_log:
-        events.append((t, 0, f"fault {'starts' if kind == 'fault_start' else 'ends'}: {name}"))
+    """(time, order, text) of every fault, alert change, inbox change and operator step;
+    faults at the same time in the order they happened, a bus restart's start before its end."""
+    events: list[tuple[float, int, int, str]] = []
+    for seq, entry in enumerate(ctx.fault_log):
+        verb = "starts" if entry.event == "fault_start" else "ends"
+        events.append((entry.time, 0, seq, f"fault {verb}: {entry.name}"))
     for change in world.alerts.transitions:
         verb = {"alert_fired": "fires", "alert_changed": "changes to", "alert_cleared": "clears"}[change.kind]
-        events.append((change.time, 1, f"alert {change.alert_id} {verb} {change.severity} (value {change.value:g})"))
+        events.append((change.time, 1, 0, f"alert {change.alert_id} {verb} {change.severity} (value {change.value:g})"))
     for item in world.inbox.items(limit=5000):
-        events.append((item.created_at, 2, f"inbox item {item.source_key} created ({item.severity}, new)"))
+        events.append((item.created_at, 2, 0, f"inbox item {item.source_key} created ({item.severity}, new)"))
     for row in world.audit_rows():
         if row.action == AUDIT_ACTION:
             details = row.details
-            events.append((row.time, 2, f"inbox item {details.get('sourceKey')} → {details.get('status')}, owner "
-                                        f"{details.get('owner') or '—'}"))
+            events.append((row.time, 2, 0, f"inbox item {details.get('sourceKey')} → {details.get('status')}, owner "
+                                           f"{details.get('owner') or '—'}"))
     for activity in [*journal.run, *journal.rollbacks]:
         if activity.type == "action":
             mark = "" if activity.status == "succeeded" else " (could not be done)"
-            events.append((activity.start, 3, f"operator: {activity.name}{mark}"))
-    return sorted(events)
+            events.append((activity.start, 3, 0, f"operator: {activity.name}{mark}"))
+    return [(time, order, text) for time, order, _, text in sorted(events)]
 
 
 def _probe_rows(activities: list[Activity]) -> list[str]:
@@ -91,8 +99,9 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
         lines += ["", "## Deviations", ""]
         lines += [f"- {d.phase}, t={d.time:g}s: `{d.name}` expected {d.expected}, observed {_cell(d.observed)}"
                   for d in journal.deviations]
+    faults = fault_timeline(ctx.fault_log, journal.virtual_duration)
     lines += ["", "## Chart", "", "![lifecycle counts, dead letters and alerts over virtual time](chart.png)", "",
-              "Shaded: fault windows.", "", "## Traces of the affected intents", ""]
+              CHART_PANELS + " " + faults.caption, "", "## Traces of the affected intents", ""]
     shown = 0
     for nonce in journal.affected_nonces:
         try:

@@ -47,7 +47,7 @@ KINDS: dict[str, str] = {
     "relay_error": "a trace write threw (as-coded quirks): HTTP 500, the row keeps its status",
     "directory_down": "the directory process stopped: reason",
     "fault_start": "a scheduled fault started: fault index, fault_kind, target",
-    "fault_end": "a fault was reverted: fault index, fault_kind, target",
+    "fault_end": "a fault was reverted, or an instant fault's effect ended: fault index, fault_kind, target",
 }
 
 

@@ -159,7 +159,8 @@ class Injection(FaultBase):
 
 
 class InstantFault(FaultBase):
-    """A fault that happens at one instant: it has no duration and nothing to revert."""
+    """A fault that happens at one instant: it has no duration and nothing to revert. Its
+    ``fault_end`` comes when its effect is over (a directory restart's after ``downtime``)."""
 
     @model_validator(mode="after")
     def _instant(self) -> "InstantFault":
