@@ -62,6 +62,7 @@ def test_built_in_drill_completes(name: str, tmp_path: Path):
     outcome = run_drill(load_drill(CATALOG / f"{name}.yaml"), tmp_path)
     journal = outcome.journal
     assert (journal.status, journal.reason, journal.deviations, journal.violations) == ("completed", None, [], [])
+    assert journal.warnings == []  # no expectation held before the drill did anything
     assert journal.expectations_held == journal.expectations_total == len(load_drill(CATALOG / f"{name}.yaml").drill.expectations)
     for file in ("result.json", "events.jsonl", "audit.jsonl", "journal.json", "report.md", "chart.png"):
         assert (tmp_path / file).is_file(), file
@@ -138,6 +139,65 @@ def test_a_deviation_says_what_was_expected_what_was_seen_and_when(tmp_path: Pat
     report = (tmp_path / "out" / "report.md").read_text()
     assert "**Verdict: deviated**" in report
     assert "| preflight queued | = queued | delivered | t=10s | **no** |" in report
+
+
+# -- expectations that prove nothing ------------------------------------------------------------
+
+#: fm3's "no dead letters left" as it was: no after:, so first checked at t=0 s, where it holds.
+PREMATURE = {"name": "no dead letters left", "probe": "dead_letters", "equals": 0, "by": "16m"}
+PREMATURE_MESSAGE = ("expectation 'no dead letters left' held at its first check (t=0s), at or before the drill's "
+                     "first fault or step (t=0s), so it proves nothing about them; give it an after: past the step "
+                     "it is about")
+
+
+def _premature_fm3(data: dict[str, Any]) -> None:
+    data["expectations"] = [PREMATURE if e.get("name") == "no dead letters left" else e for e in data["expectations"]]
+
+
+def test_an_expectation_that_holds_before_the_first_fault_or_step_is_a_warning(tmp_path: Path):
+    outcome = run_variant(tmp_path, "fm3-dead-letter", _premature_fm3)
+    journal = outcome.journal
+    assert journal.status == "completed"  # a warning, not a deviation
+    assert [w.model_dump() for w in journal.warnings] == [
+        {"kind": "held-before-the-method", "expectation": "no dead letters left", "checked": 0.0,
+         "first_action": 0.0, "message": PREMATURE_MESSAGE}]
+    assert json.loads((tmp_path / "out" / "journal.json").read_text())["warnings"] == [
+        {"kind": "held-before-the-method", "expectation": "no dead letters left", "checked": 0.0,
+         "first_action": 0.0, "message": PREMATURE_MESSAGE}]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"## Warnings\n\n- {PREMATURE_MESSAGE}\n\n## Timeline" in report
+
+
+def test_fm3_checks_no_dead_letters_left_only_after_the_requeue(tmp_path: Path):
+    outcome = run_drill(load_drill(CATALOG / "fm3-dead-letter.yaml"), tmp_path)
+    assert outcome.journal.warnings == []
+    check = next(a for a in outcome.journal.run if a.name == "no dead letters left")
+    # first looked at t=900, the requeue's own time (six dead letters still), held at 901
+    assert (check.start, check.end, check.output, check.tolerance_met) == (900.0, 901.0, 0, True)
+    assert json.loads((tmp_path / "journal.json").read_text())["warnings"] == []
+
+
+def test_a_warning_at_the_time_of_the_first_step_and_none_after_it(tmp_path: Path):
+    """At or before the first fault or step: fm4's ACL fault is at 0 s, its first step at 1 m."""
+    def change(data: dict[str, Any]) -> None:
+        data["expectations"] += [
+            {"name": "at the fault", "probe": "dead_letters", "equals": 0, "at": "0s"},
+            {"name": "after the fault", "probe": "audit", "action": "acl.deleted", "equals": 1, "at": "1s"}]
+
+    journal = run_variant(tmp_path, "fm4-forbidden-acl", change).journal
+    assert journal.status == "completed"
+    assert [(w.expectation, w.checked, w.first_action) for w in journal.warnings] == [("at the fault", 0.0, 0.0)]
+
+
+def test_drill_run_prints_one_line_per_warning(tmp_path: Path):
+    data = catalog_data("fm3-dead-letter")
+    _premature_fm3(data)
+    path = tmp_path / "premature.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["drill", "run", str(path), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    # the transient progress display leaves an empty line on stderr
+    assert [line for line in result.stderr.splitlines() if line] == [f"premature: warning: {PREMATURE_MESSAGE}"]
 
 
 # -- exact values the reference system gives ---------------------------------------------------

@@ -145,6 +145,8 @@ def _print_outcomes(outcomes: list[DrillOutcome], not_run: list[str], result: Re
     console.print(table)
     for outcome in outcomes:
         journal = outcome.journal
+        for warning in journal.warnings:
+            print(f"{journal.drill}: warning: {warning.message}", file=sys.stderr)
         if journal.status == "completed":
             continue
         print(f"{journal.drill}: {journal.status} ({VERDICTS[journal.status]})", file=sys.stderr)

@@ -1,5 +1,6 @@
-"""The proof pack ``report.md``: what the drill was, its verdict, the timeline of faults,
-alerts, inbox changes and operator steps, every expectation with what was observed, the
+"""The proof pack ``report.md``: what the drill was, its verdict, its warnings (expectations
+that held before the drill did anything), the timeline of faults, alerts, inbox changes
+and operator steps, every expectation with what was observed, the
 runbook violations, the traces of the affected nonces, and the chart."""
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
               f"| fidelity | {world.scenario.fidelity} |",
               f"| virtual duration | {journal.virtual_duration:g} s |",
               f"| expectations held | {journal.expectations_held}/{journal.expectations_total} |", ""]
+    if journal.warnings:
+        lines += ["## Warnings", ""] + [f"- {warning.message}" for warning in journal.warnings] + [""]
     lines += ["## Timeline", ""]
     timeline = _timeline(world, ctx, journal)
     lines += [f"- {_clock(world, t)}: {text}" for t, _, text in timeline] or ["- nothing happened"]
