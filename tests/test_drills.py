@@ -231,6 +231,23 @@ def test_fm3_retries_follow_beams_schedule(tmp_path: Path):
     assert delays == [(n, beam_retry_delay(n, nonce)) for n in (1, 2, 3, 4)]
 
 
+def test_fm5_reports_the_rate_limited_count_the_events_hold(tmp_path: Path):
+    """15 quotes pass and their 15 preflights fill the shared `unknown` bucket (30/min);
+    the other 25 quotes are refused RATE_LIMITED with a Shield reject each. The journal,
+    the report, the world's counters and the events give the same 25."""
+    outcome = run_drill(load_drill(CATALOG / "fm5-rate-limit-shield.yaml"), tmp_path)
+    seen = outputs(outcome)
+    assert (seen["fast failures with RATE_LIMITED"], seen["Shield rejects recorded"]) == (25, 25)
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    refused = [e["nonce"] for e in events if e["kind"] == "relay_rejected" and e["code"] == "RATE_LIMITED"]
+    assert refused == [f"burst-{index}" for index in range(15, 40)]
+    directory = json.loads((tmp_path / "result.json").read_text())["summary"]["directory"]
+    assert (directory["rejections_by_code"], directory["shield_decisions"]["reject"]) == ({"RATE_LIMITED": 25}, 25)
+    report = (tmp_path / "report.md").read_text()
+    assert "| fast failures with RATE_LIMITED | = 25 | 25 | t=40s | yes |" in report
+    assert "| Shield rejects recorded | = 25 | 25 | t=40s | yes |" in report
+
+
 def test_fire_drill_gives_the_reference_result(tmp_path: Path):
     """§12 and §14.28."""
     seen = outputs(run_drill(load_drill(CATALOG / "fire-drill.yaml"), tmp_path))
