@@ -220,6 +220,44 @@ def test_fm3_dead_letters_after_five_attempts_and_requeue_keeps_the_nonce(tmp_pa
     assert delivered_after == set(nonces)
 
 
+FM1_ASYNC = ("Failure mode 1, stuck in delivered: the hand-off was accepted but no terminal ack came. The agent "
+             "answered with an async acceptance (terminal: false): the follow-up belongs on the same thread; this "
+             "is expected for async fan-out. Then check Alerts for a backlog (network-in-flight-backlog after 15 "
+             "minutes).")
+FM3 = ("Failure mode 3, dead letter: open this trace, record an owner and next action in the Inbox, fix the root "
+       "cause, then requeue (the original nonce is kept).")
+
+
+def test_fm3_trace_guidance_follows_the_state_the_intent_ended_in(tmp_path: Path):
+    """While dead-lettered, the preflight gets failure mode 3; requeued, it ends delivered on the
+    bus (finance accepts asynchronously, the directory acked it), and its trace says it was
+    requeued from a dead letter before the guidance for where it is now."""
+    from drills.runs.traceview import load_trace, render
+
+    outcome = run_drill(load_drill(CATALOG / "fm3-dead-letter.yaml"), tmp_path)
+    assert outputs(outcome)["guidance for a dead letter"] == FM3  # at 13m, dead-lettered
+    nonce = outcome.journal.affected_nonces[0]
+    trace = load_trace(tmp_path, nonce)
+    assert trace.final() == {"bus": "delivered", "directory": "acked"}
+    assert render(trace)[-2:] == [
+        "guidance for the state it ended in (bus delivered)",
+        "  Requeued from a dead letter: dead-lettered at t=570s with OFFLINE, requeued with its original nonce at "
+        "t=900s. Now: " + FM1_ASYNC]
+    done = CliRunner().invoke(app, ["trace", nonce, "--run", str(tmp_path)], env={"COLUMNS": "1000"})
+    assert done.stdout.splitlines()[-1] == render(trace)[-1]
+
+
+def test_fm3_without_the_requeue_ends_with_dead_letter_guidance(tmp_path: Path):
+    def change(data: dict[str, Any]) -> None:
+        data["steps"] = [step for step in data["steps"] if step["action"] != "requeue_dead_letters"]
+
+    outcome = run_variant(tmp_path, "fm3-dead-letter", change)
+    nonce = outcome.journal.affected_nonces[0]
+    done = CliRunner().invoke(app, ["trace", nonce, "--run", str(tmp_path / "out")], env={"COLUMNS": "1000"})
+    assert done.exit_code == 0
+    assert done.stdout.splitlines()[-2:] == ["guidance for the state it ended in (bus dead_letter)", f"  {FM3}"]
+
+
 def test_fm3_retries_follow_beams_schedule(tmp_path: Path):
     """§14.4: waits d(1)..d(4), each rounded up to the next 30 s worker tick."""
     from simulator.beam.retry import beam_retry_delay
