@@ -15,7 +15,7 @@ import yaml
 from rich.console import Console
 
 from conftest import beamdrill as run_beamdrill, without_limits
-from drills.runs.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
+from drills.runs.operatorview import ALERT_TIMES, AlertsFile, RunClock, TransitionRow, render_alerts
 from drills.runs.runner import OPERATOR_FILES, Outputs, run_world
 from simulator.conservation import ConservationError
 from simulator.operator.deadletters import DEAD_LETTER_COLUMNS
@@ -95,7 +95,7 @@ def test_every_run_lists_and_writes_the_operator_files(offline_run: Path) -> Non
     result = read(offline_run, "result.json")
     assert result["files"] == ["result.json", "audit.jsonl", *OPERATOR_FILES]
     assert OPERATOR_FILES == ("alerts.json", "inbox.json", "dead-letters.json")
-    assert read(offline_run, "alerts.json") == {"alerts": [], "transitions": []}
+    assert read(offline_run, "alerts.json") == {"alerts": [], "firingSince": {}, "transitions": []}
     assert read(offline_run, "inbox.json") == {
         "summary": {"total": 0, "byStatus": {"new": 0, "acknowledged": 0, "acted": 0},
                     "bySource": {"beta_request": 0, "critical_alert": 0}},
@@ -128,6 +128,10 @@ def test_alerts_file_holds_the_end_read_and_every_transition(drill_run: Path) ->
         ("network-latency-p95", "critical", 6200, 2000, "ms", 874.725),
         ("error-hotspot-timeout", "critical", 16, 5, "count", 874.725),
     ]
+    # Beam's startedAt is the newest sample's request time; when each began firing is firingSince,
+    # the time of its latest alert_fired transition (below).
+    assert alerts["firingSince"] == {"network-error-rate": 615.0, "network-latency-p95": 105.0,
+                                     "error-hotspot-timeout": 360.0}
     # The end read upserted the inbox before the alerts were written: each carries its item.
     assert [(a["notificationId"], a["notificationStatus"]) for a in alerts["alerts"]] == \
         [(2, "new"), (1, "new"), (3, "new")]
@@ -212,13 +216,15 @@ def test_alerts_view_shows_the_firing_alerts_and_the_timeline(drill_run: Path) -
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert lines[0].strip() == "3 alerts firing at the end of the run"
-    assert cells(lines[2]) == ["id", "severity", "value", "threshold", "unit", "started at"]
+    assert cells(lines[2]) == ["id", "severity", "value", "threshold", "unit", "firing since",
+                               "startedAt (newest sample)"]
     started = "2026-04-03T08:14:34.725Z (t=874.725s)"
     assert table_rows(done.stdout) == [
-        ["network-error-rate", "critical", "1", "0.1", "ratio", started],
-        ["network-latency-p95", "critical", "6200", "2000", "ms", started],
-        ["error-hotspot-timeout", "critical", "16", "5", "count", started],
+        ["network-error-rate", "critical", "1", "0.1", "ratio", "2026-04-03T08:10:15.000Z (t=615s)", started],
+        ["network-latency-p95", "critical", "6200", "2000", "ms", "2026-04-03T08:01:45.000Z (t=105s)", started],
+        ["error-hotspot-timeout", "critical", "16", "5", "count", "2026-04-03T08:06:00.000Z (t=360s)", started],
     ]
+    assert " ".join(" ".join(lines[8:-5]).split()) == ALERT_TIMES  # wrapped on a 250-column terminal
     assert lines[-5:] == [
         "timeline (4 transitions)",
         "  2026-04-03T08:01:45.000Z (t=105s)  fired   network-latency-p95 critical, value 6200",
@@ -226,6 +232,31 @@ def test_alerts_view_shows_the_firing_alerts_and_the_timeline(drill_run: Path) -
         "  2026-04-03T08:10:15.000Z (t=615s)  fired   network-error-rate critical, value 1",
         "  2026-04-03T08:10:15.000Z (t=615s)  changed error-hotspot-timeout critical (was warning), value 10",
     ]
+
+
+def test_firing_since_is_when_the_events_say_each_alert_fired(tmp_path: Path) -> None:
+    """The fire drill's network-latency-p95: Beam's startedAt is t=540 s (the newest slow
+    intent, sent at 9 minutes), but it fired at t=15 s, at the first evaluation after the
+    first 6.2 s proof. The view shows both, and firing since agrees with events.jsonl."""
+    from drills.drillfile.builtin import CATALOG
+    from drills.drillfile.loader import load_drill
+    from drills.executor.execute import run_drill
+
+    run_drill(load_drill(CATALOG / "fire-drill.yaml"), tmp_path)
+    alerts = read(tmp_path, "alerts.json")
+    fired: dict[str, float] = {}
+    for line in (tmp_path / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event["kind"] == "alert_fired":
+            fired[event["id"]] = event["t"]
+    assert alerts["firingSince"] == {alert["id"]: fired[alert["id"]] for alert in alerts["alerts"]} == {
+        "network-error-rate": 555.0, "network-latency-p95": 15.0, "error-hotspot-timeout": 255.0}
+    assert {alert["id"]: alert["startedAt"] for alert in alerts["alerts"]} == {
+        "network-error-rate": 540.0, "network-latency-p95": 540.0, "error-hotspot-timeout": 540.0}
+    done = beamdrill("alerts", "--run", tmp_path)
+    row = next(row for row in table_rows(done.stdout) if row[0] == "network-latency-p95")
+    assert row[5:] == ["2026-04-03T08:00:15.000Z (t=15s)", "2026-04-03T08:09:00.000Z (t=540s)"]
+    assert "  2026-04-03T08:00:15.000Z (t=15s)  fired   network-latency-p95 critical, value 6200" in done.stdout
 
 
 def test_alerts_view_of_a_quiet_run(offline_run: Path) -> None:

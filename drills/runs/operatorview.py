@@ -26,6 +26,15 @@ from simulator.kernel.problems import InputError, Problem, validation_problems
 
 #: How many alert transitions the timeline shows (the latest ones).
 TIMELINE_LIMIT: Final[int] = 20
+#: The Alerts page's columns: "firing since" is when the alert began (the timeline's
+#: "fired"), Beam's ``startedAt`` is the newest sample's request time.
+ALERT_COLUMNS: Final[tuple[str, ...]] = ("id", "severity", "value", "threshold", "unit", "firing since",
+                                         "startedAt (newest sample)")
+ALERT_TIMES: Final[str] = (
+    "firing since: the first evaluation (every 15 s, or a read) that saw the alert firing, its \"fired\" in the "
+    "timeline. "
+    "startedAt (newest sample): Beam's startedAt, the request time of the newest intent the alert samples, or "
+    "the read's time when it samples none (beam-model §9.3); not when the alert began.")
 TRANSITION_VERBS: Final[dict[str, str]] = {"alert_fired": "fired", "alert_changed": "changed",
                                            "alert_cleared": "cleared"}
 
@@ -63,9 +72,11 @@ class TransitionRow(ApiRecord):
 
 
 class AlertsFile(ApiRecord):
-    """alerts.json: the alerts read at the end of the run and every transition recorded."""
+    """alerts.json: the alerts read at the end of the run, when each started firing (alert
+    id → virtual time; absent in files of older runs) and every transition recorded."""
 
     alerts: list[AlertRow]
+    firing_since: dict[str, float] = {}
     transitions: list[TransitionRow]
 
 
@@ -199,13 +210,16 @@ def render_alerts(alerts: AlertsFile, clock: RunClock) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if alerts.alerts:
         table = Table(title=f"{_plural(len(alerts.alerts), 'alert')} firing at the end of the run")
-        for name in ("id", "severity", "value", "threshold", "unit", "started at"):
+        for name in ALERT_COLUMNS:
             table.add_column(name, justify="right" if name in ("value", "threshold") else "left", overflow="fold",
                              no_wrap=name in ("severity", "unit"))
         for alert in alerts.alerts:
+            since = alerts.firing_since.get(alert.id)
             table.add_row(*_cells(alert.id, alert.severity, _number(alert.value), _number(alert.threshold),
-                                  alert.value_unit, clock.when(alert.started_at)))
+                                  alert.value_unit, "-" if since is None else clock.when(since),
+                                  clock.when(alert.started_at)))
         parts.append(table)
+        parts.append(Text(ALERT_TIMES))
     else:
         parts.append(Text("no alerts firing at the end of the run"))
     shown = alerts.transitions[-TIMELINE_LIMIT:]
