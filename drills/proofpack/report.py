@@ -37,6 +37,9 @@ def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[f
         events.append((change.time, 1, f"alert {change.alert_id} {verb} {change.severity} (value {change.value:g})"))
     for item in world.inbox.items(limit=5000):
         events.append((item.created_at, 2, f"inbox item {item.source_key} created ({item.severity}, new)"))
+        if world.inbox.updated_by(item.id) == "alert read" and item.updated_at > item.created_at:
+            events.append((item.updated_at, 2, f"inbox item {item.source_key} updatedAt set by an alert read, the "
+                                               "last while its alert was critical (reads upsert critical items)"))
     for row in world.audit_rows():
         if row.action == AUDIT_ACTION:
             details = row.details

@@ -35,6 +35,11 @@ ALERT_TIMES: Final[str] = (
     "timeline. "
     "startedAt (newest sample): Beam's startedAt, the request time of the newest intent the alert samples, or "
     "the read's time when it samples none (beam-model §9.3); not when the alert began.")
+INBOX_UPDATED: Final[str] = (
+    "updated: Beam's updatedAt, and the write that set it. Every write sets it: an operator's PATCH (patch), a "
+    "partner request's change (sync), and every read of the alerts while the item's alert is critical (alert "
+    "read: the simulator reads every 15 s, and once more when the run writes alerts.json). Each is an "
+    "inbox_updated event in events.jsonl.")
 TRANSITION_VERBS: Final[dict[str, str]] = {"alert_fired": "fired", "alert_changed": "changed",
                                            "alert_cleared": "cleared"}
 
@@ -101,10 +106,13 @@ class InboxItemRow(ApiRecord):
 
 
 class InboxFile(ApiRecord):
-    """inbox.json: the inbox summary and its items, in the inbox's order."""
+    """inbox.json: the inbox summary, its items in the inbox's order, and which write set
+    each item's updatedAt (item id → created, alert read, upsert, patch or sync; absent in
+    files of older runs)."""
 
     summary: InboxSummaryRow
     items: list[InboxItemRow]
+    updated_by: dict[int, str] = {}
 
 
 class DeadLetterRow(BaseModel):
@@ -249,9 +257,11 @@ def render_inbox(inbox: InboxFile, clock: RunClock, status: str | None = None) -
     for name in ("id", "key", "severity", "status", "owner", "next action", "updated"):
         table.add_column(name, justify="right" if name == "id" else "left", overflow="fold")
     for item in items:
+        by = inbox.updated_by.get(item.id)
         table.add_row(*_cells(str(item.id), item.source_key, item.severity, item.status, item.owner or "-",
-                              item.next_action or "-", clock.when(item.updated_at)))
+                              item.next_action or "-", clock.when(item.updated_at) + (f", {by}" if by else "")))
     parts.append(table)
+    parts.append(Text(INBOX_UPDATED))
     return parts
 
 
