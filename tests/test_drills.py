@@ -80,6 +80,7 @@ def test_built_in_drills_complete_for_any_seed(name: str, seed: int, tmp_path: P
     own seed in test_built_in_drill_completes."""
     journal = run_drill(load_drill(CATALOG / f"{name}.yaml"), tmp_path / str(seed), seed=seed).journal
     assert (journal.status, journal.deviations, journal.violations) == ("completed", [], []), journal.reason
+    assert journal.warnings == []
 
 
 def _drop(*keys: str) -> Callable[[dict[str, Any]], None]:
