@@ -1,6 +1,9 @@
 """An intent's history as the runbook reads it, and the runbook's guidance for the state it
-ended in (beam-model §9.5). The trace view (:mod:`drills.runs.traceview`) builds it from a
-run's files, the drill probes (:mod:`drills.executor.observe`) from the live event stream.
+ended in (beam-model §9.5): the final status decides the failure mode, error codes only
+tell a refusal's, failure's or dead letter's mode apart, and a dead letter the intent was
+requeued from is said before the guidance for where it is now. The trace view
+(:mod:`drills.runs.traceview`) builds it from a run's files, the drill probes
+(:mod:`drills.executor.observe`) from the live event stream.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-SHIELD_CODES = ("RATE_LIMITED", "SHIELD_", "UNAUTHORIZED")
+#: Codes of failure mode 5, rate limit or Shield: the directory's limits and Shield
+#: (``RATE_LIMITED``, ``SHIELD_*``, ``UNAUTHORIZED``) and the bus's per-sender limit.
+SHIELD_CODES = ("RATE_LIMITED", "SHIELD_", "UNAUTHORIZED", "RATE_LIMIT_EXCEEDED")
 
 
 class Stage(BaseModel):
@@ -76,13 +81,80 @@ def add_event(trace: IntentTrace, event: dict[str, Any]) -> None:
         trace.results.append(event)
 
 
-def guidance(trace: IntentTrace) -> str:
-    """The runbook's guidance for the state the intent ended in (beam-model §9.5)."""
+def final_status(trace: IntentTrace) -> str | None:
+    """The status the guidance follows: the bus row's when the intent went through the bus
+    (it outlives the directory row: an async acceptance acks the directory row and leaves
+    the bus message ``delivered``, §2.4), else the directory row's; None when the intent
+    was refused before any row was written."""
     final = trace.final()
-    status = final.get("bus") or final.get("directory")
-    codes = [r.get("code") or r.get("error_code") for r in trace.refusals] + [s.code for s in trace.stages if s.code]
-    last_code = next((c for c in reversed(codes) if c), None)
-    held = any(s.get("decision") in ("hold", "reject") for s in trace.shield)
+    return final.get("bus") or final.get("directory")
+
+
+def last_code(trace: IntentTrace, until: float | None = None) -> str | None:
+    """The newest error code the intent met (refusals, failed stages, bus attempts), in
+    time order, up to ``until`` when given."""
+    found: list[tuple[float, str]] = []
+    for refusal in trace.refusals:
+        code = refusal.get("code") or refusal.get("error_code")
+        if code:
+            found.append((refusal["t"], code))
+    found += [(stage.t, stage.code) for stage in trace.stages if stage.code]
+    found += [(attempt["t"], attempt["code"]) for attempt in trace.attempts if attempt.get("code")]
+    found = [item for item in found if until is None or item[0] <= until]
+    found.sort(key=lambda item: item[0])  # stable: same-time codes keep their order
+    return found[-1][1] if found else None
+
+
+def requeues(trace: IntentTrace) -> list[tuple[float, float]]:
+    """(dead-lettered at, requeued at) for every bus dead letter the intent left again."""
+    bus = [stage for stage in trace.stages if stage.path == "bus"]
+    return [(stage.t, after.t) for stage, after in zip(bus, bus[1:]) if stage.state == "dead_letter"]
+
+
+def _history(trace: IntentTrace) -> str:
+    """What the final status does not show: dead letters the intent was requeued from."""
+    found = requeues(trace)
+    if not found:
+        return ""
+    dead, requeued = found[-1]
+    code = last_code(trace, until=dead)
+    cause = f" with {code}" if code else ""
+    times = "" if len(found) == 1 else f" ({len(found)} times, the last)"
+    return (f"Requeued from a dead letter{times}: dead-lettered at t={dead:g}s{cause}, requeued with its original "
+            f"nonce at t={requeued:g}s. Now: ")
+
+
+def _forbidden(code: str | None) -> bool:
+    return code == "FORBIDDEN" or (code or "").startswith("HOST_")
+
+
+PAST = {"hold": "held", "reject": "rejected"}
+FM4 = ("Failure mode 4, FORBIDDEN / ACL denial: check the sender and target ids and recent ACL changes (audit); "
+       "reseed the demo (demo:seed) or fix the exact ACL entry. Do not widen the ACL to '*'.")
+FM5 = ("Failure mode 5, rate limit or Shield: inspect the Shield context below, correlate with Alerts and Errors, "
+       "and change policy only for confirmed-valid traffic.")
+
+
+def _for_status(trace: IntentTrace, status: str | None) -> str:
+    """The runbook's words for ``status`` (beam-model §9.5): the status decides, and the
+    error code only says which failure mode a refusal, failure or dead letter is."""
+    code = last_code(trace)
+    if status is None:  # refused before any row: the code is all there is
+        if _forbidden(code):
+            return FM4
+        if code and code.startswith(SHIELD_CODES):
+            return FM5
+        return (f"Refused with {code or 'an error'} before any row was written: nothing was delivered or "
+                "queued; the sender must fix the request and resend it.")
+    if status == "dead_letter":
+        if _forbidden(code):
+            return FM4 + " Then requeue the dead letter."
+        return ("Failure mode 3, dead letter: open this trace, record an owner and next action in the Inbox, fix "
+                "the root cause, then requeue (the original nonce is kept).")
+    if status == "queued":
+        return ("Failure mode 2, queued with retries: the target is offline, the network failed or a rate limit "
+                "hit. Confirm the error is retryable, check the target agent, then wait for the next retry or fix "
+                "the cause.")
     if status == "delivered":
         accepted = any(r.get("accepted_async") for r in trace.results)
         return ("Failure mode 1, stuck in delivered: the hand-off was accepted but no terminal ack came. "
@@ -90,23 +162,23 @@ def guidance(trace: IntentTrace) -> str:
                    "same thread; this is expected for async fan-out. " if accepted else
                    "Check whether this is an async 'accepted' fan-out. ")
                 + "Then check Alerts for a backlog (network-in-flight-backlog after 15 minutes).")
-    if status == "queued":
-        return ("Failure mode 2, queued with retries: the target is offline, the network failed or a rate limit "
-                "hit. Confirm the error is retryable, check the target agent, then wait for the next retry or fix "
-                "the cause.")
-    if last_code == "FORBIDDEN" or (last_code or "").startswith("HOST_"):
-        return ("Failure mode 4, FORBIDDEN / ACL denial: check the sender and target ids and recent ACL changes "
-                "(audit); reseed the demo (demo:seed) or fix the exact ACL entry. Do not widen the ACL to '*'."
-                + (" Then requeue the dead letter." if status == "dead_letter" else ""))
-    if status == "dead_letter":
-        return ("Failure mode 3, dead letter: open this trace, record an owner and next action in the Inbox, fix "
-                "the root cause, then requeue (the original nonce is kept).")
-    if (last_code and last_code.startswith(SHIELD_CODES)) or held:
-        return ("Failure mode 5, rate limit or Shield: inspect the Shield context below, correlate with Alerts and "
-                "Errors, and change policy only for confirmed-valid traffic.")
-    if status == "acked":
-        return "Acked: the work reached a terminal, successful outcome on this path. Nothing to do."
     if status == "failed":
-        return (f"Failed with {last_code or 'an error'}: sent through the bus, retryable codes are retried and may "
+        if _forbidden(code):
+            return FM4
+        if code and code.startswith(SHIELD_CODES):
+            return FM5
+        return (f"Failed with {code or 'an error'}: sent through the bus, retryable codes are retried and may "
                 "end in a dead letter; sent directly, the sender must resend after fixing the cause.")
+    if status == "acked":
+        flagged = [s for s in trace.shield if s.get("decision") in ("hold", "reject")]
+        review = (f" Shield {PAST[flagged[-1]['decision']]} it on the way (risk {flagged[-1]['risk']:g}; a hold never "
+                  "blocks): inspect the Shield context below, as in failure mode 5, before trusting what it "
+                  "carried." if flagged else "")
+        return "Acked: the work reached a terminal, successful outcome on this path. Nothing to do." + review
     return "In flight: the intent has not finished yet; check again after its timeout."
+
+
+def guidance(trace: IntentTrace) -> str:
+    """The runbook's guidance for the state the intent ended in (beam-model §9.5), after
+    what that state hides: a dead letter the intent was requeued from."""
+    return _history(trace) + _for_status(trace, final_status(trace))

@@ -97,7 +97,7 @@ class World:
         # inbox; the alert engine, evaluating (= reading the alerts) every 15 virtual seconds.
         self.observations = Observations(self.env, self.directory.rows, self.directory.security.shield)
         self.directory.observer = self.observations
-        self.inbox = Inbox(self.env, self.directory.security.audit)
+        self.inbox = Inbox(self.env, self.directory.security.audit, self.events)
         self.alerts = AlertEngine(self.env, self.events, self.observations, self.inbox,
                                   readable=lambda: self.directory.up)
         self.partners = Partners(self.env, self.directory, self.bus, self.directory.security.audit)

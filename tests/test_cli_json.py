@@ -100,7 +100,7 @@ def test_inbox_status_json_keeps_the_items_in_that_status(drills_run: tuple[Path
         "critical-alert:network-latency-p95"]
     acted = beamdrill("inbox", "--run", run, "--status", "ACTED", "--json")
     assert (acted.returncode, acted.stderr) == (0, "")
-    assert json.loads(acted.stdout) == {"summary": inbox["summary"], "items": []}
+    assert json.loads(acted.stdout) == {"summary": inbox["summary"], "items": [], "updatedBy": {}}
 
 
 def test_trace_json_is_the_trace_record(drills_run: tuple[Path, Any]) -> None:

@@ -86,19 +86,23 @@ def test_dead_letters_keep_ids_and_nonces_whole_at_40_columns(operator_drills: P
 
 
 def test_inbox_and_alerts_keep_keys_ids_and_times_whole_at_40_columns(operator_drills: Path) -> None:
+    read_at = "2026-04-03T08:12:00.000Z (t=720s)"  # the read that wrote alerts.json at the end
     run = operator_drills / "fire-drill"
     inbox = beamdrill("inbox", "--run", run, env=NARROW)
     assert inbox.returncode == 0 and inbox.stderr == ""
     assert [(row[0], row[1], row[2], row[3], row[6]) for row in body_rows(inbox.stdout)] == [
-        ("3", "critical-alert:error-hotspot-timeout", "critical", "new", "2026-04-03T08:12:00.000Z (t=720s)"),
-        ("2", "critical-alert:network-error-rate", "critical", "new", "2026-04-03T08:12:00.000Z (t=720s)"),
-        ("1", "critical-alert:network-latency-p95", "critical", "new", "2026-04-03T08:12:00.000Z (t=720s)")]
+        ("3", "critical-alert:error-hotspot-timeout", "critical", "new", f"{read_at}, alert read"),
+        ("2", "critical-alert:network-error-rate", "critical", "new", f"{read_at}, alert read"),
+        ("1", "critical-alert:network-latency-p95", "critical", "new", f"{read_at}, alert read")]
     alerts = beamdrill("alerts", "--run", run, env=NARROW)
     assert alerts.returncode == 0 and alerts.stderr == ""
     assert body_rows(alerts.stdout) == [
-        ["network-error-rate", "critical", "1", "0.1", "ratio", "2026-04-03T08:09:00.000Z (t=540s)"],
-        ["network-latency-p95", "critical", "6200", "2000", "ms", "2026-04-03T08:09:00.000Z (t=540s)"],
-        ["error-hotspot-timeout", "critical", "10", "5", "count", "2026-04-03T08:09:00.000Z (t=540s)"]]
+        ["network-error-rate", "critical", "1", "0.1", "ratio", "2026-04-03T08:09:15.000Z (t=555s)",
+         "2026-04-03T08:09:00.000Z (t=540s)"],
+        ["network-latency-p95", "critical", "6200", "2000", "ms", "2026-04-03T08:00:15.000Z (t=15s)",
+         "2026-04-03T08:09:00.000Z (t=540s)"],
+        ["error-hotspot-timeout", "critical", "10", "5", "count", "2026-04-03T08:04:15.000Z (t=255s)",
+         "2026-04-03T08:09:00.000Z (t=540s)"]]
     assert "  2026-04-03T08:09:15.000Z (t=555s)  changed error-hotspot-timeout critical (was warning), value 10" \
         in alerts.stdout.splitlines()
 

@@ -62,6 +62,7 @@ def test_built_in_drill_completes(name: str, tmp_path: Path):
     outcome = run_drill(load_drill(CATALOG / f"{name}.yaml"), tmp_path)
     journal = outcome.journal
     assert (journal.status, journal.reason, journal.deviations, journal.violations) == ("completed", None, [], [])
+    assert journal.warnings == []  # no expectation held before the drill did anything
     assert journal.expectations_held == journal.expectations_total == len(load_drill(CATALOG / f"{name}.yaml").drill.expectations)
     for file in ("result.json", "events.jsonl", "audit.jsonl", "journal.json", "report.md", "chart.png"):
         assert (tmp_path / file).is_file(), file
@@ -79,6 +80,7 @@ def test_built_in_drills_complete_for_any_seed(name: str, seed: int, tmp_path: P
     own seed in test_built_in_drill_completes."""
     journal = run_drill(load_drill(CATALOG / f"{name}.yaml"), tmp_path / str(seed), seed=seed).journal
     assert (journal.status, journal.deviations, journal.violations) == ("completed", [], []), journal.reason
+    assert journal.warnings == []
 
 
 def _drop(*keys: str) -> Callable[[dict[str, Any]], None]:
@@ -140,6 +142,65 @@ def test_a_deviation_says_what_was_expected_what_was_seen_and_when(tmp_path: Pat
     assert "| preflight queued | = queued | delivered | t=10s | **no** |" in report
 
 
+# -- expectations that prove nothing ------------------------------------------------------------
+
+#: fm3's "no dead letters left" as it was: no after:, so first checked at t=0 s, where it holds.
+PREMATURE = {"name": "no dead letters left", "probe": "dead_letters", "equals": 0, "by": "16m"}
+PREMATURE_MESSAGE = ("expectation 'no dead letters left' held at its first check (t=0s), at or before the drill's "
+                     "first fault or step (t=0s), so it proves nothing about them; give it an after: past the step "
+                     "it is about")
+
+
+def _premature_fm3(data: dict[str, Any]) -> None:
+    data["expectations"] = [PREMATURE if e.get("name") == "no dead letters left" else e for e in data["expectations"]]
+
+
+def test_an_expectation_that_holds_before_the_first_fault_or_step_is_a_warning(tmp_path: Path):
+    outcome = run_variant(tmp_path, "fm3-dead-letter", _premature_fm3)
+    journal = outcome.journal
+    assert journal.status == "completed"  # a warning, not a deviation
+    assert [w.model_dump() for w in journal.warnings] == [
+        {"kind": "held-before-the-method", "expectation": "no dead letters left", "checked": 0.0,
+         "first_action": 0.0, "message": PREMATURE_MESSAGE}]
+    assert json.loads((tmp_path / "out" / "journal.json").read_text())["warnings"] == [
+        {"kind": "held-before-the-method", "expectation": "no dead letters left", "checked": 0.0,
+         "first_action": 0.0, "message": PREMATURE_MESSAGE}]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"## Warnings\n\n- {PREMATURE_MESSAGE}\n\n## Timeline" in report
+
+
+def test_fm3_checks_no_dead_letters_left_only_after_the_requeue(tmp_path: Path):
+    outcome = run_drill(load_drill(CATALOG / "fm3-dead-letter.yaml"), tmp_path)
+    assert outcome.journal.warnings == []
+    check = next(a for a in outcome.journal.run if a.name == "no dead letters left")
+    # first looked at t=900, the requeue's own time (six dead letters still), held at 901
+    assert (check.start, check.end, check.output, check.tolerance_met) == (900.0, 901.0, 0, True)
+    assert json.loads((tmp_path / "journal.json").read_text())["warnings"] == []
+
+
+def test_a_warning_at_the_time_of_the_first_step_and_none_after_it(tmp_path: Path):
+    """At or before the first fault or step: fm4's ACL fault is at 0 s, its first step at 1 m."""
+    def change(data: dict[str, Any]) -> None:
+        data["expectations"] += [
+            {"name": "at the fault", "probe": "dead_letters", "equals": 0, "at": "0s"},
+            {"name": "after the fault", "probe": "audit", "action": "acl.deleted", "equals": 1, "at": "1s"}]
+
+    journal = run_variant(tmp_path, "fm4-forbidden-acl", change).journal
+    assert journal.status == "completed"
+    assert [(w.expectation, w.checked, w.first_action) for w in journal.warnings] == [("at the fault", 0.0, 0.0)]
+
+
+def test_drill_run_prints_one_line_per_warning(tmp_path: Path):
+    data = catalog_data("fm3-dead-letter")
+    _premature_fm3(data)
+    path = tmp_path / "premature.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["drill", "run", str(path), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    # the transient progress display leaves an empty line on stderr
+    assert [line for line in result.stderr.splitlines() if line] == [f"premature: warning: {PREMATURE_MESSAGE}"]
+
+
 # -- exact values the reference system gives ---------------------------------------------------
 
 
@@ -160,6 +221,44 @@ def test_fm3_dead_letters_after_five_attempts_and_requeue_keeps_the_nonce(tmp_pa
     assert delivered_after == set(nonces)
 
 
+FM1_ASYNC = ("Failure mode 1, stuck in delivered: the hand-off was accepted but no terminal ack came. The agent "
+             "answered with an async acceptance (terminal: false): the follow-up belongs on the same thread; this "
+             "is expected for async fan-out. Then check Alerts for a backlog (network-in-flight-backlog after 15 "
+             "minutes).")
+FM3 = ("Failure mode 3, dead letter: open this trace, record an owner and next action in the Inbox, fix the root "
+       "cause, then requeue (the original nonce is kept).")
+
+
+def test_fm3_trace_guidance_follows_the_state_the_intent_ended_in(tmp_path: Path):
+    """While dead-lettered, the preflight gets failure mode 3; requeued, it ends delivered on the
+    bus (finance accepts asynchronously, the directory acked it), and its trace says it was
+    requeued from a dead letter before the guidance for where it is now."""
+    from drills.runs.traceview import load_trace, render
+
+    outcome = run_drill(load_drill(CATALOG / "fm3-dead-letter.yaml"), tmp_path)
+    assert outputs(outcome)["guidance for a dead letter"] == FM3  # at 13m, dead-lettered
+    nonce = outcome.journal.affected_nonces[0]
+    trace = load_trace(tmp_path, nonce)
+    assert trace.final() == {"bus": "delivered", "directory": "acked"}
+    assert render(trace)[-2:] == [
+        "guidance for the state it ended in (bus delivered)",
+        "  Requeued from a dead letter: dead-lettered at t=570s with OFFLINE, requeued with its original nonce at "
+        "t=900s. Now: " + FM1_ASYNC]
+    done = CliRunner().invoke(app, ["trace", nonce, "--run", str(tmp_path)], env={"COLUMNS": "1000"})
+    assert done.stdout.splitlines()[-1] == render(trace)[-1]
+
+
+def test_fm3_without_the_requeue_ends_with_dead_letter_guidance(tmp_path: Path):
+    def change(data: dict[str, Any]) -> None:
+        data["steps"] = [step for step in data["steps"] if step["action"] != "requeue_dead_letters"]
+
+    outcome = run_variant(tmp_path, "fm3-dead-letter", change)
+    nonce = outcome.journal.affected_nonces[0]
+    done = CliRunner().invoke(app, ["trace", nonce, "--run", str(tmp_path / "out")], env={"COLUMNS": "1000"})
+    assert done.exit_code == 0
+    assert done.stdout.splitlines()[-2:] == ["guidance for the state it ended in (bus dead_letter)", f"  {FM3}"]
+
+
 def test_fm3_retries_follow_beams_schedule(tmp_path: Path):
     """§14.4: waits d(1)..d(4), each rounded up to the next 30 s worker tick."""
     from simulator.beam.retry import beam_retry_delay
@@ -169,6 +268,23 @@ def test_fm3_retries_follow_beams_schedule(tmp_path: Path):
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     delays = [(e["retry_count"], e["delay"]) for e in events if e["kind"] == "retry_scheduled" and e["nonce"] == nonce]
     assert delays == [(n, beam_retry_delay(n, nonce)) for n in (1, 2, 3, 4)]
+
+
+def test_fm5_reports_the_rate_limited_count_the_events_hold(tmp_path: Path):
+    """15 quotes pass and their 15 preflights fill the shared `unknown` bucket (30/min);
+    the other 25 quotes are refused RATE_LIMITED with a Shield reject each. The journal,
+    the report, the world's counters and the events give the same 25."""
+    outcome = run_drill(load_drill(CATALOG / "fm5-rate-limit-shield.yaml"), tmp_path)
+    seen = outputs(outcome)
+    assert (seen["fast failures with RATE_LIMITED"], seen["Shield rejects recorded"]) == (25, 25)
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    refused = [e["nonce"] for e in events if e["kind"] == "relay_rejected" and e["code"] == "RATE_LIMITED"]
+    assert refused == [f"burst-{index}" for index in range(15, 40)]
+    directory = json.loads((tmp_path / "result.json").read_text())["summary"]["directory"]
+    assert (directory["rejections_by_code"], directory["shield_decisions"]["reject"]) == ({"RATE_LIMITED": 25}, 25)
+    report = (tmp_path / "report.md").read_text()
+    assert "| fast failures with RATE_LIMITED | = 25 | 25 | t=40s | yes |" in report
+    assert "| Shield rejects recorded | = 25 | 25 | t=40s | yes |" in report
 
 
 def test_fire_drill_gives_the_reference_result(tmp_path: Path):

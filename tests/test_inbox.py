@@ -318,3 +318,57 @@ def test_upsert_keeps_status_unless_reset_and_keeps_given_fields():
     assert (reset.status, reset.acknowledged_at, reset.acted_at, reset.actor) == ("new", None, None, None)
     with pytest.raises(ValueError):
         inbox.sync_status(first.id, "closed", actor="ana")  # type: ignore[arg-type]
+
+
+# -- every write to updated_at is an event ---------------------------------------------------------
+
+
+def test_every_write_sets_updated_at_says_why_and_is_an_event():
+    """Beam sets updated_at on every write, an upsert that changes nothing visible included;
+    the inbox says which write set it, and emits each as an inbox_updated event."""
+    env = simpy.Environment()
+    events = EventStream(lambda: env.now)
+    seen: list[dict[str, Any]] = []
+    events.subscribe(lambda event: seen.append(event.to_json()))
+    inbox = Inbox(env, AuditLog(), events)
+    key = "critical-alert:network-error-rate"
+
+    def read_alerts() -> int:
+        return inbox.refresh("critical_alert", key, severity="critical", title="t", message="m", reason="alert read")
+
+    item_id = read_alerts()
+    assert inbox.updated_by(item_id) == "created"
+    advance(env, 15)
+    read_alerts()
+    assert (inbox.get(item_id).updated_at, inbox.updated_by(item_id)) == (15.0, "alert read")
+    advance(env, 15)
+    assert inbox.patch(item_id, {"status": "acted", "owner": "dana"}, role="operator").ok
+    assert (inbox.get(item_id).updated_at, inbox.updated_by(item_id)) == (30.0, "patch")
+    advance(env, 15)
+    read_alerts()  # the alert is still critical: the read moves updated_at past the patch
+    inbox.sync_status(item_id, "acknowledged", actor="ana")
+    advance(env, 15)
+    inbox.upsert("critical_alert", key, severity="critical", title="t", message="m")
+    assert (inbox.get(item_id).updated_at, inbox.updated_by(item_id)) == (60.0, "upsert")
+    assert inbox.updated_by(99) is None
+    assert seen == [
+        {"t": 0, "kind": "inbox_updated", "nonce": None, "key": key, "id": 1, "status": "new", "by": "created"},
+        {"t": 15, "kind": "inbox_updated", "nonce": None, "key": key, "id": 1, "status": "new", "by": "alert read"},
+        {"t": 30, "kind": "inbox_updated", "nonce": None, "key": key, "id": 1, "status": "acted", "by": "patch"},
+        {"t": 45, "kind": "inbox_updated", "nonce": None, "key": key, "id": 1, "status": "acted", "by": "alert read"},
+        {"t": 45, "kind": "inbox_updated", "nonce": None, "key": key, "id": 1, "status": "acknowledged", "by": "sync"},
+        {"t": 60, "kind": "inbox_updated", "nonce": None, "key": key, "id": 1, "status": "acknowledged",
+         "by": "upsert"},
+    ]
+    assert "updated_by" not in inbox.get(item_id).view() and "updatedBy" not in inbox.get(item_id).view()
+
+
+def test_the_alert_engine_upserts_as_an_alert_read():
+    bench = Bench()
+    bench.fail(10)
+    bench.engine.evaluate()
+    bench.at(15)
+    bench.engine.evaluate()
+    item = bench.inbox.by_key("critical-alert:network-error-rate")
+    assert item is not None
+    assert (item.created_at, item.updated_at, bench.inbox.updated_by(item.id)) == (0.0, 15.0, "alert read")

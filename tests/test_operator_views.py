@@ -15,7 +15,7 @@ import yaml
 from rich.console import Console
 
 from conftest import beamdrill as run_beamdrill, without_limits
-from drills.runs.operatorview import AlertsFile, RunClock, TransitionRow, render_alerts
+from drills.runs.operatorview import ALERT_TIMES, INBOX_UPDATED, AlertsFile, RunClock, TransitionRow, render_alerts
 from drills.runs.runner import OPERATOR_FILES, Outputs, run_world
 from simulator.conservation import ConservationError
 from simulator.operator.deadletters import DEAD_LETTER_COLUMNS
@@ -27,7 +27,7 @@ FINANCE = "finance@acme.beam.directory"
 PROCUREMENT = "procurement@acme.beam.directory"
 SLOW = "finance@northwind.beam.directory"
 #: Wide enough that no table cell wraps, so rows can be compared whole.
-WIDE = {"COLUMNS": "250"}
+WIDE = {"COLUMNS": "300"}
 
 
 def beamdrill(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -39,6 +39,18 @@ def cells(line: str) -> list[str]:
     """The cells of one table row (body │ or header ┃), stripped."""
     text = line.strip().replace("┃", "│")
     return [cell.strip() for cell in text.strip("│").split("│")]
+
+
+def paragraph(lines: list[str], start: str) -> str:
+    """The text of the paragraph whose first line starts with ``start``, unwrapped: the
+    lines up to the next empty one, a table or the timeline."""
+    first = next(index for index, line in enumerate(lines) if line.startswith(start))
+    found: list[str] = []
+    for line in lines[first:]:
+        if not line.strip() or line.startswith(("│", "┏", "└", "timeline")):
+            break
+        found.append(line)
+    return " ".join(" ".join(found).split())
 
 
 def table_rows(output: str) -> list[list[str]]:
@@ -95,11 +107,11 @@ def test_every_run_lists_and_writes_the_operator_files(offline_run: Path) -> Non
     result = read(offline_run, "result.json")
     assert result["files"] == ["result.json", "audit.jsonl", *OPERATOR_FILES]
     assert OPERATOR_FILES == ("alerts.json", "inbox.json", "dead-letters.json")
-    assert read(offline_run, "alerts.json") == {"alerts": [], "transitions": []}
+    assert read(offline_run, "alerts.json") == {"alerts": [], "firingSince": {}, "transitions": []}
     assert read(offline_run, "inbox.json") == {
         "summary": {"total": 0, "byStatus": {"new": 0, "acknowledged": 0, "acted": 0},
                     "bySource": {"beta_request": 0, "critical_alert": 0}},
-        "items": []}
+        "items": [], "updatedBy": {}}
 
 
 def test_dead_letters_file_is_the_page_without_payloads(offline_run: Path) -> None:
@@ -128,6 +140,10 @@ def test_alerts_file_holds_the_end_read_and_every_transition(drill_run: Path) ->
         ("network-latency-p95", "critical", 6200, 2000, "ms", 874.725),
         ("error-hotspot-timeout", "critical", 16, 5, "count", 874.725),
     ]
+    # Beam's startedAt is the newest sample's request time; when each began firing is firingSince,
+    # the time of its latest alert_fired transition (below).
+    assert alerts["firingSince"] == {"network-error-rate": 615.0, "network-latency-p95": 105.0,
+                                     "error-hotspot-timeout": 360.0}
     # The end read upserted the inbox before the alerts were written: each carries its item.
     assert [(a["notificationId"], a["notificationStatus"]) for a in alerts["alerts"]] == \
         [(2, "new"), (1, "new"), (3, "new")]
@@ -149,6 +165,8 @@ def test_alerts_file_holds_the_end_read_and_every_transition(drill_run: Path) ->
         (2, "critical-alert:network-error-rate", "new", 900.0),
         (1, "critical-alert:network-latency-p95", "new", 900.0),
     ]
+    # 900 is the end of the run: the read that wrote alerts.json upserted every critical item
+    assert inbox["updatedBy"] == {"3": "alert read", "2": "alert read", "1": "alert read"}
 
 
 def _run_in_process(out: Path, run: Any = None) -> tuple[World, Any]:
@@ -212,13 +230,15 @@ def test_alerts_view_shows_the_firing_alerts_and_the_timeline(drill_run: Path) -
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert lines[0].strip() == "3 alerts firing at the end of the run"
-    assert cells(lines[2]) == ["id", "severity", "value", "threshold", "unit", "started at"]
+    assert cells(lines[2]) == ["id", "severity", "value", "threshold", "unit", "firing since",
+                               "startedAt (newest sample)"]
     started = "2026-04-03T08:14:34.725Z (t=874.725s)"
     assert table_rows(done.stdout) == [
-        ["network-error-rate", "critical", "1", "0.1", "ratio", started],
-        ["network-latency-p95", "critical", "6200", "2000", "ms", started],
-        ["error-hotspot-timeout", "critical", "16", "5", "count", started],
+        ["network-error-rate", "critical", "1", "0.1", "ratio", "2026-04-03T08:10:15.000Z (t=615s)", started],
+        ["network-latency-p95", "critical", "6200", "2000", "ms", "2026-04-03T08:01:45.000Z (t=105s)", started],
+        ["error-hotspot-timeout", "critical", "16", "5", "count", "2026-04-03T08:06:00.000Z (t=360s)", started],
     ]
+    assert paragraph(lines, "firing since: ") == ALERT_TIMES
     assert lines[-5:] == [
         "timeline (4 transitions)",
         "  2026-04-03T08:01:45.000Z (t=105s)  fired   network-latency-p95 critical, value 6200",
@@ -226,6 +246,81 @@ def test_alerts_view_shows_the_firing_alerts_and_the_timeline(drill_run: Path) -
         "  2026-04-03T08:10:15.000Z (t=615s)  fired   network-error-rate critical, value 1",
         "  2026-04-03T08:10:15.000Z (t=615s)  changed error-hotspot-timeout critical (was warning), value 10",
     ]
+
+
+def test_firing_since_is_when_the_events_say_each_alert_fired(tmp_path: Path) -> None:
+    """The fire drill's network-latency-p95: Beam's startedAt is t=540 s (the newest slow
+    intent, sent at 9 minutes), but it fired at t=15 s, at the first evaluation after the
+    first 6.2 s proof. The view shows both, and firing since agrees with events.jsonl."""
+    from drills.drillfile.builtin import CATALOG
+    from drills.drillfile.loader import load_drill
+    from drills.executor.execute import run_drill
+
+    run_drill(load_drill(CATALOG / "fire-drill.yaml"), tmp_path)
+    alerts = read(tmp_path, "alerts.json")
+    fired: dict[str, float] = {}
+    for line in (tmp_path / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event["kind"] == "alert_fired":
+            fired[event["id"]] = event["t"]
+    assert alerts["firingSince"] == {alert["id"]: fired[alert["id"]] for alert in alerts["alerts"]} == {
+        "network-error-rate": 555.0, "network-latency-p95": 15.0, "error-hotspot-timeout": 255.0}
+    assert {alert["id"]: alert["startedAt"] for alert in alerts["alerts"]} == {
+        "network-error-rate": 540.0, "network-latency-p95": 540.0, "error-hotspot-timeout": 540.0}
+    done = beamdrill("alerts", "--run", tmp_path)
+    row = next(row for row in table_rows(done.stdout) if row[0] == "network-latency-p95")
+    assert row[5:] == ["2026-04-03T08:00:15.000Z (t=15s)", "2026-04-03T08:09:00.000Z (t=540s)"]
+    assert "  2026-04-03T08:00:15.000Z (t=15s)  fired   network-latency-p95 critical, value 6200" in done.stdout
+
+
+def test_every_updated_at_in_the_inbox_is_an_event(tmp_path: Path) -> None:
+    """fm3: the item was acted on at 750 s, yet its updatedAt is 885 s: the alert engine's
+    read at 885 s, the last one that saw network-error-rate critical (it cleared at 900 s
+    after the requeue), upserted it. That write is an inbox_updated event, inbox.json says
+    it was an alert read, and so do the view and the report's timeline."""
+    from drills.drillfile.builtin import CATALOG
+    from drills.drillfile.loader import load_drill
+    from drills.executor.execute import run_drill
+
+    run_drill(load_drill(CATALOG / "fm3-dead-letter.yaml"), tmp_path)
+    inbox = read(tmp_path, "inbox.json")
+    (item,) = inbox["items"]
+    assert (item["sourceKey"], item["status"], item["createdAt"], item["actedAt"], item["updatedAt"]) == (
+        "critical-alert:network-error-rate", "acted", 105.0, 750.0, 885.0)
+    assert inbox["updatedBy"] == {"1": "alert read"}
+    updates = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()
+               if '"inbox_updated"' in line]
+    assert [(u["t"], u["by"], u["status"]) for u in updates if u["by"] != "alert read"] == [
+        (105.0, "created", "new"), (720.0, "patch", "acknowledged"), (750.0, "patch", "acted")]
+    assert updates[-1] == {"t": 885.0, "kind": "inbox_updated", "nonce": None,
+                           "key": "critical-alert:network-error-rate", "id": 1, "status": "acted", "by": "alert read"}
+    # every 15 s from 120 to 885, plus the reads the drill's steps and probes made
+    reads = [u["t"] for u in updates if u["by"] == "alert read"]
+    assert set(range(120, 900, 15)) <= set(reads) and max(reads) == 885.0
+    alerts = read(tmp_path, "alerts.json")
+    assert [(t["time"], t["kind"], t["alertId"]) for t in alerts["transitions"] if t["alertId"] == "network-error-rate"] \
+        == [(105.0, "alert_fired", "network-error-rate"), (900.0, "alert_cleared", "network-error-rate")]
+    done = beamdrill("inbox", "--run", tmp_path)
+    assert table_rows(done.stdout)[0][-1] == "2026-04-03T08:14:45.000Z (t=885s), alert read"
+    assert ("- t=885s (08:14:45Z): inbox item critical-alert:network-error-rate updatedAt set by an alert read, the "
+            "last while its alert was critical (reads upsert critical items)") in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["fire-drill", "fm5-rate-limit-shield", "recovery-drill"])
+def test_each_item_is_last_updated_by_its_last_inbox_event(name: str, tmp_path: Path) -> None:
+    from drills.drillfile.builtin import CATALOG
+    from drills.drillfile.loader import load_drill
+    from drills.executor.execute import run_drill
+
+    run_drill(load_drill(CATALOG / f"{name}.yaml"), tmp_path)
+    last: dict[str, tuple[float, str]] = {}
+    for line in (tmp_path / "events.jsonl").read_text().splitlines():
+        if '"inbox_updated"' in line:
+            event = json.loads(line)
+            last[event["key"]] = (event["t"], event["by"])
+    inbox = read(tmp_path, "inbox.json")
+    assert inbox["items"]
+    assert {i["sourceKey"]: (i["updatedAt"], inbox["updatedBy"][str(i["id"])]) for i in inbox["items"]} == last
 
 
 def test_alerts_view_of_a_quiet_run(offline_run: Path) -> None:
@@ -240,7 +335,7 @@ def test_inbox_view_lists_the_critical_alert_items(drill_run: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0] == "inbox: 3 items (new 3, acknowledged 0, acted 0; beta_request 0, critical_alert 3)"
     assert cells(lines[3]) == ["id", "key", "severity", "status", "owner", "next action", "updated"]
-    updated = "2026-04-03T08:15:00.000Z (t=900s)"
+    updated = "2026-04-03T08:15:00.000Z (t=900s), alert read"
     assert table_rows(done.stdout) == [
         ["3", "critical-alert:error-hotspot-timeout", "critical", "new", "-",
          "Open the latest TIMEOUT trace, check the recipient's latency and connection, fix it, then requeue with "
@@ -252,6 +347,7 @@ def test_inbox_view_lists_the_critical_alert_items(drill_run: Path) -> None:
          "Open the slowest recent trace and check the recipient's latency and capacity before it turns into "
          "timeouts.", updated],
     ]
+    assert paragraph(lines, "updated: ") == INBOX_UPDATED
     acted = beamdrill("inbox", "--run", drill_run, "--status", "acted")
     assert acted.returncode == 0
     assert acted.stdout.splitlines()[1:] == ["no acted items"]
@@ -265,6 +361,7 @@ def test_inbox_view_filters_by_status(drill_run: Path, tmp_path: Path) -> None:
     first.update(status="acknowledged", owner="ops-oncall", updatedAt=905.5)
     second.update(status="acted", owner="ops-oncall", nextAction="Requeued after the fix [done]", updatedAt=960.0)
     inbox["summary"]["byStatus"] = {"new": 1, "acknowledged": 1, "acted": 1}
+    inbox["updatedBy"].update({"3": "patch", "2": "patch"})
     (run / "inbox.json").write_text(json.dumps(inbox))
     done = beamdrill("inbox", "--run", run, "--status", " Acknowledged ")
     assert done.returncode == 0, done.stderr
@@ -273,10 +370,10 @@ def test_inbox_view_filters_by_status(drill_run: Path, tmp_path: Path) -> None:
     assert lines[1].strip() == "1 acknowledged item"
     assert table_rows(done.stdout) == [
         ["3", "critical-alert:error-hotspot-timeout", "critical", "acknowledged", "ops-oncall", first["nextAction"],
-         "2026-04-03T08:15:05.500Z (t=905.5s)"]]
+         "2026-04-03T08:15:05.500Z (t=905.5s), patch"]]
     acted = beamdrill("inbox", "--run", run, "--status", "acted")
     assert [row[3:] for row in table_rows(acted.stdout)] == [
-        ["acted", "ops-oncall", "Requeued after the fix [done]", "2026-04-03T08:16:00.000Z (t=960s)"]]
+        ["acted", "ops-oncall", "Requeued after the fix [done]", "2026-04-03T08:16:00.000Z (t=960s), patch"]]
 
 
 @pytest.mark.parametrize("command", ["alerts", "inbox", "dead-letters"])

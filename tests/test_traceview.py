@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import beamdrill, without_limits
-from drills.runbook import guidance
+from drills.runbook import IntentTrace, add_event, guidance
 from drills.runs.traceview import load_trace, render
 
 S, T = "sender@test.beam", "target@test.beam"
@@ -128,3 +129,67 @@ def test_a_corrupt_result_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == f"{out / 'result.json'}: line 1, column 14: expected valid JSON, found expecting value"
     assert "Traceback" not in done.stderr + done.stdout
+
+
+# -- the final status decides the guidance -------------------------------------------------------
+
+EPOCH = datetime(2026, 4, 3, 8, tzinfo=timezone.utc)
+
+
+def trace_of(*events: dict[str, Any]) -> IntentTrace:
+    """A trace built from events given as (t, kind, fields) dicts, as the run writes them."""
+    trace = IntentTrace(nonce="n", epoch=EPOCH)
+    for event in events:
+        add_event(trace, {"nonce": "n", **event})
+    return trace
+
+
+def moves(path: str, t: float, *states: str, code: str | None = None) -> list[dict[str, Any]]:
+    found = [{"t": t, "kind": "transition", "path": path, "to": state} for state in states]
+    if code is not None:
+        found[-1]["code"] = code
+    return found
+
+
+def test_an_acked_intent_that_shield_held_is_acked_with_a_shield_note() -> None:
+    """Shield holds never block (§8): the intent is acked, which the guidance says first."""
+    relay = {"t": 1.0, "kind": "relay", "sender": S, "recipient": T, "intent": "agent.ping", "origin": "ws",
+             "shield": {"decision": "hold", "risk": 0.55, "flags": ["new_intent_type"]}}
+    trace = trace_of(relay, *moves("directory", 1.0, "received", "validated", "dispatched", "delivered", "acked"))
+    assert guidance(trace) == ("Acked: the work reached a terminal, successful outcome on this path. Nothing to do. "
+                               "Shield held it on the way (risk 0.55; a hold never blocks): inspect the Shield "
+                               "context below, as in failure mode 5, before trusting what it carried.")
+
+
+def test_a_resend_acked_after_a_forbidden_refusal_is_acked() -> None:
+    refused = {"t": 1.0, "kind": "relay_rejected", "code": "FORBIDDEN", "http_status": 403}
+    trace = trace_of(refused, *moves("directory", 60.0, "received", "validated", "dispatched", "delivered", "acked"))
+    assert guidance(trace) == "Acked: the work reached a terminal, successful outcome on this path. Nothing to do."
+
+
+def test_a_refusal_that_is_no_failure_mode_says_what_was_refused() -> None:
+    trace = trace_of({"t": 1.0, "kind": "relay_rejected", "code": "BAD_REQUEST", "http_status": 400})
+    assert guidance(trace) == ("Refused with BAD_REQUEST before any row was written: nothing was delivered or "
+                               "queued; the sender must fix the request and resend it.")
+    bus = trace_of({"t": 1.0, "kind": "send_rejected", "code": "RATE_LIMIT_EXCEEDED", "http_status": 429})
+    assert guidance(bus).startswith("Failure mode 5, rate limit or Shield")
+
+
+def test_the_newest_code_decides_a_failure_in_time_order() -> None:
+    """A FORBIDDEN refusal, then a resend that failed TIMEOUT: failed with TIMEOUT, not failure mode 4."""
+    refused = {"t": 1.0, "kind": "relay_rejected", "code": "FORBIDDEN", "http_status": 403}
+    trace = trace_of(refused, *moves("directory", 60.0, "received", "validated", "dispatched", "failed",
+                                     code="TIMEOUT"))
+    assert guidance(trace).startswith("Failed with TIMEOUT: ")
+
+
+def test_a_forbidden_dead_letter_requeued_and_dead_lettered_again() -> None:
+    attempt = {"kind": "attempt", "number": 1, "delivered": False, "http_status": 403, "code": "FORBIDDEN"}
+    trace = trace_of(*moves("bus", 1.0, "received", "dispatched"), {"t": 1.0, **attempt},
+                     *moves("bus", 1.0, "dead_letter"), *moves("bus", 90.0, "queued", "dispatched"),
+                     {"t": 90.0, **attempt}, *moves("bus", 90.0, "dead_letter"))
+    assert guidance(trace) == (
+        "Requeued from a dead letter: dead-lettered at t=1s with FORBIDDEN, requeued with its original nonce at t=90s. "
+        "Now: Failure mode 4, FORBIDDEN / ACL denial: check the sender and target ids and "
+        "recent ACL changes (audit); reseed the demo (demo:seed) or fix the exact ACL entry. Do not widen the ACL to "
+        "'*'. Then requeue the dead letter.")

@@ -184,6 +184,8 @@ def _print_problems(outcomes: list[DrillOutcome], out: Path) -> None:
     """What went wrong in each drill that did not complete, on stderr."""
     for outcome in outcomes:
         journal = outcome.journal
+        for warning in journal.warnings:
+            print(f"{journal.drill}: warning: {warning.message}", file=sys.stderr)
         if journal.status == "completed":
             continue
         print(f"{journal.drill}: {journal.status} ({VERDICTS[journal.status]})", file=sys.stderr)

@@ -27,7 +27,8 @@ from drills.proofpack.chart import render_chart
 from drills.proofpack.samples import Sample
 from drills.executor.context import DrillContext
 from drills.drillfile.loader import LoadedDrill
-from drills.executor.journal import Activity, Deviation, Journal, Phase, Verdict, Violation
+from drills.executor.journal import Activity, Deviation, ExpectationWarning, Journal, Phase, Verdict, Violation
+from drills.executor.vacuous import first_action, held_too_early
 from drills.executor.orderrules import violations
 from drills.proofpack.redact import redact_run, without_payloads
 from drills.proofpack.report import write_report
@@ -76,6 +77,7 @@ class _Record:
     rollbacks: list[Activity] = field(default_factory=list)
     deviations: list[Deviation] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    warnings: list[ExpectationWarning] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     pending: dict[int, ProbeBase] = field(default_factory=dict)
     held: int = 0
@@ -100,6 +102,7 @@ class _Drill:
         self.ctx = DrillContext(loaded, world)
         self.progress = progress
         self.record = _Record()
+        self.first_action = first_action(loaded)
         world.subscribe(self.ctx)
 
     # -- checking ----------------------------------------------------------------------
@@ -127,6 +130,9 @@ class _Drill:
             yield env.timeout(first - env.now)
         start = env.now
         activity = self._probe(probe, "method", start)
+        warning = held_too_early(activity.name, start, self.first_action) if activity.tolerance_met else None
+        if warning is not None:
+            self.record.warnings.append(warning)
         while not activity.tolerance_met and probe.by is not None and env.now + POLL_INTERVAL <= probe.by:
             yield env.timeout(POLL_INTERVAL)
             activity = self._probe(probe, "method", start)
@@ -308,7 +314,7 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
         expectations_held=record.held, expectations_total=len(loaded.drill.expectations),
         steady_states={"before": record.before, "after": record.after}, run=record.method,
         rollbacks=record.rollbacks, deviations=record.deviations, violations=record.violations,
-        affected_nonces=drill.affected_nonces(), files=files + ["journal.json", "chart.png", "report.md"])
+        warnings=record.warnings, affected_nonces=drill.affected_nonces(), files=files + ["journal.json", "chart.png", "report.md"])
     write_json(out / "journal.json", without_payloads(journal.model_dump(mode="json")))
     _record_drill(out / "result.json", loaded, journal)
     render_chart(samples, drill.ctx.fault_log, out / "chart.png", f"{loaded.name} (seed {world.seed})")

@@ -1,6 +1,6 @@
 """The drill journal (Chaos Toolkit's vocabulary): every activity with its virtual start
 and end, status, output and whether its tolerance was met, plus the deviations, the
-runbook violations and the verdict. ``journal.json`` is this model, dumped."""
+runbook violations, the warnings and the verdict. ``journal.json`` is this model, dumped."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ class Deviation(BaseModel):
     phase: Phase
 
 
+class ExpectationWarning(BaseModel):
+    """An expectation that held at its first check, and that check came at or before the
+    drill's first fault or operator step: it held before the drill did anything, so it
+    proves nothing about what the drill did (:mod:`drills.executor.vacuous`)."""
+
+    kind: Literal["held-before-the-method"] = "held-before-the-method"
+    expectation: str
+    checked: float
+    first_action: float
+    message: str
+
+
 class Violation(BaseModel):
     """An operator step that broke a runbook order rule."""
 
@@ -78,5 +90,6 @@ class Journal(BaseModel):
     rollbacks: list[Activity] = Field(default_factory=list)
     deviations: list[Deviation] = Field(default_factory=list)
     violations: list[Violation] = Field(default_factory=list)
+    warnings: list[ExpectationWarning] = Field(default_factory=list)
     affected_nonces: list[str] = Field(default_factory=list)
     files: list[str] = Field(default_factory=list)

@@ -1,5 +1,6 @@
-"""The proof pack ``report.md``: what the drill was, its verdict, the timeline of faults,
-alerts, inbox changes and operator steps, every expectation with what was observed, the
+"""The proof pack ``report.md``: what the drill was, its verdict, its warnings (expectations
+that held before the drill did anything), the timeline of faults, alerts, inbox changes
+and operator steps, every expectation with what was observed, the
 runbook violations, the traces of the affected nonces, and the chart."""
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[f
         events.append((change.time, 1, 0, f"alert {change.alert_id} {verb} {change.severity} (value {change.value:g})"))
     for item in world.inbox.items(limit=5000):
         events.append((item.created_at, 2, 0, f"inbox item {item.source_key} created ({item.severity}, new)"))
+        if world.inbox.updated_by(item.id) == "alert read" and item.updated_at > item.created_at:
+            events.append((item.updated_at, 2, 0, f"inbox item {item.source_key} updatedAt set by an alert read, the "
+                                                  "last while its alert was critical (reads upsert critical items)"))
     for row in world.audit_rows():
         if row.action == AUDIT_ACTION:
             details = row.details
@@ -82,6 +86,8 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
               f"| fidelity | {world.scenario.fidelity} |",
               f"| virtual duration | {journal.virtual_duration:g} s |",
               f"| expectations held | {journal.expectations_held}/{journal.expectations_total} |", ""]
+    if journal.warnings:
+        lines += ["## Warnings", ""] + [f"- {warning.message}" for warning in journal.warnings] + [""]
     lines += ["## Timeline", ""]
     timeline = _timeline(world, ctx, journal)
     lines += [f"- {_clock(world, t)}: {text}" for t, _, text in timeline] or ["- nothing happened"]

@@ -26,6 +26,20 @@ from simulator.kernel.problems import InputError, Problem, validation_problems
 
 #: How many alert transitions the timeline shows (the latest ones).
 TIMELINE_LIMIT: Final[int] = 20
+#: The Alerts page's columns: "firing since" is when the alert began (the timeline's
+#: "fired"), Beam's ``startedAt`` is the newest sample's request time.
+ALERT_COLUMNS: Final[tuple[str, ...]] = ("id", "severity", "value", "threshold", "unit", "firing since",
+                                         "startedAt (newest sample)")
+ALERT_TIMES: Final[str] = (
+    "firing since: the first evaluation (every 15 s, or a read) that saw the alert firing, its \"fired\" in the "
+    "timeline. "
+    "startedAt (newest sample): Beam's startedAt, the request time of the newest intent the alert samples, or "
+    "the read's time when it samples none (beam-model §9.3); not when the alert began.")
+INBOX_UPDATED: Final[str] = (
+    "updated: Beam's updatedAt, and the write that set it. Every write sets it: an operator's PATCH (patch), a "
+    "partner request's change (sync), and every read of the alerts while the item's alert is critical (alert "
+    "read: the simulator reads every 15 s, and once more when the run writes alerts.json). Each is an "
+    "inbox_updated event in events.jsonl.")
 TRANSITION_VERBS: Final[dict[str, str]] = {"alert_fired": "fired", "alert_changed": "changed",
                                            "alert_cleared": "cleared"}
 
@@ -63,9 +77,11 @@ class TransitionRow(ApiRecord):
 
 
 class AlertsFile(ApiRecord):
-    """alerts.json: the alerts read at the end of the run and every transition recorded."""
+    """alerts.json: the alerts read at the end of the run, when each started firing (alert
+    id → virtual time; absent in files of older runs) and every transition recorded."""
 
     alerts: list[AlertRow]
+    firing_since: dict[str, float] = {}
     transitions: list[TransitionRow]
 
 
@@ -90,10 +106,13 @@ class InboxItemRow(ApiRecord):
 
 
 class InboxFile(ApiRecord):
-    """inbox.json: the inbox summary and its items, in the inbox's order."""
+    """inbox.json: the inbox summary, its items in the inbox's order, and which write set
+    each item's updatedAt (item id → created, alert read, upsert, patch or sync; absent in
+    files of older runs)."""
 
     summary: InboxSummaryRow
     items: list[InboxItemRow]
+    updated_by: dict[int, str] = {}
 
 
 class DeadLetterRow(BaseModel):
@@ -211,13 +230,15 @@ def render_alerts(alerts: AlertsFile, clock: RunClock) -> list[RenderableType]:
     if alerts.alerts:
         table = WholeTable(title=f"{_plural(len(alerts.alerts), 'alert')} firing at the end of the run")
         table.add_id_column("id")
-        for name in ("severity", "value", "threshold", "unit"):
+        for name in ALERT_COLUMNS[1:]:
             table.add_column(name, justify="right" if name in ("value", "threshold") else "left", no_wrap=True)
-        table.add_column("started at", no_wrap=True)
         for alert in alerts.alerts:
+            since = alerts.firing_since.get(alert.id)
             table.add_row(*_cells(alert.id, alert.severity, _number(alert.value), _number(alert.threshold),
-                                  alert.value_unit, clock.when(alert.started_at)))
+                                  alert.value_unit, "-" if since is None else clock.when(since),
+                                  clock.when(alert.started_at)))
         parts.append(table)
+        parts.append(Text(ALERT_TIMES))
     else:
         parts.append(Text("no alerts firing at the end of the run"))
     shown = alerts.transitions[-TIMELINE_LIMIT:]
@@ -252,9 +273,11 @@ def render_inbox(inbox: InboxFile, clock: RunClock, status: str | None = None) -
         table.add_column(name, overflow="fold")
     table.add_column("updated", no_wrap=True)
     for item in items:
+        by = inbox.updated_by.get(item.id)
         table.add_row(*_cells(str(item.id), item.source_key, item.severity, item.status, item.owner or "-",
-                              item.next_action or "-", clock.when(item.updated_at)))
+                              item.next_action or "-", clock.when(item.updated_at) + (f", {by}" if by else "")))
     parts.append(table)
+    parts.append(Text(INBOX_UPDATED))
     return parts
 
 
@@ -304,11 +327,17 @@ def alerts_document(run: Path) -> Any:
 
 def inbox_document(run: Path, status: str | None = None) -> Any:
     """``beamdrill inbox --run DIR [--status S] --json``: inbox.json as written, its items
-    only those in ``status`` when given (the summary still counts them all, as the page does)."""
+    only those in ``status`` when given, and ``updatedBy`` only for them (the summary still
+    counts them all, as the page does)."""
     document = load_document(run, "inbox.json", InboxFile)
     if status is None:
         return document
-    return {**document, "items": [item for item in document["items"] if item["status"] == status]}
+    items = [item for item in document["items"] if item["status"] == status]
+    kept = {str(item["id"]) for item in items}
+    filtered = {**document, "items": items}
+    if "updatedBy" in document:
+        filtered["updatedBy"] = {key: by for key, by in document["updatedBy"].items() if key in kept}
+    return filtered
 
 
 def dead_letters_document(run: Path) -> Any:

@@ -2,8 +2,9 @@
 atomically, and a failed run's partial results kept (desmod's habit).
 
 Every run ends with the operator's reads of beam-model §9.3-§9.5, each in its own file:
-``alerts.json`` (the alerts read at the end, which upserts the inbox, and every firing
-transition), then ``inbox.json`` (summary and items) and ``dead-letters.json`` (the
+``alerts.json`` (the alerts read at the end, which upserts the inbox, when each started
+firing, and every firing transition), then ``inbox.json`` (summary, items, and which write set each item's
+``updatedAt``) and ``dead-letters.json`` (the
 dead-letter page: figures and rows with requeue hints, never a payload). Records are in
 the API's own shape (:meth:`~simulator.operator.api.ApiModel.view`, camelCase) and times are
 virtual seconds.
@@ -144,16 +145,24 @@ OPERATOR_FILES: Final[tuple[str, ...]] = ("alerts.json", "inbox.json", "dead-let
 
 
 def alerts_document(world: World) -> dict[str, Any]:
-    """alerts.json: the alerts as an operator opening the Alerts page reads them now, and
-    every transition the engine recorded."""
-    return {"alerts": [alert.view() for alert in world.alerts.evaluate()],
+    """alerts.json: the alerts as an operator opening the Alerts page reads them now, when
+    each of them started firing (``firingSince``: the evaluation that first saw it, the time
+    of its latest ``alert_fired`` transition; Beam's own ``startedAt`` is the newest sample's
+    request time, §9.3), and every transition the engine recorded."""
+    alerts = world.alerts.evaluate()
+    since = world.alerts.since
+    return {"alerts": [alert.view() for alert in alerts],
+            "firingSince": {alert.id: since[alert.id] for alert in alerts},
             "transitions": [transition.view() for transition in world.alerts.transitions]}
 
 
 def inbox_document(world: World) -> dict[str, Any]:
-    """inbox.json: the inbox summary and its items, in the inbox's order."""
-    return {"summary": world.inbox.summary().view(),
-            "items": [item.view() for item in world.inbox.items(limit=MAX_LIMIT)]}
+    """inbox.json: the inbox summary, its items in the inbox's order, and which write set
+    each item's ``updatedAt`` (``updatedBy``: item id → created, alert read, upsert, patch
+    or sync; the same write is the item's last ``inbox_updated`` event)."""
+    items = world.inbox.items(limit=MAX_LIMIT)
+    return {"summary": world.inbox.summary().view(), "items": [item.view() for item in items],
+            "updatedBy": {str(item.id): world.inbox.updated_by(item.id) for item in items}}
 
 
 def dead_letters_document(world: World) -> dict[str, Any]:

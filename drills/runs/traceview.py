@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from drills.runbook import IntentTrace, add_event, guidance
+from drills.runbook import IntentTrace, add_event, final_status, guidance
 from drills.runs.operatorview import OperatorViewError, load_clock
 from simulator.kernel.lifecycle import bucket
 from simulator.kernel.problems import InputError, Problem
@@ -105,6 +105,8 @@ def render(trace: IntentTrace) -> list[str]:
         lines.append("  no audit rows mention this nonce")
     for row in trace.audit:
         lines.append(f"  {trace.when(row['time'])}  {row['action']} {row.get('target') or ''}".rstrip())
-    lines.append("guidance")
+    status = final_status(trace)
+    path = "bus" if "bus" in final else "directory"
+    lines.append(f"guidance for the state it ended in ({f'{path} {status}' if status else 'refused, no row'})")
     lines.append(f"  {guidance(trace)}")
     return lines

@@ -48,6 +48,11 @@ KINDS: dict[str, str] = {
     "directory_down": "the directory process stopped: reason",
     "fault_start": "a scheduled fault started: fault index, fault_kind, target",
     "fault_end": "a fault was reverted, or an instant fault's effect ended: fault index, fault_kind, target",
+    "alert_fired": "an alert id started firing at an evaluation: id, severity, value",
+    "alert_changed": "a firing alert changed severity: id, severity, previous, value",
+    "alert_cleared": "a firing alert was no longer firing: id, and its last severity and value",
+    "inbox_updated": "an inbox item's updatedAt was set: key, id, status, and by (created, alert read, upsert, "
+                     "patch, sync)",
 }
 
 

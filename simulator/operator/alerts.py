@@ -169,7 +169,7 @@ class AlertEngine:
             href = self._hrefs[alert.id] = dashboard_href("/alerts", alert.id)
         self.inbox.refresh("critical_alert", KEY_PREFIX + alert.id, severity="critical", title=alert.title,
                            message=alert.message, href=href, alert_id=alert.id,
-                           default_next_action=default_next_action(alert),
+                           default_next_action=default_next_action(alert), reason="alert read",
                            details={"metric": alert.metric, "value": alert.value, "threshold": alert.threshold,
                                     "valueUnit": alert.value_unit})
 

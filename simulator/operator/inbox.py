@@ -12,20 +12,33 @@ Operators change an item with :meth:`Inbox.patch`, Beam's ``PATCH
 Timestamps follow Beam's ``updateOperatorNotificationStatus``: moving to ``new`` clears
 ``acknowledged_at`` and ``actor``; any other status keeps ``acknowledged_at`` or sets it
 to now; ``acted_at`` is now for ``acted`` and cleared otherwise. Times are virtual seconds.
+
+Every write sets ``updated_at`` to now, as Beam's do, including an upsert that changes
+nothing an operator sees: a read of the alerts upserts every critical item again, so while
+its alert stays critical an item's ``updatedAt`` follows the reads (the simulator reads every
+15 s, and once more when a run writes ``alerts.json``). So that no ``updatedAt`` is
+unexplained, each write is an ``inbox_updated`` event (key, id, status and ``by``: created,
+alert read, upsert, patch or sync) when somebody listens, and :meth:`Inbox.updated_by` says
+which write set an item's ``updatedAt``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Final, Literal, Mapping
+from typing import Any, Final, Literal, Mapping, cast
 
 import simpy
 
 from simulator.operator.api import ApiModel, ApiResult, error, ok, require_role
 from simulator.beam.audit import AuditLog
+from simulator.kernel.events import EventStream
 
 Status = Literal["new", "acknowledged", "acted"]
+#: Why an upsert refreshed an existing item: a read of the alerts, or another writer.
+RefreshReason = Literal["alert read", "upsert"]
+#: Which write last set an item's ``updated_at``.
+UpdatedBy = Literal["created", "alert read", "upsert", "patch", "sync"]
 Source = Literal["beta_request", "critical_alert"]
 STATUSES: Final[tuple[str, ...]] = ("new", "acknowledged", "acted")
 SOURCES: Final[tuple[str, ...]] = ("beta_request", "critical_alert")
@@ -108,18 +121,22 @@ class _Item:
     acted_at: float | None = None
     actor: str | None = None
     details: dict[str, Any] | None = None
+    updated_by: str = "created"  # the simulator's note of which write set updated_at; not Beam's
 
     def view(self) -> Notification:
         """The item as the API returns it."""
-        return Notification.model_validate(asdict(self))
+        record = asdict(self)
+        del record["updated_by"]
+        return Notification.model_validate(record)
 
 
 class Inbox:
     """Every operator notification of one world, keyed by id and by source key."""
 
-    def __init__(self, env: simpy.Environment, audit: AuditLog) -> None:
+    def __init__(self, env: simpy.Environment, audit: AuditLog, events: EventStream | None = None) -> None:
         self.env = env
         self.audit = audit
+        self.events = events
         self._items: dict[int, _Item] = {}
         self._by_key: dict[str, _Item] = {}
         self._next_id = 1
@@ -130,22 +147,24 @@ class Inbox:
                href: str | None = None, owner: str | None = None, next_action: str | None = None,
                default_next_action: str | None = None, details: dict[str, Any] | None = None,
                reset_status: bool = False, beta_request_id: int | None = None,
-               alert_id: str | None = None) -> Notification:
+               alert_id: str | None = None, reason: RefreshReason = "upsert") -> Notification:
         """Create the item for ``source_key`` in status ``new``, or refresh it (Beam's
         ``upsertOperatorNotification``): title, message, severity and details are replaced;
         href, owner, ids and next action are kept unless given (``default_next_action``
         fills an item that has none); the status and its timestamps are kept unless
-        ``reset_status`` puts the item back to ``new``. Returns the item as it is now."""
+        ``reset_status`` puts the item back to ``new``; ``updated_at`` is now either way, and
+        ``reason`` says why an existing item was upserted. Returns the item as it is now."""
         self.refresh(source_type, source_key, severity=severity, title=title, message=message, href=href,
                      owner=owner, next_action=next_action, default_next_action=default_next_action,
                      details=details, reset_status=reset_status, beta_request_id=beta_request_id,
-                     alert_id=alert_id)
+                     alert_id=alert_id, reason=reason)
         return self._by_key[source_key].view()
 
     def refresh(self, source_type: Source, source_key: str, *, severity: str, title: str, message: str,
                 href: str | None = None, owner: str | None = None, next_action: str | None = None,
                 default_next_action: str | None = None, details: dict[str, Any] | None = None,
-                reset_status: bool = False, beta_request_id: int | None = None, alert_id: str | None = None) -> int:
+                reset_status: bool = False, beta_request_id: int | None = None, alert_id: str | None = None,
+                reason: RefreshReason = "upsert") -> int:
         """:meth:`upsert` without building the returned record; returns the item's id."""
         now = self.env.now
         item = self._by_key.get(source_key)
@@ -157,6 +176,7 @@ class Inbox:
                          created_at=now, updated_at=now, details=details)
             self._next_id += 1
             self._items[item.id] = self._by_key[source_key] = item
+            self._updated(item, "created")
             return item.id
         item.source_type, item.severity, item.title, item.message = source_type, severity, title, message
         if beta_request_id is not None:
@@ -175,6 +195,7 @@ class Inbox:
         item.details = details
         if reset_status:
             item.status, item.acknowledged_at, item.acted_at, item.actor = "new", None, None, None
+        self._updated(item, reason)
         return item.id
 
     def patch(self, notification_id: int, changes: Mapping[str, Any], *, role: str,
@@ -202,7 +223,7 @@ class Inbox:
             return error(404, "NOT_FOUND", f"Notification {notification_id} not found")
         owner = _optional_text(changes["owner"]) if "owner" in changes else ...
         next_action = _optional_text(changes["nextAction"]) if "nextAction" in changes else ...
-        item = self._transition(notification_id, status, actor, owner, next_action)
+        item = self._transition(notification_id, status, actor, owner, next_action, "patch")
         self.audit.write(self.env.now, AUDIT_ACTION, str(item.id), actor=actor, role=role,
                          sourceType=item.source_type, sourceKey=item.source_key, status=item.status,
                          owner=item.owner, nextAction=item.next_action)
@@ -213,10 +234,10 @@ class Inbox:
         changed): the same timestamps as a patch, no audit row of its own."""
         if normalize_status(status) != status:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        return self._transition(notification_id, status, actor, ..., ...).view()
+        return self._transition(notification_id, status, actor, ..., ..., "sync").view()
 
     def _transition(self, notification_id: int, status: str | None, actor: str, owner: Any,
-                    next_action: Any) -> _Item:
+                    next_action: Any, by: Literal["patch", "sync"]) -> _Item:
         """Beam's ``updateOperatorNotificationStatus``; ``...`` leaves owner or next action as is."""
         item = self._items[notification_id]
         now = self.env.now
@@ -233,7 +254,15 @@ class Inbox:
             item.acknowledged_at = now
         item.acted_at = now if target == "acted" else None
         item.actor = None if target == "new" else actor
+        self._updated(item, by)
         return item
+
+    def _updated(self, item: _Item, by: UpdatedBy) -> None:
+        """Note which write set ``item.updated_at`` and emit it as an ``inbox_updated`` event."""
+        item.updated_by = by
+        if self.events is not None and self.events.active:
+            self.events.emit_data("inbox_updated", None, {"key": item.source_key, "id": item.id,
+                                                          "status": item.status, "by": by})
 
     # -- readers ---------------------------------------------------------------------------
 
@@ -241,6 +270,13 @@ class Inbox:
         """The item with this id, if any."""
         item = self._items.get(notification_id)
         return None if item is None else item.view()
+
+    def updated_by(self, notification_id: int) -> UpdatedBy | None:
+        """Which write set the item's ``updated_at``: ``created``, ``alert read`` (a read of
+        the alerts upserted it while its alert was critical), ``upsert``, ``patch`` (an
+        operator's PATCH) or ``sync`` (its partner request changed); None for an unknown id."""
+        item = self._items.get(notification_id)
+        return None if item is None else cast(UpdatedBy, item.updated_by)
 
     def by_key(self, source_key: str) -> Notification | None:
         """The item for a source key (``critical-alert:<id>``, ``beta-request:<id>``), if any."""
