@@ -135,17 +135,22 @@ FM5 = ("Failure mode 5, rate limit or Shield: inspect the Shield context below, 
        "and change policy only for confirmed-valid traffic.")
 
 
+def _refusal_mode(code: str | None) -> str | None:
+    """Failure mode 4 or 5 when ``code`` is an ACL or a rate-limit/Shield refusal."""
+    if _forbidden(code):
+        return FM4
+    if code and code.startswith(SHIELD_CODES):
+        return FM5
+    return None
+
+
 def _for_status(trace: IntentTrace, status: str | None) -> str:
     """The runbook's words for ``status`` (beam-model §9.5): the status decides, and the
     error code only says which failure mode a refusal, failure or dead letter is."""
     code = last_code(trace)
     if status is None:  # refused before any row: the code is all there is
-        if _forbidden(code):
-            return FM4
-        if code and code.startswith(SHIELD_CODES):
-            return FM5
-        return (f"Refused with {code or 'an error'} before any row was written: nothing was delivered or "
-                "queued; the sender must fix the request and resend it.")
+        return _refusal_mode(code) or (f"Refused with {code or 'an error'} before any row was written: nothing was "
+                                       "delivered or queued; the sender must fix the request and resend it.")
     if status == "dead_letter":
         if _forbidden(code):
             return FM4 + " Then requeue the dead letter."
@@ -163,12 +168,9 @@ def _for_status(trace: IntentTrace, status: str | None) -> str:
                    "Check whether this is an async 'accepted' fan-out. ")
                 + "Then check Alerts for a backlog (network-in-flight-backlog after 15 minutes).")
     if status == "failed":
-        if _forbidden(code):
-            return FM4
-        if code and code.startswith(SHIELD_CODES):
-            return FM5
-        return (f"Failed with {code or 'an error'}: sent through the bus, retryable codes are retried and may "
-                "end in a dead letter; sent directly, the sender must resend after fixing the cause.")
+        return _refusal_mode(code) or (f"Failed with {code or 'an error'}: sent through the bus, retryable codes are "
+                                       "retried and may end in a dead letter; sent directly, the sender must resend "
+                                       "after fixing the cause.")
     if status == "acked":
         flagged = [s for s in trace.shield if s.get("decision") in ("hold", "reject")]
         review = (f" Shield {PAST[flagged[-1]['decision']]} it on the way (risk {flagged[-1]['risk']:g}; a hold never "
