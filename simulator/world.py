@@ -240,10 +240,11 @@ class World:
 
     def error_count(self, code: str, path: IntentPath) -> int:
         """Failures and refusals carrying error ``code`` on ``path`` so far (on the bus: rows
-        failed or dead-lettered whose stored error mentions it, plus refused sends)."""
+        failed or dead-lettered by an attempt that failed with that code, plus refused
+        sends; the bus stores Beam's error text, not the code)."""
         if path == "bus":
             failed = sum(1 for message in self.bus.by_nonce.values()
-                         if message.status in ("failed", "dead_letter") and code in (message.error or ""))
+                         if message.status in ("failed", "dead_letter") and message.error_code == code)
             return failed + self.bus.rejections_by_code.get(code, 0)
         directory = self.directory
         return directory.failures_by_code.get(code, 0) + directory.rejections_by_code.get(code, 0)
