@@ -547,8 +547,21 @@ class Bus:
         rows.sort(key=lambda m: (m.failed_at or 0.0, m.created_at), reverse=True)
         return rows[:limit]
 
-    def restart(self) -> None:
-        """Restart the bus process (§4.7): in-flight attempts die, rows are recovered."""
+    def clean_test_messages(self) -> int:
+        """``cleanTestMessages``: delete every row whose sender or recipient is like
+        ``%@test.%`` or ``%@demo.%`` (SQLite's LIKE: ASCII case ignored); return how many.
+
+        The rows leave the store as a prune does (counted as compacted, so conservation
+        still holds); Beam runs this at start when ``BEAM_BUS_CLEAN_TEST_DATA=true``.
+        """
+        doomed = [msg for msg in self.by_id.values() if _test_or_demo(msg.sender) or _test_or_demo(msg.recipient)]
+        for msg in doomed:
+            self.retention.compact(msg)
+        return len(doomed)
+
+    def restart(self, clean_test_data: bool = False) -> None:
+        """Restart the bus process (§4.7): in-flight attempts die, rows are recovered, then
+        with ``clean_test_data`` (``BEAM_BUS_CLEAN_TEST_DATA=true``) test and demo rows go."""
         self._epoch += 1
         self.restarts += 1
         self.send_windows.clear()
@@ -559,6 +572,8 @@ class Bus:
             recover(self.ledger, msg, now)
             self._enqueue(msg, now)
         self.events.emit("restart", None, component="bus", recovered=len(recovered))
+        if clean_test_data:
+            self.clean_test_messages()
         self._worker = self.env.process(self._run_worker(self._epoch))
 
     def stats(self) -> dict[str, Any]:
@@ -579,6 +594,11 @@ class Bus:
 
     def _forget(self, msg: BusMessage) -> None:
         self.by_id.pop(msg.id, None)
+
+
+def _test_or_demo(agent: str) -> bool:
+    lowered = agent.lower()
+    return "@test." in lowered or "@demo." in lowered
 
 
 def _canonical(payload: Any) -> str:
