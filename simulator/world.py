@@ -226,6 +226,35 @@ class World:
         """``POST /v1/beam/dead-letter/:id/requeue``: requeue a dead-lettered message."""
         return self.bus.requeue(message_id)
 
+    def seed_bus_message(self, sender: str, recipient: str, intent: str, payload: dict[str, Any] | None = None,
+                         nonce: str | None = None, status: str = "received", error: str = "",
+                         next_retry_at: float | None = None, max_retries: int | None = None) -> str:
+        """Store a bus row in ``status`` now, without any delivery, and return its message id.
+
+        The row is made as Beam's own tests make one (``bus.test.ts``): ``insertMessage``,
+        then the updates that lead to ``status`` (``dispatched``: markDispatched;
+        ``delivered``: markDispatched, markDelivered; ``acked``: ... markAcked; ``failed``:
+        markDispatched, markFailed(``error``); ``dead_letter``: markDeadLetter(``error``);
+        ``queued``: scheduleRetry(1, ``next_retry_at``, ``error``)). Use it for rows a run
+        cannot otherwise hold at a chosen time, such as one ``received`` or ``dispatched``
+        when the bus restarts.
+        """
+        steps = {"received": (), "dispatched": ("dispatched",), "delivered": ("dispatched", "delivered"),
+                 "acked": ("dispatched", "delivered", "acked"), "failed": ("dispatched", "failed"),
+                 "dead_letter": ("dead_letter",), "queued": ("queued",)}
+        if status not in steps:
+            raise ValueError(f"a bus row cannot be seeded in {status!r}; one of {', '.join(steps)}")
+        bus = self.bus
+        message_id = bus.insert_message(sender, recipient, intent, payload, nonce, max_retries=max_retries)
+        for step in steps[status]:
+            bus.mark(message_id, step, error=error, next_retry_at=next_retry_at)
+        return message_id
+
+    def restart_bus(self) -> None:
+        """Restart the message bus now: attempts in flight die, ``received`` and
+        ``dispatched`` rows are queued again, due now (§4.7)."""
+        self.bus.restart()
+
     def retry_delay(self, retry_count: int, nonce: str) -> float:
         """The selected retry policy's wait before retry ``retry_count`` of ``nonce``."""
         return self.bus.policy.retry_delay(retry_count, nonce)
@@ -240,10 +269,11 @@ class World:
 
     def error_count(self, code: str, path: IntentPath) -> int:
         """Failures and refusals carrying error ``code`` on ``path`` so far (on the bus: rows
-        failed or dead-lettered whose stored error mentions it, plus refused sends)."""
+        failed or dead-lettered by an attempt that failed with that code, plus refused
+        sends; the bus stores Beam's error text, not the code)."""
         if path == "bus":
             failed = sum(1 for message in self.bus.by_nonce.values()
-                         if message.status in ("failed", "dead_letter") and code in (message.error or ""))
+                         if message.status in ("failed", "dead_letter") and message.error_code == code)
             return failed + self.bus.rejections_by_code.get(code, 0)
         directory = self.directory
         return directory.failures_by_code.get(code, 0) + directory.rejections_by_code.get(code, 0)

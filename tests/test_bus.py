@@ -15,6 +15,7 @@ import pytest
 from conftest import without_limits
 from simulator.kernel.events import Event
 from simulator import parse_scenario
+from simulator.beam.busmarks import LifecycleRefused
 from simulator.world import World
 
 SENDER = "sender@test.beam.directory"
@@ -77,7 +78,8 @@ def test_send_to_connected_agent_is_201_delivered_via_received_dispatched_delive
     assert resp.http_status == 201
     assert resp.body["status"] == "delivered"
     assert resp.body["nonce"] == "n-ok"
-    assert resp.body["retry_count"] == 0
+    # router.ts: a delivered send answers exactly these keys, no retry_count.
+    assert set(resp.body) == {"message_id", "nonce", "status", "created_at"}
     assert "error_code" not in resp.body
     assert bus_path(events, "n-ok") == ["received", "dispatched", "delivered"]
 
@@ -106,11 +108,24 @@ def test_offline_target_first_answer_is_201_queued_retry_count_1_next_at_created
     world, _ = make_world(offline_target())
     resp = result(world, world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce=NONCE))
     assert resp.http_status == 201
-    assert resp.body["status"] == "queued"
-    assert resp.body["retry_count"] == 1
-    assert resp.body["error_code"] == "OFFLINE"
+    # router.ts: the queued answer carries next_retry_at and the directory's text (server.ts
+    # answers an OFFLINE relay with {error: 'agent_offline', errorCode: 'OFFLINE'}).
+    assert resp.body == {"message_id": world.bus.by_nonce[NONCE].id, "nonce": NONCE, "status": "queued",
+                         "created_at": 0, "retry_count": 1, "next_retry_at": 28, "error": "agent_offline",
+                         "error_code": "OFFLINE"}
     row = world.bus.by_nonce[NONCE]
-    assert row.next_retry_at == 28  # created_at 0 + d(1)=28
+    assert (row.next_retry_at, row.error) == (28, "agent_offline")  # created_at 0 + d(1)=28
+
+
+def test_a_later_delivery_clears_the_stored_error_and_next_retry_at():
+    # markDispatched clears next_retry_at; markDelivered clears error (db.ts).
+    world, events = make_world(offline_target())
+    send_at(world, 0, SENDER, TARGET, "agent.ping", {}, nonce=NONCE)
+    world.env.run(until=10)
+    world.agents[TARGET].connect()
+    world.env.run(until=40)  # tick 30 retries: delivered
+    row = world.bus.by_nonce[NONCE]
+    assert (row.status, row.error, row.next_retry_at, row.retry_count) == ("delivered", None, None, 1)
 
 
 def test_permanently_offline_target_gets_exactly_5_attempts_then_dead_letter_at_450():
@@ -190,7 +205,7 @@ def test_directory_400_dead_letters_immediately_at_send():
     assert resp.http_status == 201
     assert resp.body["status"] == "dead_letter"
     assert resp.body["error_code"] == "INVALID_INTENT"
-    assert resp.body["retry_count"] == 0
+    assert set(resp.body) == {"message_id", "nonce", "status", "created_at", "error", "error_code"}
     world.env.run(until=600)
     assert len(attempts(events, "n-ghost")) == 1
     assert world.bus.by_nonce["n-ghost"].failed_at == 0
@@ -456,9 +471,7 @@ def test_requeue_after_root_cause_fixed_delivers_with_original_nonce_and_retry_c
     assert resp.http_status == 200
     assert resp.body["requeued"] is True
     assert resp.body["status"] == "delivered"
-    assert resp.body["nonce"] == NONCE
-    assert resp.body["retry_count"] == 0
-    assert resp.body["message_id"] == message_id
+    assert resp.body == {"message_id": message_id, "nonce": NONCE, "status": "delivered", "requeued": True}
     row = world.bus.by_nonce[NONCE]
     assert (row.status, row.retry_count, row.failed_at, row.error) == ("delivered", 0, None, None)
     assert dispatch_times(events, NONCE)[-1] == 460
@@ -518,10 +531,15 @@ def test_poll_returns_delivered_rows_for_agent_oldest_first_without_changing_sta
         send_at(world, t, SENDER, TARGET, "agent.ping", {}, nonce=nonce)
     send_at(world, 3, SENDER, OTHER, "agent.ping", {}, nonce="p-other")
     world.env.run(until=10)
-    assert [m.nonce for m in world.bus.poll(TARGET)] == ["p-0", "p-1", "p-2"]
-    assert [m.nonce for m in world.bus.poll(TARGET)] == ["p-0", "p-1", "p-2"]
-    assert [m.nonce for m in world.bus.poll(TARGET, limit=2)] == ["p-0", "p-1"]
-    assert [m.nonce for m in world.bus.poll(TARGET, since=0.5)] == ["p-1", "p-2"]
+    ids = {world.bus.by_nonce[n].id: n for n in ("p-0", "p-1", "p-2")}
+
+    def polled(**query: Any) -> list[str]:
+        return [ids[item["id"]] for item in world.bus.poll(TARGET, **query).body["messages"]]
+
+    assert polled() == ["p-0", "p-1", "p-2"]
+    assert polled() == ["p-0", "p-1", "p-2"]
+    assert polled(limit=2) == ["p-0", "p-1"]
+    assert polled(since=0.5) == ["p-1", "p-2"]
     assert all(world.bus.by_nonce[n].status == "delivered" for n in ("p-0", "p-1", "p-2"))
 
 
@@ -529,8 +547,9 @@ def test_poll_with_status_returns_rows_in_that_status():
     world, _ = make_world(offline_target())
     world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce=NONCE)
     world.env.run(until=1)
-    assert world.bus.poll(TARGET) == []
-    assert [m.nonce for m in world.bus.poll(TARGET, status="queued")] == [NONCE]
+    assert world.bus.poll(TARGET).body == {"messages": [], "count": 0}
+    assert [m["id"] for m in world.bus.poll(TARGET, status="queued").body["messages"]] == [
+        world.bus.by_nonce[NONCE].id]
 
 
 def test_ack_checks_missing_id_then_status_then_unknown_id():
@@ -575,10 +594,12 @@ def test_ack_failed_from_delivered_sets_manually_failed():
 def test_ack_failed_with_response_stores_response_json_as_error():
     world, _ = make_world()
     message_id = result(world, world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce="a-3")).body["message_id"]
-    world.bus.ack(message_id, "failed", {"reason": "nope"})
+    world.bus.ack(message_id, "failed", {"reason": "nope", "n": 1.0, "text": "é"})
+    # JSON.stringify: no spaces, 1.0 is 1, non-ASCII kept.
+    assert world.bus.by_nonce["a-3"].error == '{"reason":"nope","n":1,"text":"é"}'
     row = world.bus.by_nonce["a-3"]
     assert row.status == "failed"
-    assert json.loads(row.error) == {"reason": "nope"}
+    assert json.loads(row.error) == {"reason": "nope", "n": 1, "text": "é"}
 
 
 def test_ack_failed_from_acked_or_dead_letter_is_409():
@@ -738,3 +759,159 @@ def test_later_retry_is_computed_from_failure_time_and_409_in_progress_is_retrie
     row = world.bus.by_nonce[NONCE]
     assert (row.status, row.retry_count, row.failed_at, row.error) == (
         "dead_letter", 4, 570, "Delivery timeout (30s)")
+
+
+# -- operator actions racing an attempt in flight (router.ts, db.ts, worker.ts) ---------
+
+
+def slow_world() -> tuple[World, list[Event]]:
+    """TARGET answers 20 s after a frame reaches it; the transition audit is on."""
+    world, events = make_world([{"id": TARGET, "latency": "20s"}])
+    world.audit_transitions()
+    return world, events
+
+
+def refusals(events: list[Event]) -> list[tuple[float, str, str, str]]:
+    return [(e.time, e.data["where"], e.data["from"], e.data["to"]) for e in events if e.kind == "update_refused"]
+
+
+def test_ack_failed_while_the_send_attempt_is_in_flight_keeps_the_row_failed():
+    # Beam: ack(failed) moves dispatched → failed; the send's markDelivered at 20 throws
+    # (failed → delivered is not in the table), Hono answers a plain-text 500, the row stays.
+    world, events = slow_world()
+    sent = world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce="race")
+    world.env.run(until=5)
+    message_id = world.bus.by_nonce["race"].id
+    assert world.bus.ack(message_id, "failed").body == {"message_id": message_id, "status": "failed",
+                                                        "updated_at": 5}
+    world.env.run(until=30)
+    assert sent.value == (500, {}, "Internal Server Error")
+    row = world.bus.by_nonce["race"]
+    assert (row.status, row.error, row.failed_at, row.delivered_at) == ("failed", "Manually failed", 5, None)
+    assert refusals(events) == [(20, "send", "failed", "delivered")]
+    assert world.bus.refused_updates == 1
+    assert world.summary().conservation == []
+
+
+def test_ack_acked_while_an_attempt_is_in_flight_is_409_with_beams_message():
+    world, _ = slow_world()
+    world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce="race")
+    world.env.run(until=5)
+    message_id = world.bus.by_nonce["race"].id
+    resp = world.bus.ack(message_id)  # status defaults to acked
+    assert resp == (409, {"error": f"Invalid message {message_id} lifecycle transition from dispatched to acked",
+                          "errorCode": "INVALID_STATE"}, None)
+    world.env.run(until=30)
+    assert world.bus.by_nonce["race"].status == "delivered"
+
+
+def test_ack_defaults_to_acked_and_answers_beams_three_keys():
+    world, _ = make_world()
+    message_id = result(world, world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce="a")).body["message_id"]
+    assert world.bus.ack(message_id).body == {"message_id": message_id, "status": "acked", "updated_at": 1}
+
+
+def test_requeue_while_the_first_attempt_is_in_flight_refuses_that_attempts_update():
+    # ack(failed) at 5, requeue at 6: the directory's row is in flight → 409 IN_PROGRESS,
+    # retryable → queued (retry 1 due 6 + d(1)). The send's own attempt answers at 20:
+    # markDelivered on a queued row is refused. The worker's retry then gets the cached ack.
+    world, events = slow_world()
+    sent = world.bus.send(SENDER, TARGET, "agent.ping", {}, nonce=NONCE)
+    world.env.run(until=5)
+    message_id = world.bus.by_nonce[NONCE].id
+    world.bus.ack(message_id, "failed")
+    world.env.run(until=6)
+    requeued = result(world, world.bus.requeue(message_id))
+    assert requeued.body == {"message_id": message_id, "nonce": NONCE, "status": "queued", "requeued": True,
+                             "retry_count": 1, "next_retry_at": 6 + 28,
+                             "error": f"Intent with nonce {NONCE} is already being processed",
+                             "error_code": "IN_PROGRESS"}
+    world.env.run(until=100)
+    assert sent.value.http_status == 500
+    assert refusals(events) == [(20, "send", "queued", "delivered")]
+    row = world.bus.by_nonce[NONCE]
+    assert (row.status, row.error) == ("delivered", None)
+    assert world.agents[TARGET].received == 1
+    assert world.summary().conservation == []
+
+
+def test_an_operator_failing_a_worker_attempt_in_flight_ends_the_batch():
+    # Three seeded rows due at 0; tick 30 takes them all. Row a is in flight 30 → 50;
+    # ack(failed) at 35; at 50 markDelivered is refused and Beam's catch ends the batch:
+    # b and c are left queued for tick 60.
+    world, events = slow_world()
+    ids = [world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, nonce=n, status="queued", next_retry_at=0)
+           for n in ("a", "b", "c")]
+    world.env.run(until=35)
+    assert world.bus.by_nonce["a"].status == "dispatched"
+    assert world.bus.ack(ids[0], "failed").http_status == 200
+    world.env.run(until=55)
+    assert refusals(events) == [(50, "worker", "failed", "delivered")]
+    assert [world.bus.by_nonce[n].status for n in "abc"] == ["failed", "queued", "queued"]
+    world.env.run(until=120)
+    assert dispatch_times(events, "b") == [60]
+    assert dispatch_times(events, "c") == [80]
+    assert [world.bus.by_nonce[n].status for n in "abc"] == ["failed", "delivered", "delivered"]
+    assert world.summary().conservation == []
+
+
+def test_an_operator_failing_a_row_the_batch_has_not_reached_ends_the_batch_there():
+    # Tick 30 takes a, b, c. b is failed at 35 while a is in flight; at 50 the batch's
+    # markDispatched(b) throws (failed → dispatched), so c waits for tick 60.
+    world, events = slow_world()
+    ids = [world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, nonce=n, status="queued", next_retry_at=0)
+           for n in ("a", "b", "c")]
+    world.env.run(until=35)
+    assert world.bus.ack(ids[1], "failed").http_status == 200
+    world.env.run(until=120)
+    assert refusals(events) == [(50, "worker", "failed", "dispatched")]
+    assert dispatch_times(events, "c") == [60]
+    assert [world.bus.by_nonce[n].status for n in "abc"] == ["delivered", "failed", "delivered"]
+    assert world.summary().conservation == []
+
+
+# -- seeded rows (World.seed_bus_message) and restart recovery ---------------------------
+
+
+def test_restart_recovers_seeded_received_and_dispatched_rows_in_created_order():
+    world, events = make_world()
+    world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, nonce="seed-dispatched", status="dispatched")
+    world.env.run(until=1)
+    world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, nonce="seed-received")
+    world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, nonce="seed-delivered", status="delivered")
+    assert [world.bus.by_nonce[n].status for n in ("seed-dispatched", "seed-received")] == ["dispatched", "received"]
+    world.env.run(until=5)
+    world.restart_bus()
+    for nonce in ("seed-dispatched", "seed-received"):
+        row = world.bus.by_nonce[nonce]
+        assert (row.status, row.next_retry_at, row.error) == ("queued", 5, "Recovered after message bus restart")
+    assert world.bus.by_nonce["seed-delivered"].status == "delivered"
+    world.env.run(until=40)  # the restarted worker ticks at 35
+    assert dispatch_times(events, "seed-dispatched") == [0, 35]  # seeded dispatched at 0
+    # one at a time: the second after the first attempt's answer (the agent's 50 ms latency)
+    assert dispatch_times(events, "seed-received") == [pytest.approx(35.05)]
+    assert [e.nonce for e in events if e.kind == "attempt"] == ["seed-dispatched", "seed-received"]
+    assert [world.bus.by_nonce[n].status for n in ("seed-dispatched", "seed-received")] == ["delivered"] * 2
+    assert world.agents[TARGET].received == 2
+    assert world.summary().conservation == []
+
+
+def test_seeded_rows_take_beams_updates_and_refuse_what_beam_refuses():
+    world, _ = make_world()
+    message_id = world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, nonce="s", status="dead_letter",
+                                        error="boom")
+    row = world.bus.by_nonce["s"]
+    assert (row.status, row.error, row.failed_at) == ("dead_letter", "boom", 0)
+    with pytest.raises(LifecycleRefused, match=f"Invalid message {message_id} lifecycle transition from "
+                                               "dead_letter to delivered"):
+        world.bus.mark(message_id, "delivered")
+    with pytest.raises(ValueError):
+        world.seed_bus_message(SENDER, TARGET, "agent.ping", {}, status="validated")
+
+
+def test_poll_defaults_to_10_items():
+    world, _ = make_world()
+    for index in range(12):
+        world.seed_bus_message(SENDER, TARGET, "agent.ping", {"i": index}, status="delivered")
+    assert world.bus.poll(TARGET).body["count"] == 10
+    assert world.bus.poll(TARGET, limit=500).body["count"] == 12

@@ -67,7 +67,8 @@ def test_drill_show_lists_the_drill_as_it_will_run() -> None:
         "  by 30s         the quote itself is allowed: trace_status step=quote = acked",
         "  by 10s         immediate dead letter: trace_status step=preflight path=bus = dead_letter",
         "  at 1m          no retry: retry_count step=preflight = 0",
-        "  at 1m          the error is FORBIDDEN: error step=preflight path=bus contains 'FORBIDDEN'",
+        "  at 1m          the error is the ACL's refusal: error step=preflight path=bus = ACL denied intent "
+        "purchase.preflight from partner-desk@northwind.beam.directory to finance@acme.beam.directory",
         "  at 1m          audit shows the ACL change: audit action=acl.deleted mentions=purchase.preflight = 1",
         "  at 1m          guidance points at the ACL: guidance step=preflight path=bus contains 'exact ACL entry'",
         "  at 2m30s       the exact entry is restored: audit action=acl.created "

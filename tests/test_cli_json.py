@@ -86,7 +86,7 @@ def test_the_views_print_the_records_they_show(drills_run: tuple[Path, Any]) -> 
         ("error-hotspot-timeout", "critical", 540.0)]
     page = json.loads(beamdrill("dead-letters", "--run", drills_run[0] / "as-coded-retry-defect", "--json").stdout)
     assert [(row["sender"], row["recipient"], row["retry_count"], row["error"]) for row in page["rows"]] == [
-        ("partner-desk@northwind.beam.directory", "finance@acme.beam.directory", 4, "RELAY_ERROR")]
+        ("partner-desk@northwind.beam.directory", "finance@acme.beam.directory", 4, "Failed to relay intent")]
 
 
 def test_inbox_status_json_keeps_the_items_in_that_status(drills_run: tuple[Path, Any]) -> None:

@@ -78,7 +78,7 @@ def test_dead_letters_keep_ids_and_nonces_whole_at_40_columns(operator_drills: P
     done = beamdrill("dead-letters", "--run", run, env=NARROW)
     assert done.returncode == 0 and done.stderr == ""
     assert body_rows(done.stdout) == [[row["id"], row["nonce"], "partner-desk@northwind.beam.directory",
-                                       "finance@acme.beam.directory", "purchase.preflight", "4", "RELAY_ERROR",
+                                       "finance@acme.beam.directory", "purchase.preflight", "4", "Failed to relay intent",
                                        row["hint_kind"]]]
     lines = done.stdout.splitlines()
     assert lines[0] == "dead letters: 1, unique senders: 1, unique recipients: 1, max retry_count: 4"

@@ -289,7 +289,8 @@ def test_dead_letter_page_figures_order_and_export():
         2, 2, 2, 4, "critical")
     # newest failure first: the offline one dead-lettered minutes after the forbidden one
     assert [(row["nonce"], row["retry_count"], row["error"], row["hint_kind"]) for row in page.rows] == [
-        ("dl-offline", 4, "OFFLINE", "offline"), ("dl-forbidden", 0, "FORBIDDEN", "forbidden-acl")]
+        ("dl-offline", 4, "agent_offline", "offline"),
+        ("dl-forbidden", 0, f"ACL denied intent escalation.request from {FAILER} to {FAST}", "forbidden-acl")]
     assert page.rows[1]["hint"] == HINTS["forbidden-acl"]
     assert [row["nonce"] for row in world.exports.dead_letters(sender=FAILER).rows] == ["dl-forbidden"]
     result = world.exports.export_dead_letters("csv")

@@ -183,11 +183,14 @@ def test_agent_async_only_accepts_and_bus_row_stays_delivered():
     run_to(world, 500)
     msg = world.bus.by_nonce["n-async"]
     assert msg.status == "delivered"  # §2.4: the bus never marks acked by itself
-    assert {k: msg.response[k] for k in ("accepted", "acknowledgement", "terminal")} == {
+    assert msg.response is None  # db.ts markDelivered stores no response; only an ack does
+    result = world.directory.rows["n-async"].result
+    assert result is not None and {k: result.payload[k] for k in ("accepted", "acknowledgement", "terminal")} == {
         "accepted": True, "acknowledgement": "accepted", "terminal": False}
     assert world.directory.rows["n-async"].status == "acked"  # the directory ignores terminal
     send_at(world, 501, "n-plain")
-    assert world.bus.by_nonce["n-plain"].response is None  # reverted: a plain success again
+    plain = world.directory.rows["n-plain"].result
+    assert plain is not None and not plain.payload  # reverted: a plain success again
 
 
 @pytest.mark.parametrize("skew, expected", [
@@ -253,8 +256,10 @@ def test_acl_remove_forbids_and_bus_dead_letters_at_once_then_the_row_is_back():
     _, out = relay_at(world, DURING, "n-http")
     assert (out.http_status, out.error_code) == (403, "FORBIDDEN")
     t, resp = send_at(world, DURING, "n-bus")
-    assert (t, resp.http_status, resp.body["status"], resp.body["retry_count"], resp.body["error_code"]) == (
-        DURING, 201, "dead_letter", 0, "FORBIDDEN")  # §14.17: not retryable
+    assert (t, resp.http_status, resp.body["status"], resp.body["error_code"]) == (
+        DURING, 201, "dead_letter", "FORBIDDEN")  # §14.17: not retryable
+    assert "retry_count" not in resp.body  # router.ts: only a queued answer carries it
+    assert resp.body["error"] == f"ACL denied intent agent.ping from {SENDER} to {TARGET}"
     assert row not in acl.entries
     _, out = relay_at(world, AFTER, "n-after")
     assert (out.http_status, out.success) == (200, True)

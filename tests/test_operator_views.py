@@ -125,7 +125,7 @@ def test_dead_letters_file_is_the_page_without_payloads(offline_run: Path) -> No
     assert {key: row[key] for key in ("sender", "recipient", "intent", "status", "retry_count", "max_retries",
                                       "failed_at", "error", "hint_kind")} == {
         "sender": "partner-desk@northwind.beam.directory", "recipient": FINANCE, "intent": "purchase.preflight",
-        "status": "dead_letter", "retry_count": 4, "max_retries": 5, "failed_at": 570.0, "error": "OFFLINE",
+        "status": "dead_letter", "retry_count": 4, "max_retries": 5, "failed_at": 570.0, "error": "agent_offline",
         "hint_kind": "offline"}
     text = (offline_run / "dead-letters.json").read_text()
     assert "payload" not in text and "response" not in text
@@ -220,7 +220,7 @@ def test_dead_letters_view_shows_the_figures_the_row_and_its_hint(offline_run: P
     assert lines[0] == "dead letters: 1, unique senders: 1, unique recipients: 1, max retry_count: 4"
     assert cells(lines[2]) == ["message id", "nonce", "sender", "recipient", "intent", "retry_count", "error", "hint"]
     assert table_rows(done.stdout) == [[row["id"], row["nonce"], "partner-desk@northwind.beam.directory", FINANCE,
-                                        "purchase.preflight", "4", "OFFLINE", "offline"]]
+                                        "purchase.preflight", "4", "agent_offline", "offline"]]
     assert lines[-2:] == ["requeue hints", "  offline: The target was offline: confirm it is connected again, then "
                                            "requeue with the original nonce."]
 

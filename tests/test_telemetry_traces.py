@@ -148,7 +148,7 @@ def test_demo_quote_trace_is_send_check_process_settle() -> None:
 def test_demo_preflight_trace_has_bus_attempt_spans() -> None:
     world, recorder, _ = demo()
     preflight = list(recorder.traces())[2]
-    message = world.bus.poll(FINANCE)[0]
+    message = world.bus.by_id[world.bus.poll(FINANCE).body["messages"][0]["id"]]
     assert tree(preflight) == [
         (f"send {FINANCE}", "PRODUCER", None),
         (f"deliver {FINANCE}", "CLIENT", f"send {FINANCE}"),
@@ -208,8 +208,8 @@ def test_dead_letter_has_five_failed_deliver_spans_and_an_error_settle() -> None
 
 def test_async_acceptance_and_a_later_bus_ack_are_linked() -> None:
     world, recorder, _ = demo(until=60)
-    message = world.bus.poll(FINANCE)[0]
-    assert world.bus.ack(message.id, "acked").http_status == 200  # finance finishes the work at 60 s
+    message_id = world.bus.poll(FINANCE).body["messages"][0]["id"]
+    assert world.bus.ack(message_id, "acked").http_status == 200  # finance finishes the work at 60 s
     preflight = list(recorder.traces())[2]
     process = next(span for span in preflight if span.kind == "CONSUMER")
     settle = preflight[-1]
@@ -420,7 +420,7 @@ def official_jsonl(traces: Iterator[list[SpanRecord]], epoch_ns: int, batch: int
 
 def test_jsonl_matches_the_official_otlp_json_file_exporter_byte_for_byte(incident: SpanRecorder) -> None:
     world, recorder, _ = demo(until=60)
-    world.bus.ack(world.bus.poll(FINANCE)[0].id, "acked")  # a span link
+    world.bus.ack(world.bus.poll(FINANCE).body["messages"][0]["id"], "acked")  # a span link
     for traces in (list(recorder.traces()), list(dead_letter_world()[1].traces())):
         ours = io.StringIO()
         assert write_otlp_jsonl(iter(traces), ours, EPOCH_NS, RESOURCE, batch=7) == sum(map(len, traces))
@@ -562,7 +562,7 @@ def expected_from_events(events: list[Event], epoch_ns: int, seed: int) -> list[
 def test_export_over_otlp_http_reaches_a_loopback_receiver_intact(receiver: tuple[str, type[_Receiver]]) -> None:
     endpoint, handler = receiver
     world, recorder, events = demo(until=60)
-    world.bus.ack(world.bus.poll(FINANCE)[0].id, "acked")
+    world.bus.ack(world.bus.poll(FINANCE).body["messages"][0]["id"], "acked")
     dead_world, dead_recorder, dead_events = dead_letter_world()
     traces = [*recorder.traces(), *dead_recorder.traces()]
     started = time.monotonic()

@@ -17,34 +17,51 @@ from typing import Any, Callable, Final, Generator
 
 import simpy
 
-from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse
+from simulator.beam.busmarks import (
+    RESTART_ERROR, LifecycleRefused, js_stringify, js_truthy, mark_acked, mark_dead_letter, mark_delivered,
+    mark_dispatched, mark_failed, recover, requeue_message, schedule_retry,
+)
+from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse, poll_item
 from simulator.beam.directory import Directory
 from simulator.beam.links import Links
 from simulator.beam.ratelimit import SlidingWindow
 from simulator.beam.relay import NO_RESPONSE, Frame, RelayOutcome
 from simulator.kernel.events import EventStream
-from simulator.kernel.lifecycle import Ledger, is_allowed
+from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.retention import Retention
 from simulator.beam.retry import RetryPolicy, is_retryable
 from simulator.kernel.rng import random_hex_id
 
-RESTART_ERROR: Final[str] = "Recovered after message bus restart"
+__all__ = ["RESTART_ERROR", "SETTLED", "INTERNAL_ERROR", "Bus", "LifecycleRefused", "attempt_from_relay"]
+
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
 
 _ABORTED: Final[Attempt] = Attempt(False, None, "TIMEOUT", "Delivery timeout (30s)")
 _CONNECTION_FAILED: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: connect ECONNREFUSED")
 _CONNECTION_RESET: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: socket hang up")
+#: What Hono answers when a handler throws (no ``onError`` in the bus): a plain-text 500.
+INTERNAL_ERROR: Final[BusResponse] = BusResponse(500, {}, "Internal Server Error")
 
 
 def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
-    """Map the directory's answer to ``POST /intents/send`` onto a bus attempt."""
-    if outcome.http_status == NO_RESPONSE:
+    """Map the directory's answer to ``POST /intents/send`` onto a bus attempt.
+
+    The attempt's ``error`` is what ``deliverToDirectory`` makes of the body: its
+    ``error`` text, else the code (or "Unknown directory error") for a 2xx, else
+    ``HTTP <status>: <body text>``.
+    """
+    status = outcome.http_status
+    if status == NO_RESPONSE:
         return _CONNECTION_FAILED
-    if 200 <= outcome.http_status < 300 and outcome.success:
-        return Attempt(True, outcome.http_status, None, None, outcome.payload)
+    if 200 <= status < 300 and outcome.success:
+        return Attempt(True, status, None, None, outcome.payload)
     code = outcome.error_code
-    return Attempt(False, outcome.http_status, code, code or f"HTTP {outcome.http_status}")
+    if outcome.error is not None:
+        return Attempt(False, status, code, outcome.error)
+    if 200 <= status < 300:
+        return Attempt(False, status, code, code or "Unknown directory error")
+    return Attempt(False, status, code, f"HTTP {status}: ")
 
 
 class Bus:
@@ -104,6 +121,8 @@ class Bus:
         self.restarts = 0
         self.rejections_by_code: dict[str, int] = {}
         self.deduped = 0
+        #: Row updates Beam's transition table refused (operator actions racing attempts).
+        self.refused_updates = 0
         self._worker = env.process(self._run_worker(self._epoch))
 
     def watch(self) -> None:
@@ -113,7 +132,7 @@ class Bus:
     def _on_transition(self, nonce: str, previous: str | None, next: str, forced: bool) -> None:
         self.events.emit_data("transition", nonce, {"path": "bus", "from": previous, "to": next})
 
-    # -- send --------------------------------------------------------------------------
+    # -- send ----------------------------------------------------------------------------
 
     def send(self, sender: str | None, recipient: str | None, intent: str | None,
              payload: Any = None, nonce: str | None = None, priority: int = 0) -> simpy.Event:
@@ -125,9 +144,14 @@ class Bus:
     def submit(self, sender: str | None, recipient: str | None, intent: str | None,
                payload: Any = None, nonce: str | None = None, priority: int = 0,
                answer: Answer | None = None) -> None:
-        """``POST /v1/beam/send`` for callers that take the response as a callback, or not at all."""
+        """``POST /v1/beam/send`` for callers that take the response as a callback, or not at all.
+
+        A nonce is trimmed, and a blank one is replaced by a fresh UUID, as in Beam.
+        """
+        if nonce is not None:
+            nonce = nonce.strip() or None
         if not sender or not recipient or not intent:
-            return self._refuse(answer, nonce, 400, "MISSING_REQUIRED_FIELDS", "from, to and intent are required")
+            return self._refuse(answer, nonce, 400, "MISSING_REQUIRED_FIELDS", "Missing required fields: from, to, intent")
         if payload is None:
             payload = {}
         elif not isinstance(payload, dict):
@@ -137,11 +161,24 @@ class Bus:
             if existing is not None:
                 return self._dedupe(answer, existing, sender, recipient, intent, payload)
         if not self.send_windows.hit(sender, self.rate_limit, self.env.now):
-            return self._refuse(answer, nonce, 429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded")
+            return self._refuse(answer, nonce, 429, "RATE_LIMIT_EXCEEDED",
+                                f"Rate limit exceeded for {sender} (max {self.rate_limit}/min)")
+        msg = self._insert(sender, recipient, intent, payload, nonce, priority, self.max_retries, None)
+        created_at = msg.created_at
+        mark_dispatched(self.ledger, msg)
+        if answer is None:
+            self._attempt(msg, self._epoch, lambda attempt: self._settle_send(msg, attempt, created_at))
+        else:
+            self._attempt(msg, self._epoch, lambda attempt: answer(self._settle_send(msg, attempt, created_at)))
+
+    def _insert(self, sender: str, recipient: str, intent: str, payload: dict[str, Any], nonce: str | None,
+                priority: int, max_retries: int, trace_id: str | None) -> BusMessage:
+        """``insertMessage``: store a new row in ``received``."""
         now = self.env.now
         message_id = random_hex_id(self._ids)
         msg = BusMessage(message_id, nonce or random_hex_id(self._ids), sender, recipient, intent,
-                         payload, priority, self.max_retries, now)
+                         payload, priority, max_retries, now)
+        msg.trace_id = trace_id
         self.by_nonce[msg.nonce] = msg
         self.by_id[message_id] = msg
         created = self._created
@@ -154,11 +191,7 @@ class Bus:
             self.events.emit("bus_accepted", msg.nonce, message_id=message_id, sender=sender, recipient=recipient,
                              intent=intent, priority=priority)
         self.ledger.admit(msg)
-        if answer is None:
-            self._attempt(msg, self._epoch, lambda attempt: self._settle_first(msg, attempt, now))
-        else:
-            self._attempt(msg, self._epoch, lambda attempt: answer(
-                BusResponse(201, self._first_body(msg, attempt, self._settle_first(msg, attempt, now)))))
+        return msg
 
     def _refuse(self, answer: Answer | None, nonce: str | None, status: int, code: str, message: str) -> None:
         self.rejections_by_code[code] = self.rejections_by_code.get(code, 0) + 1
@@ -173,7 +206,7 @@ class Bus:
             msg.payload) == _canonical(payload)
         if not same:
             return self._refuse(answer, msg.nonce, 409, "NONCE_REUSE_CONFLICT",
-                                f"Nonce {msg.nonce} was already used with a different message")
+                                f"Nonce {msg.nonce} already belongs to a different message")
         self.deduped += 1
         self.events.emit("deduped", msg.nonce, status=msg.status)
         if answer is not None:
@@ -181,35 +214,58 @@ class Bus:
                                      "created_at": msg.created_at, "retry_count": msg.retry_count,
                                      "deduped": True}))
 
-    def _settle_first(self, msg: BusMessage, attempt: Attempt, base_time: float) -> Attempt:
-        """Apply the outcome of a send's or requeue's synchronous attempt."""
+    def _settle_send(self, msg: BusMessage, attempt: Attempt, created_at: float) -> BusResponse:
+        """Apply a send's synchronous attempt and build the 201 answer (router.ts ``/send``)."""
+        head: dict[str, Any] = {"message_id": msg.id, "nonce": msg.nonce}
+        try:
+            outcome = self._settle_first(msg, attempt, created_at)
+        except LifecycleRefused as refused:
+            self._refused(msg, refused, "send")
+            return INTERNAL_ERROR
+        head["status"] = outcome
+        head["created_at"] = created_at
+        return BusResponse(201, {**head, **self._failure_keys(msg, attempt, outcome)})
+
+    def _settle_first(self, msg: BusMessage, attempt: Attempt, base_time: float) -> str:
+        """Apply the outcome of a send's or requeue's synchronous attempt; return the status
+        it leaves the row in. Raises :class:`LifecycleRefused` when Beam's table refuses."""
         if attempt.delivered:
-            self._deliver(msg, attempt)
-        elif is_retryable(attempt.error_code, attempt.http_status):
+            self._deliver(msg)
+            return "delivered"
+        if is_retryable(attempt.error_code, attempt.http_status):
             self._schedule_retry(msg, 1, base_time, attempt)
-        else:
-            self._dead_letter(msg, attempt)
-        return attempt
+            return "queued"
+        self._dead_letter(msg, attempt)
+        return "dead_letter"
 
     @staticmethod
-    def _first_body(msg: BusMessage, attempt: Attempt, _settled: Attempt) -> dict[str, Any]:
-        """The JSON body answering a send or requeue once its first attempt settled."""
-        body: dict[str, Any] = {"message_id": msg.id, "nonce": msg.nonce, "status": msg.status,
-                                "created_at": msg.created_at, "retry_count": msg.retry_count}
-        if not attempt.delivered:
-            body["error"] = attempt.error
-            body["error_code"] = attempt.error_code
-        return body
+    def _failure_keys(msg: BusMessage, attempt: Attempt, outcome: str) -> dict[str, Any]:
+        """The keys a send or requeue answer adds after a failed attempt; ``error_code`` is
+        left out when the directory gave none (JSON drops an ``undefined``)."""
+        keys: dict[str, Any] = {}
+        if outcome == "queued":
+            keys["retry_count"] = msg.retry_count
+            keys["next_retry_at"] = msg.next_retry_at
+        if outcome != "delivered":
+            keys["error"] = attempt.error
+            if attempt.error_code is not None:
+                keys["error_code"] = attempt.error_code
+        return keys
+
+    def _refused(self, msg: BusMessage, refused: LifecycleRefused, where: str) -> None:
+        """A row update Beam's table refused: the row keeps its status; count and tell."""
+        self.refused_updates += 1
+        if self.events.active:
+            self.events.emit("update_refused", msg.nonce, where=where, **{"from": refused.previous, "to": refused.next})
 
     # -- attempts ----------------------------------------------------------------------
 
     def _attempt(self, msg: BusMessage, epoch: int, then: Callable[[Attempt], Any]) -> None:
-        """Mark ``msg`` dispatched, deliver it through the directory and call ``then``.
+        """Deliver the (already dispatched) ``msg`` through the directory and call ``then``.
 
         The directory may take longer than :attr:`attempt_timeout`; the bus then aborts
         with ``TIMEOUT`` while the directory keeps waiting for the agent.
         """
-        self.ledger.move(msg, "dispatched")
         self.attempts += 1
         msg.attempts += 1
         number = msg.attempts
@@ -247,29 +303,23 @@ class Bus:
         if not settled[0]:
             self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
 
-    def _deliver(self, msg: BusMessage, attempt: Attempt) -> None:
-        msg.delivered_at = msg.finished_at = self.env.now
-        msg.response = attempt.response
-        self.ledger.move(msg, "delivered")
+    def _deliver(self, msg: BusMessage) -> None:
+        mark_delivered(self.ledger, msg, self.env.now)
         self.retention.finished(msg)
 
     def _schedule_retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> None:
         delay = self.policy.retry_delay(retry_count, msg.nonce)
-        msg.retry_count = retry_count
-        msg.next_retry_at = base_time + delay
-        msg.failed_at = None
-        msg.error = attempt.error
-        self.ledger.move(msg, "queued")
-        self._enqueue(msg, msg.next_retry_at)
+        schedule_retry(self.ledger, msg, retry_count, base_time + delay, attempt.error or "")
+        msg.error_code = attempt.error_code
+        self._enqueue(msg, base_time + delay)
         if self.events.active:
             self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
-                         next_retry_at=msg.next_retry_at, code=attempt.error_code)
+                             next_retry_at=msg.next_retry_at, code=attempt.error_code)
 
     def _dead_letter(self, msg: BusMessage, attempt: Attempt) -> None:
-        msg.failed_at = msg.finished_at = self.env.now
-        msg.error = attempt.error
+        mark_dead_letter(self.ledger, msg, self.env.now, attempt.error or "")
+        msg.error_code = attempt.error_code
         self.dead_letters_total += 1
-        self.ledger.move(msg, "dead_letter")
         self.retention.finished(msg)
 
     # -- the retry worker --------------------------------------------------------------
@@ -284,8 +334,9 @@ class Bus:
 
         Like Beam's ``setInterval`` there is no re-entrancy guard: a tick starts a new batch
         even while the last one runs, and selects every row still queued, including rows
-        the running batch has not reached yet. A batch skips a row that is no longer queued
-        when it gets to it, so the same row is never attempted twice at once.
+        the running batch has not reached yet. A batch skips a row another batch holds
+        (dispatched, or queued again under a new schedule), so the same row is never
+        attempted twice at once.
         """
         while epoch == self._epoch:
             yield self.env.timeout(self.worker_interval)
@@ -314,28 +365,45 @@ class Bus:
         return [(entry[3], entry[2]) for entry in taken]
 
     def _run_batch(self, batch: list[tuple[BusMessage, int]], epoch: int) -> Generator[simpy.Event, Any, None]:
+        """Work through ``batch`` one row at a time. A row update Beam's table refuses (an
+        operator failed or acked the row meanwhile) throws inside Beam's loop, whose
+        ``catch`` ends the whole batch: the rows after it wait for a later tick."""
         for msg, seq in batch:
             if epoch != self._epoch:
                 return
-            if msg.status != "queued" or msg.queue_seq != seq:
+            if msg.status == "dispatched" or (msg.status == "queued" and msg.queue_seq != seq):
                 continue
+            try:
+                mark_dispatched(self.ledger, msg)
+            except LifecycleRefused as refused:
+                self._refused(msg, refused, "worker")
+                return
             finished = self.env.event()
             self.retries += 1
-            self._attempt(msg, epoch, functools.partial(self._after_retry, msg, finished=finished))
-            yield finished
+            self._attempt(msg, epoch, functools.partial(self._after_retry, msg, retry_count=msg.retry_count,
+                                                        finished=finished))
+            aborted = yield finished
+            if aborted:
+                return
 
-    def _after_retry(self, msg: BusMessage, attempt: Attempt, finished: simpy.Event) -> None:
-        if attempt.delivered:
-            self._deliver(msg, attempt)
-        elif not is_retryable(attempt.error_code, attempt.http_status):
-            self._dead_letter(msg, attempt)
-        else:
-            new_count = msg.retry_count + 1
-            if self.policy.gives_up(new_count, msg.max_retries):
+    def _after_retry(self, msg: BusMessage, attempt: Attempt, retry_count: int, finished: simpy.Event) -> None:
+        """Apply a worker attempt; ``retry_count`` is the row's count when the batch took it."""
+        try:
+            if attempt.delivered:
+                self._deliver(msg)
+            elif not is_retryable(attempt.error_code, attempt.http_status):
                 self._dead_letter(msg, attempt)
             else:
-                self._schedule_retry(msg, new_count, self.env.now, attempt)
-        finished.succeed()
+                new_count = retry_count + 1
+                if self.policy.gives_up(new_count, msg.max_retries):
+                    self._dead_letter(msg, attempt)
+                else:
+                    self._schedule_retry(msg, new_count, self.env.now, attempt)
+        except LifecycleRefused as refused:
+            self._refused(msg, refused, "worker")
+            finished.succeed(True)
+            return
+        finished.succeed(False)
 
     # -- operator API ------------------------------------------------------------------
 
@@ -344,55 +412,129 @@ class Bus:
         done = self.env.event()
         msg = self.by_id.get(message_id)
         if msg is None:
-            done.succeed(BusResponse(404, {"error": "Message not found", "errorCode": "MESSAGE_NOT_FOUND"}))
+            done.succeed(BusResponse(404, {"error": f"Message {message_id} not found", "errorCode": "MESSAGE_NOT_FOUND"}))
             return done
         if msg.status not in ("dead_letter", "failed"):
-            done.succeed(BusResponse(409, {"error": f"Cannot requeue a {msg.status} message",
+            done.succeed(BusResponse(409, {"error": f"Message {message_id} is not in a requeueable state",
                                            "errorCode": "INVALID_STATE"}))
             return done
-        now = self.env.now
-        msg.retry_count = 0
-        msg.next_retry_at = msg.delivered_at = msg.acked_at = msg.failed_at = msg.finished_at = None
-        msg.error = msg.response = None
+        requeue_message(self.ledger, msg)
+        msg.error_code = None
         self.requeues += 1
-        self.ledger.move(msg, "queued")
         self.events.emit("requeue", msg.nonce, message_id=msg.id)
-
-        self._attempt(msg, self._epoch, lambda attempt: done.succeed(BusResponse(
-            200, {**self._first_body(msg, attempt, self._settle_first(msg, attempt, now)), "requeued": True})))
+        mark_dispatched(self.ledger, msg)
+        self._attempt(msg, self._epoch, lambda attempt: done.succeed(self._settle_requeue(msg, attempt)))
         return done
 
-    def poll(self, agent: str, status: str = "delivered", limit: int = 100,
-             since: float | None = None) -> list[BusMessage]:
-        """``GET /v1/beam/poll``: rows for ``agent`` in ``status``, oldest first; no state change."""
-        limit = max(1, min(limit, 100))
-        rows = [m for m in self.by_id.values() if m.recipient == agent and m.status == status
-                and (since is None or m.created_at > since)]
-        rows.sort(key=lambda m: m.created_at)
-        return rows[:limit]
+    def _settle_requeue(self, msg: BusMessage, attempt: Attempt) -> BusResponse:
+        """Apply a requeue's synchronous attempt and build the 200 answer; a retry is due
+        ``delay(1)`` after the attempt ended (Beam reads the clock then)."""
+        try:
+            outcome = self._settle_first(msg, attempt, self.env.now)
+        except LifecycleRefused as refused:
+            self._refused(msg, refused, "requeue")
+            return INTERNAL_ERROR
+        body = {"message_id": msg.id, "nonce": msg.nonce, "status": outcome, "requeued": True}
+        return BusResponse(200, {**body, **self._failure_keys(msg, attempt, outcome)})
 
-    def ack(self, message_id: str | None, status: str | None, response: Any = None) -> BusResponse:
-        """``POST /v1/beam/ack``: move a row to ``acked`` or ``failed`` through the guard."""
+    def poll(self, agent: str | None, status: str = "delivered", limit: int = 10,
+             since: float | None = None) -> BusResponse:
+        """``GET /v1/beam/poll``: ``{messages, count}`` for ``agent``'s rows in ``status``,
+        oldest first, each as Beam's fixed projection (:func:`poll_item`); no state change.
+
+        ``limit`` is capped at 100 (and, as SQLite's ``LIMIT``, a negative one is no limit);
+        a ``since`` of 0 is no filter, as in Beam.
+        """
+        if not agent:
+            return BusResponse(400, {"error": "agent query parameter is required", "errorCode": "MISSING_AGENT"})
+        limit = min(limit, 100)
+        rows = [m for m in self.by_id.values() if m.recipient == agent and m.status == status
+                and (not since or m.created_at > since)]
+        rows.sort(key=lambda m: m.created_at)
+        messages = [poll_item(m) for m in (rows if limit < 0 else rows[:limit])]
+        return BusResponse(200, {"messages": messages, "count": len(messages)})
+
+    def ack(self, message_id: str | None, status: str | None = None, response: Any = None) -> BusResponse:
+        """``POST /v1/beam/ack``: move a row to ``acked`` (the default) or ``failed``.
+
+        A ``failed`` row stores ``response`` as ``JSON.stringify`` writes it, or "Manually
+        failed". A row Beam's table does not let go there is a 409 with Beam's message; an
+        attempt in flight for a row failed here finds its own update refused later.
+        """
+        if status is None:
+            status = "acked"
         if not message_id:
             return BusResponse(400, {"error": "message_id is required", "errorCode": "MISSING_MESSAGE_ID"})
         if status not in ("acked", "failed"):
-            return BusResponse(400, {"error": "status must be acked or failed", "errorCode": "INVALID_STATUS"})
+            return BusResponse(400, {"error": 'status must be "acked" or "failed"', "errorCode": "INVALID_STATUS"})
         msg = self.by_id.get(message_id)
         if msg is None:
-            return BusResponse(404, {"error": "Message not found", "errorCode": "MESSAGE_NOT_FOUND"})
-        if not is_allowed(msg.status, status, "bus"):
-            return BusResponse(409, {"error": f"Invalid bus transition from {msg.status} to {status}",
-                                     "errorCode": "INVALID_STATE"})
-        now = msg.finished_at = self.env.now
-        if status == "acked":
-            msg.acked_at = now
-            msg.response = response
-        else:
-            msg.failed_at = now
-            msg.error = json.dumps(response) if response is not None else "Manually failed"
-        self.ledger.move(msg, status)
+            return BusResponse(404, {"error": f"Message {message_id} not found", "errorCode": "MESSAGE_NOT_FOUND"})
+        now = self.env.now
+        try:
+            if status == "acked":
+                mark_acked(self.ledger, msg, now, response)
+            else:
+                mark_failed(self.ledger, msg, now, js_stringify(response) if js_truthy(response) else "Manually failed")
+                msg.error_code = None
+        except LifecycleRefused as refused:
+            return BusResponse(409, {"error": str(refused), "errorCode": "INVALID_STATE"})
         self.retention.finished(msg)
-        return BusResponse(200, msg.view())
+        return BusResponse(200, {"message_id": message_id, "status": status, "updated_at": now})
+
+    # -- seeding rows (Beam's db layer, as its tests use it) ------------------------------
+
+    def insert_message(self, sender: str, recipient: str, intent: str, payload: dict[str, Any] | None = None,
+                       nonce: str | None = None, priority: int = 0, max_retries: int | None = None,
+                       trace_id: str | None = None) -> str:
+        """``insertMessage``: store a row in ``received`` without any attempt; return its id.
+
+        With :meth:`mark` this seeds rows in any state, as Beam's own tests do (a row
+        ``received`` but never dispatched, one ``dispatched`` when the bus restarts, ...).
+        No rate limit, dedupe or validation applies: a nonce in use raises ``ValueError``
+        (Beam's UNIQUE index).
+        """
+        nonce = (nonce or "").strip() or None
+        if nonce is not None and nonce in self.by_nonce:
+            raise ValueError(f"UNIQUE constraint failed: beam_messages.nonce ({nonce})")
+        max_retries = self.max_retries if max_retries is None else max_retries
+        return self._insert(sender, recipient, intent, payload or {}, nonce, priority, max_retries, trace_id).id
+
+    def mark(self, message_id: str, status: str, error: str = "", retry_count: int = 1,
+             next_retry_at: float | None = None, response: Any = None) -> None:
+        """Apply Beam's row update that leads to ``status`` (``markDispatched``,
+        ``markDelivered``, ``markAcked``, ``markFailed``, ``markDeadLetter``, or
+        ``scheduleRetry`` for ``queued``: due at ``next_retry_at``, now by default).
+
+        Raises :class:`LifecycleRefused` when Beam's transition table refuses it, and
+        ``KeyError`` for an unknown id. A queued row is picked up by the retry worker.
+        """
+        msg = self.by_id[message_id]
+        now = self.env.now
+        if status == "dispatched":
+            mark_dispatched(self.ledger, msg)
+        elif status == "delivered":
+            self._deliver(msg)
+        elif status == "acked":
+            mark_acked(self.ledger, msg, now, response)
+            self.retention.finished(msg)
+        elif status == "failed":
+            mark_failed(self.ledger, msg, now, error)
+            self.retention.finished(msg)
+        elif status == "dead_letter":
+            mark_dead_letter(self.ledger, msg, now, error)
+            self.dead_letters_total += 1
+            self.retention.finished(msg)
+        elif status == "queued":
+            due = now if next_retry_at is None else next_retry_at
+            schedule_retry(self.ledger, msg, retry_count, due, error)
+            self._enqueue(msg, due)
+        else:
+            raise ValueError(f"cannot mark a bus row {status!r}")
+
+    def get_message(self, message_id: str) -> BusMessage | None:
+        """``getMessage``: the row with this id, or None."""
+        return self.by_id.get(message_id)
 
     def dead_letters(self, sender: str | None = None, recipient: str | None = None,
                      intent: str | None = None, limit: int = 100) -> list[BusMessage]:
@@ -405,8 +547,21 @@ class Bus:
         rows.sort(key=lambda m: (m.failed_at or 0.0, m.created_at), reverse=True)
         return rows[:limit]
 
-    def restart(self) -> None:
-        """Restart the bus process (§4.7): in-flight attempts die, rows are recovered."""
+    def clean_test_messages(self) -> int:
+        """``cleanTestMessages``: delete every row whose sender or recipient is like
+        ``%@test.%`` or ``%@demo.%`` (SQLite's LIKE: ASCII case ignored); return how many.
+
+        The rows leave the store as a prune does (counted as compacted, so conservation
+        still holds); Beam runs this at start when ``BEAM_BUS_CLEAN_TEST_DATA=true``.
+        """
+        doomed = [msg for msg in self.by_id.values() if _test_or_demo(msg.sender) or _test_or_demo(msg.recipient)]
+        for msg in doomed:
+            self.retention.compact(msg)
+        return len(doomed)
+
+    def restart(self, clean_test_data: bool = False) -> None:
+        """Restart the bus process (§4.7): in-flight attempts die, rows are recovered, then
+        with ``clean_test_data`` (``BEAM_BUS_CLEAN_TEST_DATA=true``) test and demo rows go."""
         self._epoch += 1
         self.restarts += 1
         self.send_windows.clear()
@@ -414,11 +569,11 @@ class Bus:
         recovered = sorted((m for m in self.by_id.values() if m.status in ("received", "dispatched")),
                            key=lambda m: m.created_at)
         for msg in recovered:
-            msg.next_retry_at = now
-            msg.error = RESTART_ERROR
-            self.ledger.move(msg, "queued")
+            recover(self.ledger, msg, now)
             self._enqueue(msg, now)
         self.events.emit("restart", None, component="bus", recovered=len(recovered))
+        if clean_test_data:
+            self.clean_test_messages()
         self._worker = self.env.process(self._run_worker(self._epoch))
 
     def stats(self) -> dict[str, Any]:
@@ -439,6 +594,11 @@ class Bus:
 
     def _forget(self, msg: BusMessage) -> None:
         self.by_id.pop(msg.id, None)
+
+
+def _test_or_demo(agent: str) -> bool:
+    lowered = agent.lower()
+    return "@test." in lowered or "@demo." in lowered
 
 
 def _canonical(payload: Any) -> str:

@@ -7,19 +7,24 @@ from typing import Any, Callable, NamedTuple
 
 
 class BusResponse(NamedTuple):
-    """An HTTP answer of the bus API: status code and JSON body."""
+    """An HTTP answer of the bus API: status code and JSON body, or for a plain-text
+    answer (a handler that threw) an empty body and the ``text``."""
 
     http_status: int
     body: dict[str, Any]
+    text: str | None = None
 
 
 class BusMessage:
-    """One ``beam_messages`` row."""
+    """One ``beam_messages`` row, plus the simulator's bookkeeping (``finished_at``,
+    ``queue_seq``, ``attempts``, and ``error_code``: the code of the failure whose text
+    ``error`` holds, which Beam does not store)."""
 
     __slots__ = (
         "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
         "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
-        "acked_at", "failed_at", "error", "response", "finished_at", "queue_seq", "attempts",
+        "acked_at", "failed_at", "error", "response", "trace_id", "finished_at", "queue_seq", "attempts",
+        "error_code",
     )
 
     def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
@@ -41,14 +46,25 @@ class BusMessage:
         self.failed_at: float | None = None
         self.error: str | None = None
         self.response: Any = None
+        self.trace_id: str | None = None
         self.finished_at: float | None = None
         self.queue_seq = 0
         self.attempts = 0
+        self.error_code: str | None = None
 
     def view(self) -> dict[str, Any]:
         """Return the row as the API shows it."""
-        return {name: getattr(self, name) for name in self.__slots__ if name not in ("finished_at", "queue_seq", "attempts")}
+        return {name: getattr(self, name) for name in self.__slots__ if name not in _BOOKKEEPING}
 
+
+def poll_item(msg: BusMessage) -> dict[str, Any]:
+    """One message as ``GET /v1/beam/poll`` shows it: Beam's fixed projection."""
+    return {"id": msg.id, "sender": msg.sender, "intent": msg.intent, "payload": msg.payload,
+            "priority": msg.priority, "created_at": msg.created_at, "delivered_at": msg.delivered_at,
+            "trace_id": msg.trace_id}
+
+
+_BOOKKEEPING = frozenset({"finished_at", "queue_seq", "attempts", "error_code"})
 
 #: Receives a bus API answer.
 Answer = Callable[[BusResponse], Any]

@@ -38,7 +38,7 @@ RETRYABLE_INTENT_ERRORS: Final[frozenset[str]] = frozenset(
 )
 #: What a sender gets while the directory process is down, or when it stops mid-wait.
 CONNECTION_REFUSED: Final[RelayOutcome] = RelayOutcome(NO_RESPONSE, False, "DELIVERY_FAILED", "CONNECTION_REFUSED")
-_THROWN = RelayOutcome(500, False, "RELAY_ERROR", "RELAY_ERROR")
+_THROWN = RelayOutcome(500, False, "RELAY_ERROR", "RELAY_ERROR", error="Failed to relay intent")
 
 #: What an agent hands back with its answer: the row, its generation, the directory's epoch.
 Ticket = tuple[IntentRow, int, int]
@@ -167,14 +167,16 @@ class IntentRelay(ABC):
             self.events.emit("relay_rejected", frame.nonce, code=code, http_status=refusal.http_status,
                              error_code=refusal.error_code)
         if done is not None:
-            done(RelayOutcome(refusal.http_status, False, refusal.error_code, code, retry_after=refusal.retry_after))
+            done(RelayOutcome(refusal.http_status, False, refusal.error_code, code, retry_after=refusal.retry_after,
+                              error=refusal.message))
 
     def _claim(self, row: IntentRow, frame: Frame, origin: Origin, done: Answer | None) -> IntentRow | None:
         """Apply the nonce claim rules (§3.3) to a known nonce; return the row to route
         again, or None when the frame was answered without routing."""
         now = self.env.now
         if (row.sender, row.recipient, row.intent) != (frame.sender, frame.recipient, frame.intent):
-            self._reject(frame, Refusal(400, "INVALID_INTENT", "BAD_REQUEST"), done)
+            self._reject(frame, Refusal(400, "INVALID_INTENT", "BAD_REQUEST", message=(
+                f"Nonce {frame.nonce} was already used for a different intent")), done)
             return None
         status = row.status
         if status == "acked" or (status == "failed" and row.error_code not in RETRYABLE_INTENT_ERRORS):
@@ -186,7 +188,8 @@ class IntentRelay(ABC):
             return None
         if status not in ("failed", "dead_letter") and now - row.requested_at <= STALE_PENDING_RETRY_WINDOW:
             self.claims["in_progress"] += 1
-            self._reject(frame, Refusal(409, "IN_PROGRESS", "IN_PROGRESS"), done)
+            self._reject(frame, Refusal(409, "IN_PROGRESS", "IN_PROGRESS", message=(
+                f"Intent with nonce {frame.nonce} is already being processed")), done)
             return None
         self.claims["reset"] += 1
         self.events.emit("nonce_claim", frame.nonce, outcome="reset", status=status)
@@ -361,8 +364,16 @@ class IntentRelay(ABC):
             self.observer.finished(row, timed)
         if done is not None:
             status, body_code = relay_http(code)
-            done(RelayOutcome(status, False, body_code, code))
+            done(RelayOutcome(status, False, body_code, code, error=self._http_error_text(row, code)))
         self.retention.finished(row)
+
+    def _http_error_text(self, row: IntentRow, code: str) -> str:
+        """The ``error`` text ``POST /intents/send`` answers for relay error ``code``."""
+        if code == "OFFLINE":
+            return "agent_offline"
+        if code == "TIMEOUT":
+            return f"Intent timed out waiting for result ({round(self.timeouts[row.origin] * 1000)}ms)"
+        return "Failed to relay intent"
 
     @abstractmethod
     def stop(self, reason: str) -> None:

@@ -51,6 +51,7 @@ class RelayOutcome(NamedTuple):
     :data:`NO_RESPONSE` when the directory could not be reached. ``relay_code`` is the
     directory's own code (``BAD_REQUEST`` where HTTP says ``INVALID_INTENT``), which is
     what a WebSocket sender sees. ``retry_after`` is the ``Retry-After`` header in seconds.
+    ``error`` is the body's ``error`` text (None: the directory's text is not modelled).
     """
 
     http_status: int
@@ -60,6 +61,7 @@ class RelayOutcome(NamedTuple):
     payload: dict[str, Any] | None = None
     cached: bool = False
     retry_after: int | None = None
+    error: str | None = None
 
 
 #: Receives a relay's outcome.

@@ -8,7 +8,7 @@ records its decision. :meth:`Security.screen` returns the first refusal, or None
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from simulator.beam.acl import Acl, sender_matches
 from simulator.beam.audit import AuditLog
@@ -25,12 +25,13 @@ RETRY_AFTER = 60
 
 class Refusal(NamedTuple):
     """A frame the directory refused: HTTP status, body errorCode, the directory's code,
-    and the ``Retry-After`` header when one is sent."""
+    the ``Retry-After`` header when one is sent, and the body's ``error`` text."""
 
     http_status: int
     error_code: str
     relay_code: str
     retry_after: int | None = None
+    message: str | None = None
 
 
 #: The relay's own refusals → (HTTP status, body errorCode) (§3.4).
@@ -38,6 +39,15 @@ _RELAY_REFUSALS = {
     "BAD_REQUEST": Refusal(400, "INVALID_INTENT", "BAD_REQUEST"),
     "FORBIDDEN": Refusal(403, "FORBIDDEN", "FORBIDDEN"),
     "RATE_LIMITED": Refusal(429, "RATE_LIMITED", "RATE_LIMITED"),
+}
+
+#: The trust gate's texts by code (``middleware/trust-gate.ts``).
+TRUST_GATE_TEXTS: Final[dict[str, str]] = {
+    "SHIELD_CLOSED": "Agent is not accepting intents",
+    "SHIELD_BLOCKED": "Blocked by Beam Shield",
+    "SHIELD_NOT_WHITELISTED": "Not in allowlist \u2014 agent uses whitelist mode",
+    "SHIELD_LOW_TRUST": "Insufficient trust score",
+    "SHIELD_RATE_LIMITED": "Rate limited by Beam Shield",
 }
 
 
@@ -119,11 +129,14 @@ class Security:
             if refusal is not None:
                 return refusal
         if frame.sender not in self.agents:
-            return _RELAY_REFUSALS["BAD_REQUEST"], None  # "Sender … is not registered"
-        code = self._relay_checks(now, frame, local)
+            return _RELAY_REFUSALS["BAD_REQUEST"]._replace(message=f"Sender {frame.sender} is not registered"), None
+        checked = self._relay_checks(now, frame, local)
+        code = None if checked is None else checked[0]
         trust = self.trust(frame.sender)
         row = self.shield.decide(now, frame.nonce, frame.sender, trust, frame.intent, frame.payload, code)
-        return (_RELAY_REFUSALS[code] if code is not None else None), row
+        if checked is None:
+            return None, row
+        return _RELAY_REFUSALS[checked[0]]._replace(message=checked[1]), row
 
     def _middleware(self, now: float, frame: Any, ip: str) -> tuple[Refusal, ShieldRow | None] | None:
         limits = self.limits
@@ -138,9 +151,10 @@ class Security:
                                      route="/intents/send")
                     row = self.shield.reject(now, frame.sender, 0.0, frame.intent, PUBLIC_LIMIT_RISK,
                                              ("RATE_LIMITED", f"bucket:{bucket}", f"ip:{ip}"))
-                    return Refusal(429, "RATE_LIMITED", "RATE_LIMITED", RETRY_AFTER), row
+                    return Refusal(429, "RATE_LIMITED", "RATE_LIMITED", RETRY_AFTER, "Too many requests"), row
         if self.shield.payloads.facts(frame.payload).size > self.max_payload_bytes:
-            return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE"), None
+            return Refusal(413, "SHIELD_PAYLOAD_TOO_LARGE", "SHIELD_PAYLOAD_TOO_LARGE",
+                           message="Payload too large (max 64KB)"), None
         config = self.configs.get(frame.recipient, self.default_config)
         trust = self.trust(frame.sender)
         refused = trust_gate(config, frame.sender, frame.recipient, trust, self.pair_windows, now)
@@ -150,18 +164,21 @@ class Security:
         self.audit.write(now, "shield.request.blocked", frame.recipient, errorCode=code, ip=ip,
                          intentType=frame.intent, sender=frame.sender, nonce=frame.nonce)
         row = self.shield.reject(now, frame.sender, trust, frame.intent, TRUST_GATE_RISK, (code, f"ip:{ip}"))
-        return Refusal(status, code, code), row
+        return Refusal(status, code, code, message=TRUST_GATE_TEXTS.get(code)), row
 
-    def _relay_checks(self, now: float, frame: Any, local: bool) -> str | None:
+    def _relay_checks(self, now: float, frame: Any, local: bool) -> tuple[str, str] | None:
+        """The relay's checks (``enforceSecurityChecks``): the relay code and Beam's text
+        of the first that refuses, or None."""
         if not self.relay_windows.hit(frame.sender, self.limits.relay_per_sender, now):
             self.rate_limited["relay_sender"] += 1
-            return "RATE_LIMITED"
+            return "RATE_LIMITED", f"Rate limit exceeded for {frame.sender}"
         if local and not self.acl.allows(frame.recipient, frame.intent, frame.sender):
-            return "FORBIDDEN"
-        if self.catalog.problem(frame.intent, frame.payload) is not None:
-            return "BAD_REQUEST"
+            return "FORBIDDEN", f"ACL denied intent {frame.intent} from {frame.sender} to {frame.recipient}"
+        problem = self.catalog.problem(frame.intent, frame.payload)
+        if problem is not None:
+            return "BAD_REQUEST", problem
         if abs(now - frame.timestamp) > self.replay_window:
-            return "BAD_REQUEST"
+            return "BAD_REQUEST", "Timestamp outside allowed replay window (5 minutes)"
         return None
 
     def cleanup(self, now: float) -> None:

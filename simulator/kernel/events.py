@@ -38,6 +38,8 @@ KINDS: dict[str, str] = {
     "send_rejected": "bus send refused before insert: http status and error code",
     "deduped": "bus send answered from an existing row with the same body",
     "requeue": "a dead-lettered or failed bus row sent again with its original nonce",
+    "update_refused": "Beam's transition table refused a bus row update (an operator action raced an attempt): "
+                      "where (send, requeue, worker), from, to",
     "relay_rejected": "directory refused a frame before any lifecycle row: code, http status",
     "nonce_claim": "directory nonce claim other than a fresh row: outcome",
     "agent_result": "an agent finished an intent: success, code, async acceptance",
