@@ -17,10 +17,15 @@ and returns exactly what ``yaml.load(text, Loader=yaml.SafeLoader)`` returns:
 
 Whatever else PyYAML must decide (a ``!!set``/``!!omap``/``!!pairs`` or unknown tag on a
 collection, an undefined or repeated anchor, a second document, a key that is a list or
-mapping, a merge of something that is not a mapping or whose keys collide, a constructor
-error) stops the building; the pass still counts to the end, and the document is then
+mapping, a merge of something that is not a mapping or whose keys collide, any error of a
+constructor) stops the building; the pass still counts to the end, and the document is then
 composed and constructed by PyYAML itself, so such a file reads (or fails) exactly as
-before. Only the limits and an unreadable scalar are refused here, as :class:`Refused`.
+before. Only the limits are refused here, as :class:`Refused`, and a scalar PyYAML's
+constructors fail on without a YAML error (``!!int x``, ``2001-13-01``), which used to
+escape as a traceback.
+
+Parsing is libyaml's, as before: on the few inputs where PyYAML's own scanner disagrees
+(a tab inside a plain scalar, say), the result is CSafeLoader's.
 """
 
 from __future__ import annotations
@@ -97,7 +102,7 @@ class _Builder:
         self.building = not self.loader.yaml_path_resolvers
         self.exact = not self.building  # PyYAML itself must compose and construct the document
         self.recursive: str | None = None  # an alias met inside the collection it names
-        self.unreadable: Refused | None = None
+        self.unreadable: Refused | None = None  # the first scalar PyYAML's constructors fail on
         self.unclean: dict[int, dict[Any, Any]] = {}  # mappings with a repeated key, by id
         self.plain_tags: dict[str, str] = {}  # the resolver's answers, by plain scalar
 
@@ -165,8 +170,6 @@ class _Builder:
         if self.added > self.max_alias_nodes:
             raise Refused("(file)", f"expected aliases to add at most {self.max_alias_nodes:,} nodes when expanded, "
                                     f"found {self.added:,}")
-        if self.unreadable is not None:
-            raise self.unreadable
         if not self.exact:
             return self.stack[0].data[0] if self.documents else EMPTY  # type: ignore[index]
         if root is None:
@@ -176,7 +179,8 @@ class _Builder:
         except yaml.YAMLError:
             raise
         except Exception as exc:  # PyYAML's constructors raise ValueError and kin on bad scalars
-            raise Refused("(file)", f"expected valid YAML, found a value that cannot be read ({exc})") from None
+            raise self.unreadable or Refused(
+                "(file)", f"expected valid YAML, found a value that cannot be read ({exc})") from None
 
     def _stop(self, exact: bool = False) -> None:
         """Build no more; with ``exact``, PyYAML reads the document after the pass."""
@@ -233,7 +237,7 @@ class _Builder:
             shown = value if len(value) <= 40 else value[:37] + "..."
             self.unreadable = Refused(f"line {mark.line + 1}, column {mark.column + 1}",
                                       f"expected a valid {name} value, found {shown!r}")
-            self._stop()
+            self._stop(exact=True)  # an error PyYAML meets first wins, as it did before
         finally:
             self.loader.constructed_objects.clear()
         return None
