@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.beam.retry import retry_policy
+from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.problems import Problem
 from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator.scenario.loader import ScenarioError, validate_scenario
@@ -28,7 +29,8 @@ def policy_problems(scenario: Scenario, file: str = "<scenario>") -> list[Proble
 
 def parse_scenario(data: dict[str, Any], file: str = "<scenario>") -> Scenario:
     """Validate an already-parsed mapping; raise :class:`ScenarioError` on any problem."""
-    scenario = validate_scenario(data, file)
+    with tuned_gc():  # validation allocates a model per agent, route and row, and frees none
+        scenario = validate_scenario(data, file)
     problems = policy_problems(scenario, file)
     if problems:
         raise ScenarioError(problems)

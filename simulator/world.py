@@ -61,6 +61,9 @@ class IntentState(NamedTuple):
 class World:
     """A Beam world on virtual time, built from a scenario and a root seed."""
 
+    # A large world allocates many objects and frees none of them while it is built:
+    # collecting as a run does (not every 700 allocations) builds it in half the time.
+    @tuned_gc()
     def __init__(self, scenario: Scenario, seed: int | None = None) -> None:
         problems = policy_problems(scenario)
         if problems:

@@ -77,7 +77,7 @@ class AgentSpec(Model):
     tier: str = "basic"
     age_days: Annotated[float, Field(ge=0, le=36_500)] = 30.0
     flagged: bool = False
-    shield: ShieldSpec = ShieldSpec()
+    shield: ShieldSpec = Field(default_factory=ShieldSpec)
     clock_skew: Annotated[float, Field(ge=-86_400, le=86_400)] = 0.0
 
 
