@@ -79,7 +79,7 @@ class Security:
         self.relay_windows = FixedWindows(MINUTE)
         self.acl = Acl(scenario.acl)
         self.catalog = Catalog(directory.extra_intents)
-        self.shield = Shield(horizon or 3600.0)
+        self.shield = Shield(horizon or 3600.0, routes=len(scenario.traffic.routes))
         self.audit = AuditLog()
         self.agents: dict[str, AgentSpec] = {agent.id: agent for agent in scenario.agents}
         self.configs: dict[str, ShieldConfig] = {a.id: ShieldConfig.from_spec(a.shield) for a in scenario.agents}

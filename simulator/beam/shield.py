@@ -161,10 +161,20 @@ def payload_facts(payload: dict[str, Any]) -> PayloadFacts:
     return PayloadFacts(len(encoded), digest, risk, tuple(p.name for p in matched))
 
 
-class PayloadCache:
-    """Facts per payload object: traffic routes send the same payload dict many times."""
+#: Payload objects the cache holds besides the routes' own: workflow and drill payloads,
+#: each a new object, come and go here.
+PAYLOAD_CACHE_SPARE: Final[int] = 4096
 
-    def __init__(self, limit: int = 4096) -> None:
+
+class PayloadCache:
+    """Facts per payload object: traffic routes send the same payload dict many times.
+
+    It holds ``limit`` objects and forgets them all when full, so ``limit`` must exceed
+    the payload objects sent again and again (one per traffic route), or every send
+    recomputes its facts.
+    """
+
+    def __init__(self, limit: int = PAYLOAD_CACHE_SPARE) -> None:
         self._facts: dict[int, tuple[dict[str, Any], PayloadFacts]] = {}
         self._limit = limit
 
@@ -273,9 +283,11 @@ class SenderHistory:
 class Shield:
     """Records a decision for every relay and keeps the audit rows operators read."""
 
-    def __init__(self, horizon: float = 3600.0, keep: int = 10_000) -> None:
+    def __init__(self, horizon: float = 3600.0, keep: int = 10_000, routes: int = 0) -> None:
+        """``routes``: how many traffic routes send a payload object of their own again and
+        again; the payload cache keeps room for each of them beside its spare slots."""
         self.horizon = horizon
-        self.payloads = PayloadCache()
+        self.payloads = PayloadCache(routes + PAYLOAD_CACHE_SPARE)
         self.histories: dict[str, SenderHistory] = {}
         self.latest: dict[str, ShieldRow] = {}  # newest row per nonce, while its row is kept
         self._latest_order: deque[tuple[float, str]] = deque()
