@@ -288,3 +288,59 @@ def test_no_shield_or_audit_row_carries_payload_text():
     assert [a.action for a in security.audit.rows] == ["shield.request.blocked"]
     for r in [*security.shield.rows, *security.audit.rows]:
         assert SECRET not in repr(r)
+
+
+# -- the payload cache -------------------------------------------------------------------------
+
+
+def counting_facts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the calls of the facts computation the cache saves."""
+    import simulator.beam.shield as shield_module
+    calls: list[int] = []
+    real = shield_module.payload_facts
+
+    def counted(payload: dict[str, Any]) -> Any:
+        calls.append(1)
+        return real(payload)
+    monkeypatch.setattr(shield_module, "payload_facts", counted)
+    return calls
+
+
+def test_payload_cache_has_room_for_every_route_beside_its_spare_slots(monkeypatch):
+    from simulator.beam.shield import PAYLOAD_CACHE_SPARE
+    calls = counting_facts(monkeypatch)
+    routes = PAYLOAD_CACHE_SPARE + 3000
+    shield = Shield(routes=routes)
+    payloads = [{"message": f"route {index}"} for index in range(routes)]
+    for _ in range(3):
+        for payload in payloads:
+            shield.payloads.facts(payload)
+    assert len(calls) == routes  # once per payload object, not once per send
+
+
+def test_payload_cache_without_room_recomputes(monkeypatch):
+    calls = counting_facts(monkeypatch)
+    shield = Shield()
+    payloads = [{"message": f"route {index}"} for index in range(5000)]
+    for _ in range(2):
+        for payload in payloads:
+            shield.payloads.facts(payload)
+    assert len(calls) == 10_000  # 5,000 objects cycling through 4,096 slots: every send misses
+
+
+def test_world_sizes_the_payload_cache_for_its_routes(monkeypatch):
+    calls = counting_facts(monkeypatch)
+    routes = 5000
+    ids = [f"agent-{index}@ring.beam.directory" for index in range(routes)]
+    world = World(parse_scenario({
+        "name": "ring",
+        "directory": {"rate_limit_per_min": 1000},
+        "agents": [{"id": beam_id} for beam_id in ids],
+        "acl": [{"target": ids[(index + 1) % routes], "intent": "conversation.message", "allowed_from": ids[index]}
+                for index in range(routes)],
+        "traffic": {"routes": [{"from": ids[index], "to": ids[(index + 1) % routes], "intent": "conversation.message",
+                                "payload": {"message": "hi"}, "rate": 0.01} for index in range(routes)]},
+    }), 1)
+    world.env.run(until=1200)
+    assert sum(world.traffic.sent.values()) > routes * 5
+    assert len(calls) <= routes  # once per route that sent, not once per send
