@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: drills test bench clean
+.PHONY: drills test bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ test: $(STAMP)
 	$(BIN)/mypy --strict simulator drills
 	$(BIN)/python -m pytest
 
+# A few minutes: every case on smaller runs. bench-full runs the sizes the README's figures come from.
 bench: $(STAMP)
+	$(BIN)/beamdrill bench --quick
+
+bench-full: $(STAMP)
 	$(BIN)/beamdrill bench
 
 clean:

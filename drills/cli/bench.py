@@ -1,4 +1,4 @@
-"""``beamdrill bench``: the world against a bare-SimPy reference, and telemetry costs."""
+"""``beamdrill bench``: the performance cases against their wanted bounds, and telemetry costs."""
 
 from __future__ import annotations
 
@@ -7,27 +7,70 @@ from typing import Annotated
 import typer
 
 from drills.cli.app import app
-from drills.cli.console import console, fail_input
+from drills.cli.console import console, errors, fail_input, json_option, print_json
 from simulator import Problem
 
 
-@app.command(epilog="Example: beamdrill bench --intents 200000")
+@app.command(epilog="Examples: beamdrill bench --quick (what make bench runs); beamdrill bench --json > bench.json")
 def bench(
-    intents: Annotated[int, typer.Option(help="Approximate number of intents for each model.")] = 1_000_000,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Smaller runs (200,000 intents for partner-day, 50,000 per ring, 3 telemetry hours), "
+                        "a few minutes; the bounds about a million intents are shown, not judged.")] = False,
+    intents: Annotated[int | None, typer.Option(
+        help="Intents of partner-day's long run (default 1,000,000; 200,000 with --quick).")] = None,
     seed: Annotated[int, typer.Option(help="Root seed.")] = 1,
-    rounds: Annotated[int, typer.Option(help="Interleaved rounds per model; medians are compared.")] = 3,
-    telemetry_hours: Annotated[float, typer.Option(
-        help="Virtual hours of partner-day for the telemetry cost runs (0 skips them).")] = 12.0,
+    rounds: Annotated[int | None, typer.Option(help="Interleaved rounds of every case (default 3).")] = None,
+    telemetry_hours: Annotated[float | None, typer.Option(
+        help="Virtual hours of partner-day for the telemetry cost runs (default 12; 3 with --quick; 0 skips them).")]
+    = None,
+    as_json: Annotated[bool, json_option("the table, the memory checkpoints and the telemetry costs")] = False,
 ) -> None:
-    """Measure the world against a bare-SimPy reference model of the same flow, in one process."""
-    from drills.bench import run_bench
+    """Measure the world's performance cases in one process, in interleaved rounds, beside the
+    bounds wanted of them: partner-day against a bare-SimPy reference of the same flow, the
+    cost per intent from 10 to 10,000 agents and from 10,000 to a million intents, loading a
+    10,000-agent scenario, peak memory; then what telemetry costs."""
+    from drills.bench import run_telemetry_bench
+    from drills.benchmark.modes import FULL, QUICK
+    from drills.benchmark.report import TelemetryCosts, cases_table, conditions_line, memory_table
+    from drills.benchmark.rounds import Sample
+    from drills.benchmark.run import run_cases
 
-    if intents < 1000:
-        fail_input([Problem(file="(command line)", field="--intents", message=f"expected at least 1000, found {intents}")])
-    if rounds < 1:
-        fail_input([Problem(file="(command line)", field="--rounds", message=f"expected at least 1, found {rounds}")])
-    run_bench(intents, seed, console, rounds)
-    if telemetry_hours > 0:
-        from drills.bench import run_telemetry_bench
+    base = QUICK if quick else FULL
+    config = base.model_copy(update={
+        "intents": base.intents if intents is None else intents,
+        "rounds": base.rounds if rounds is None else rounds,
+        "seed": seed,
+        "telemetry_hours": base.telemetry_hours if telemetry_hours is None else telemetry_hours,
+    })
+    least = 2 * config.small_intents
+    problems = []
+    if config.intents < least:
+        problems.append(Problem(file="(command line)", field="--intents",
+                                message=f"expected at least {least:,} (twice the short run's), found {config.intents}"))
+    if config.rounds < 1:
+        problems.append(Problem(file="(command line)", field="--rounds",
+                                message=f"expected at least 1, found {config.rounds}"))
+    if config.telemetry_hours < 0:
+        problems.append(Problem(file="(command line)", field="--telemetry-hours",
+                                message=f"expected 0 or more, found {config.telemetry_hours:g}"))
+    if problems:
+        fail_input(problems)
+    out = errors if as_json else console  # with --json, progress and the telemetry tables go to stderr
 
-        run_telemetry_bench(seed, console, rounds, telemetry_hours)
+    def progress(number: int, job: str, sample: Sample) -> None:
+        out.print(f"  round {number}/{config.rounds}  {job}: {sample.seconds:.2f} s CPU"
+                  + (f", {sample.units:,} intents, {sample.cost * 1e6:.1f} µs each" if sample.units > 1 else ""),
+                  highlight=False)
+
+    report = run_cases(config, progress)
+    if not as_json:
+        console.print(cases_table(report))
+        console.print(memory_table(report.checkpoints))
+        console.print(conditions_line(report.conditions), highlight=False)
+    if report.conservation:
+        out.print(f"conservation VIOLATED: {report.conservation}", style="bold red")
+    if config.telemetry_hours > 0:
+        costs = run_telemetry_bench(seed, out, config.rounds, config.telemetry_hours)
+        report = report.model_copy(update={"telemetry": TelemetryCosts(hours=config.telemetry_hours, **costs)})
+    if as_json:
+        print_json(report.model_dump(mode="json"))
