@@ -10,10 +10,11 @@ import pytest
 import yaml
 
 from conftest import beamdrill
-from drills.benchmark.generated import INTENT, TOTAL_RATE, agent_id, ring_scenario, scenario_yaml
+from drills.benchmark.generated import INTENT, TOTAL_RATE, agent_id, constant_rate, ring_scenario, scenario_yaml
+from drills.benchmark.linearity import LONG_JOB, SHORT_JOB, LinearityCase
 from drills.benchmark.loading import BUILD_JOB, LOAD_JOB, LoadingCase
 from drills.benchmark.modes import FULL, QUICK, BenchConfig
-from drills.benchmark.partnerday import REFERENCE_JOB, SMALL_JOB, WORLD_JOB, PartnerDayCases
+from drills.benchmark.partnerday import REFERENCE_JOB, SCENARIO, WORLD_JOB, PartnerDayCases
 from drills.benchmark.report import BenchReport, cases_table, format_figure
 from drills.benchmark.rounds import Sample, run_rounds
 from drills.benchmark.run import run_cases
@@ -172,32 +173,51 @@ def test_partner_day_rows_and_verdicts():
     samples = {
         WORLD_JOB: samples_of([30e-6, 25e-6, 28e-6], 1_000_000),
         REFERENCE_JOB: samples_of([6e-6, 5e-6, 7e-6], 1_000_000),
-        SMALL_JOB: samples_of([24e-6, 26e-6, 25e-6], 100_000),
     }
     rows = {entry.figure: entry for entry in cases.rows(samples)}
     assert list(rows) == [
         "world intents/s, partner-day bare run", "reference intents/s, same routes and rates",
-        "world / reference intents/s", "per-intent µs, partner-day to 10,000 intents",
-        "per-intent µs, partner-day to 1,000,000 intents", "ratio 1,000,000 / 10,000 intents",
-        "peak RSS, partner-day to 1,000,000 intents"]
+        "world / reference intents/s", "peak RSS, partner-day to 1,000,000 intents"]
     ratio = rows["world / reference intents/s"]
     assert (ratio.best, ratio.median) == pytest.approx((5 / 25, 6 / 28))
-    assert ratio.verdict == "does not hold"
-    linear = rows["ratio 1,000,000 / 10,000 intents"]
-    assert (linear.best, linear.median) == pytest.approx((25 / 24, 28 / 25))
-    assert linear.verdict == "best round only"
+    assert ratio.verdict == "does not hold" and ratio.bound == Bound(op=">=", value=0.5)
     assert rows["peak RSS, partner-day to 1,000,000 intents"].verdict == "does not hold"
     assert rows["world intents/s, partner-day bare run"].best == pytest.approx(40_000)
-    assert cases.small_repeats == 10
+    assert rows["world intents/s, partner-day bare run"].verdict is None
+
+
+def test_linearity_rows_and_verdicts():
+    case = LinearityCase(FULL)
+    assert case.short_repeats == 10
+    samples = {LONG_JOB: samples_of([25e-6, 28e-6, 30e-6], 1_000_000),
+               SHORT_JOB: samples_of([24e-6, 26e-6, 25e-6], 100_000)}
+    rows = case.rows(samples)
+    assert [entry.figure for entry in rows] == ["per-intent µs, to 10,000 intents", "per-intent µs, to 1,000,000 intents",
+                                                "ratio 1,000,000 / 10,000 intents"]
+    assert (rows[2].best, rows[2].median) == pytest.approx((25 / 24, 28 / 25))
+    assert rows[2].verdict == "best round only"
+    assert rows[0].note == "10,000 intents × 10 a round"
 
 
 def test_quick_runs_show_the_million_intent_bounds_without_judging_them():
     cases = PartnerDayCases(QUICK)
     cases.peak_rss_mib = 100.0
-    samples = {WORLD_JOB: samples_of([1e-5], 200_000), REFERENCE_JOB: samples_of([1e-6], 200_000),
-               SMALL_JOB: samples_of([1e-5], 20_000)}
-    verdicts = {entry.case: entry.verdict for entry in cases.rows(samples) if entry.bound is not None}
+    rows = cases.rows({WORLD_JOB: samples_of([1e-5], 200_000), REFERENCE_JOB: samples_of([1e-6], 200_000)})
+    rows += LinearityCase(QUICK).rows({LONG_JOB: samples_of([3e-5], 200_000), SHORT_JOB: samples_of([1e-5], 20_000)})
+    verdicts = {entry.case: entry.verdict for entry in rows if entry.bound is not None}
     assert verdicts == {"(a) throughput": "does not hold", "(d) linearity": "not judged", "(e) memory": "not judged"}
+
+
+def test_constant_rate_partner_day_sends_as_much_a_day_without_profile_or_bursts():
+    partner_day = load_scenario(SCENARIO)
+    flat = constant_rate(partner_day)
+    profile = partner_day.traffic.daily_profile
+    assert profile is not None and flat.traffic.daily_profile is None and flat.traffic.bursts == []
+    mean = sum(profile) / 24
+    assert [route.rate for route in flat.traffic.routes] == pytest.approx(
+        [route.rate * mean for route in partner_day.traffic.routes])
+    assert flat.traffic.workflows == partner_day.traffic.workflows and flat.agents == partner_day.agents
+    assert flat.name == "partner-day-constant-rate"
 
 
 def test_scaling_rows_end_with_the_largest_ring_over_the_smallest():
@@ -240,7 +260,7 @@ TINY = BenchConfig(mode="quick", intents=4000, small_intents=2000, scaling_sizes
 def test_a_tiny_run_fills_the_table_in_case_order():
     jobs: list[str] = []
     report = run_cases(TINY, lambda _number, name, _sample: jobs.append(name))
-    assert jobs == [WORLD_JOB, REFERENCE_JOB, SMALL_JOB, job_name(10), job_name(20), LOAD_JOB, BUILD_JOB] * 2
+    assert jobs == [WORLD_JOB, REFERENCE_JOB, LONG_JOB, SHORT_JOB, job_name(10), job_name(20), LOAD_JOB, BUILD_JOB] * 2
     assert [entry.case for entry in report.rows] == (
         ["(a) throughput"] * 3 + ["(b) agent scaling"] * 3 + ["(c) scenario load"] * 3 + ["(d) linearity"] * 3
         + ["(e) memory"])

@@ -94,3 +94,15 @@ def _items(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
         return []
     return [(key.value, value) for key, value in node.value if isinstance(key, yaml.ScalarNode)]
+
+
+def constant_rate(scenario: Scenario) -> Scenario:
+    """``scenario`` at a constant rate: its daily profile and bursts dropped, every route's
+    rate multiplied by the profile's mean factor, so it sends as many intents a day and any
+    stretch of it carries the same traffic as any other."""
+    traffic = scenario.traffic
+    profile = traffic.daily_profile
+    factor = sum(profile) / len(profile) if profile else 1.0
+    routes = [route.model_copy(update={"rate": route.rate * factor}) for route in traffic.routes]
+    flat = traffic.model_copy(update={"daily_profile": None, "bursts": [], "routes": routes})
+    return scenario.model_copy(update={"name": f"{scenario.name}-constant-rate", "traffic": flat})

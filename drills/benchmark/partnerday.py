@@ -1,6 +1,5 @@
 """Cases on partner-day: (a) the world's intents/s against the bare-SimPy reference on the
-same routes and rates, (d) the per-intent cost of a short run against the long one, and
-(e) the peak memory of the long run."""
+same routes and rates, and (e) the peak memory of the first long run."""
 
 from __future__ import annotations
 
@@ -18,30 +17,23 @@ from simulator.world import World
 
 SCENARIO: Final[Path] = Path(__file__).resolve().parent.parent / "scenarios" / "partner-day.yaml"
 THROUGHPUT: Final[Bound] = Bound(op=">=", value=0.5)
-LINEARITY: Final[Bound] = Bound(op="<=", value=1.1)
 MEMORY: Final[Bound] = Bound(op="<=", value=300.0)
-#: The short run's slices: it stops within ten minutes of virtual time of its count.
-SMALL_STEP: Final[float] = 600.0
-
 WORLD_JOB: Final[str] = "partner-day world"
 REFERENCE_JOB: Final[str] = "bare-SimPy reference"
-SMALL_JOB: Final[str] = "partner-day, short run"
 
 
 class PartnerDayCases:
-    """The jobs and rows of cases (a), (d) and (e).
+    """The jobs and rows of cases (a) and (e).
 
     Each round runs the world to ``config.intents``, then the reference on that run's
-    intents, mean rate and failure share, then the short run ``small_repeats`` times. The
-    first world run records memory checkpoints every 6 virtual hours and the process's
-    peak memory right after it, so it must be the bench's first job.
+    intents, mean rate and failure share. The first world run records memory checkpoints
+    every 6 virtual hours and the process's peak memory right after it, so it must be the
+    bench's first job.
     """
 
     def __init__(self, config: BenchConfig, scenario: Scenario | None = None) -> None:
         self.config = config
         self.scenario = scenario or load_scenario(SCENARIO)
-        #: Short runs per round, so a round's short runs take about a tenth of its long one.
-        self.small_repeats = max(1, config.intents // config.small_intents // 10)
         self.first: WorldRun | None = None
         self.peak_rss_mib: float | None = None
         self._last: WorldRun | None = None
@@ -57,8 +49,8 @@ class PartnerDayCases:
         return self.first.conservation if self.first is not None else []
 
     def jobs(self) -> list[Job]:
-        """The three jobs of a round, in order."""
-        return [(WORLD_JOB, self._world), (REFERENCE_JOB, self._reference), (SMALL_JOB, self._small)]
+        """The two jobs of a round, in order."""
+        return [(WORLD_JOB, self._world), (REFERENCE_JOB, self._reference)]
 
     def _world(self) -> Sample:
         run = run_world(World(self.scenario, self.config.seed), self.config.intents, HOUR,
@@ -79,45 +71,24 @@ class PartnerDayCases:
             model.run(run.sample.units)
             return Sample(cpu_seconds() - started, model.sent)
 
-    def _small(self) -> Sample:
-        seconds, intents = 0.0, 0
-        for _ in range(self.small_repeats):
-            sample = run_world(World(self.scenario, self.config.seed), self.config.small_intents, SMALL_STEP).sample
-            seconds, intents = seconds + sample.seconds, intents + sample.units
-        return Sample(seconds, intents)
-
     def rows(self, samples: dict[str, list[Sample]]) -> list[Row]:
-        """Rows of cases (a), (d) and (e) from the rounds' samples."""
+        """Rows of cases (a) and (e) from the rounds' samples."""
         world = [s.cost for s in samples[WORLD_JOB]]
         reference = [s.cost for s in samples[REFERENCE_JOB]]
-        small = [s.cost for s in samples[SMALL_JOB]]
         rounds = len(world)
-        long_intents = samples[WORLD_JOB][0].units
-        small_intents = samples[SMALL_JOB][0].units // self.small_repeats
-        judged = self.config.judges_long_runs
         world_best, world_median = best_and_median(world)
         reference_best, reference_median = best_and_median(reference)
-        ratio_best, ratio_median = cost_ratio(reference, world)
-        small_best, small_median = best_and_median(small)
-        linear_best, linear_median = cost_ratio(world, small)
         failure = self._last.failure_rate if self._last is not None else 0.0
-        case_a, case_d = "(a) throughput", "(d) linearity"
+        case = "(a) throughput"
         rows = [
-            row(case_a, "world intents/s, partner-day bare run", "intents/s", 1 / world_best, 1 / world_median,
-                rounds, note=f"{long_intents:,} intents, no telemetry"),
-            row(case_a, "reference intents/s, same routes and rates", "intents/s", 1 / reference_best,
-                1 / reference_median, rounds, note=f"failure share {failure:.2%} as the world's"),
-            row(case_a, "world / reference intents/s", "×", ratio_best, ratio_median, rounds, THROUGHPUT),
-            row(case_d, f"per-intent µs, partner-day to {self.config.small_intents:,} intents", "µs",
-                small_best * 1e6, small_median * 1e6, rounds,
-                note=f"{small_intents:,} intents × {self.small_repeats} per round"),
-            row(case_d, f"per-intent µs, partner-day to {self.config.intents:,} intents", "µs",
-                world_best * 1e6, world_median * 1e6, rounds, note="the (a) world runs"),
-            row(case_d, f"ratio {self.config.intents:,} / {self.config.small_intents:,} intents", "×",
-                linear_best, linear_median, rounds, LINEARITY, judged,
-                note="" if judged else f"the bound is about {BOUND_INTENTS:,} intents"),
+            row(case, "world intents/s, partner-day bare run", "intents/s", 1 / world_best, 1 / world_median,
+                rounds, note=f"{samples[WORLD_JOB][0].units:,} intents, no telemetry"),
+            row(case, "reference intents/s, same routes and rates", "intents/s", 1 / reference_best,
+                1 / reference_median, rounds, note=f"failure share {failure:.2%}, as the world's"),
+            row(case, "world / reference intents/s", "×", *cost_ratio(reference, world), rounds, THROUGHPUT),
         ]
         if self.peak_rss_mib is not None:
+            judged = self.config.judges_long_runs
             rows.append(row("(e) memory", f"peak RSS, partner-day to {self.config.intents:,} intents", "MiB",
                             self.peak_rss_mib, self.peak_rss_mib, 1, MEMORY, judged,
                             note="15-min retention; the whole process, after its first job"

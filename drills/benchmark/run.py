@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from drills.benchmark.linearity import LinearityCase
 from drills.benchmark.loading import LoadingCase
 from drills.benchmark.modes import BenchConfig
 from drills.benchmark.partnerday import PartnerDayCases
@@ -18,14 +19,16 @@ def run_cases(config: BenchConfig, progress: Progress | None = None) -> BenchRep
     read after it is that run's."""
     load_at_start = os.getloadavg()
     partner_day = PartnerDayCases(config)
+    linearity = LinearityCase(config, partner_day.scenario)
     scaling = ScalingCase(config)
     loading = LoadingCase(config)
     try:
-        samples = run_rounds([*partner_day.jobs(), *scaling.jobs(), *loading.jobs()], config.rounds, progress)
+        samples = run_rounds([*partner_day.jobs(), *linearity.jobs(), *scaling.jobs(), *loading.jobs()],
+                             config.rounds, progress)
     finally:
         loading.close()
-    rows = sorted([*partner_day.rows(samples), *scaling.rows(samples), *loading.rows(samples)],
-                  key=lambda entry: entry.case)
+    rows = sorted([*partner_day.rows(samples), *linearity.rows(samples), *scaling.rows(samples),
+                   *loading.rows(samples)], key=lambda entry: entry.case)
     return BenchReport(mode=config.mode, seed=config.seed, rounds=config.rounds,
                        conditions=Conditions.now(load_at_start), rows=rows,
                        checkpoints=partner_day.checkpoints, conservation=partner_day.conservation)
