@@ -11,7 +11,11 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, TextIO
 
+from simulator.kernel.eventjson import EventEncoder
 from simulator.kernel.events import Event
+
+#: Event lines joined per write of :class:`EventLog`.
+EVENT_BATCH = 2048
 
 #: beamdrill's own root (the checkout, or the installed packages' directory): built-in
 #: drills and scenarios are recorded relative to it, so results do not name a checkout.
@@ -76,21 +80,38 @@ def versions() -> dict[str, str]:
 
 
 class EventLog:
-    """A sink writing each event as one JSON line; written to a temporary file, renamed on close."""
+    """A sink writing each event as one JSON line (:class:`~simulator.kernel.eventjson.EventEncoder`:
+    exactly ``json.dumps(event.to_json(), separators=(",", ":"))``), :data:`EVENT_BATCH` lines
+    per write; written to a temporary file, renamed on close."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._temporary = path.with_name(f".{path.name}.tmp")
         self._stream: TextIO = self._temporary.open("w", encoding="utf-8")
-        self.count = 0
+        self._line = EventEncoder().line
+        self._lines: list[str] = []
+        self._written = 0
+
+    @property
+    def count(self) -> int:
+        """Events received so far."""
+        return self._written + len(self._lines)
 
     def __call__(self, event: Event) -> None:
         """Append one event."""
-        self._stream.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
-        self.count += 1
+        lines = self._lines
+        lines.append(self._line(event))
+        if len(lines) >= EVENT_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._stream.write("".join(self._lines))
+        self._written += len(self._lines)
+        self._lines = []
 
     def close(self) -> None:
         """Finish the file and move it into place."""
+        self._flush()
         self._stream.close()
         os.replace(self._temporary, self.path)
