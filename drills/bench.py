@@ -116,7 +116,7 @@ def _telemetry_run(seed: int, hours: float, mode: str, scratch: Path) -> Telemet
             world.subscribe(spans)
         log = EventLog(scratch / "events.jsonl") if mode == "events" else None
         if log is not None:
-            world.subscribe(log)
+            world.subscribe(log.sink)
         world.env.run(until=hours * HOUR)
         if recorder is not None:
             recorder.finish()

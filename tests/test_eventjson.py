@@ -56,7 +56,8 @@ floats = st.one_of(st.floats(), st.sampled_from([0.0, -0.0, 1e-320, 5e-324, 1.79
                                                  0.1, 1.0, -1.5, math.inf, -math.inf, math.nan]))
 ints = st.one_of(st.integers(), st.integers(-2, 2), st.just(10**30))
 #: Values equal across types (1 == 1.0 == True, 0.0 == -0.0): no memo may give one another's text.
-ALIKE = [0, 0.0, -0.0, False, 1, 1.0, True, None, "1", "", 2.5, [], {}]
+ALIKE = [0, 0.0, -0.0, False, 1, 1.0, True, None, "1", "", 2.5, [], {}, (1,), (True,), (1.0,), (0.0,), (-0.0,), [0],
+         [False], {"a": 1}, {"a": True}]
 alike = st.sampled_from(ALIKE)
 scalars = st.one_of(st.none(), st.booleans(), ints, floats, strings)
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -134,6 +135,20 @@ def test_json_value_is_json_dumps(value: Any) -> None:
             json_value(value)
     else:
         assert json_value(value) == expected
+
+
+#: Scalars a memo could mix up, and tuples of them.
+LOOKALIKE = st.sampled_from([0, 0.0, -0.0, False, 1, 1.0, True, None, "1", (1,), (True,), (0.0,), (-0.0,)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(LOOKALIKE, LOOKALIKE), min_size=2, max_size=24), st.booleans())
+def test_memoised_texts_never_mix_up_equal_values_of_other_types(rows: list[tuple[Any, Any]], nested: bool) -> None:
+    encoder = EventEncoder()
+    for first, second in rows:
+        data = {"a": first, "b": second}
+        event = Event(first, "transition", "n", {"x": "1", "y": data} if nested else data)
+        assert encoder.line(event) == encode_event(event)
 
 
 def test_equal_values_of_other_types_never_share_a_text() -> None:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, TextIO
 
 from simulator.kernel.eventjson import EventEncoder
-from simulator.kernel.events import Event
+from simulator.kernel.events import Event, Sink
 
 #: Event lines joined per write of :class:`EventLog`.
 EVENT_BATCH = 2048
@@ -82,16 +82,18 @@ def versions() -> dict[str, str]:
 class EventLog:
     """A sink writing each event as one JSON line (:class:`~simulator.kernel.eventjson.EventEncoder`:
     exactly ``json.dumps(event.to_json(), separators=(",", ":"))``), :data:`EVENT_BATCH` lines
-    per write; written to a temporary file, renamed on close."""
+    per write; written to a temporary file, renamed on close. Subscribe :attr:`sink` (the
+    log itself is a sink too, one call slower)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._temporary = path.with_name(f".{path.name}.tmp")
         self._stream: TextIO = self._temporary.open("w", encoding="utf-8")
-        self._line = EventEncoder().line
         self._lines: list[str] = []
         self._written = 0
+        #: The sink to subscribe: encodes an event into the pending lines.
+        self.sink: Sink = EventEncoder().appender(self._lines, self._flush, EVENT_BATCH)
 
     @property
     def count(self) -> int:
@@ -100,15 +102,12 @@ class EventLog:
 
     def __call__(self, event: Event) -> None:
         """Append one event."""
-        lines = self._lines
-        lines.append(self._line(event))
-        if len(lines) >= EVENT_BATCH:
-            self._flush()
+        self.sink(event)
 
     def _flush(self) -> None:
         self._stream.write("".join(self._lines))
         self._written += len(self._lines)
-        self._lines = []
+        self._lines.clear()
 
     def close(self) -> None:
         """Finish the file and move it into place."""

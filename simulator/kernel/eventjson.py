@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Final
 
-from simulator.kernel.events import Event
+from simulator.kernel.events import Event, Sink
+from simulator.kernel.jsonobjects import compile_members
 from simulator.kernel.jsontext import json_float, json_string, json_value
 
 __all__ = ["EventEncoder", "encode_event"]
@@ -40,9 +41,6 @@ _Line = Callable[[str, str, dict[str, Any]], "str | None"]
 _RESERVED: Final[frozenset[str]] = frozenset({"t", "kind", "nonce"})
 #: Schemas compiled at most per encoder (a stream of ever new kinds is written by json.dumps).
 _MAX_SCHEMAS: Final[int] = 256
-#: Whole value tuples memoised per schema, and string texts per key.
-_MAX_TAILS: Final[int] = 4096
-_MAX_STRINGS: Final[int] = 1024
 _UNSET: Final = object()
 
 
@@ -51,102 +49,42 @@ def encode_event(event: Event) -> str:
     return json.dumps(event.to_json(), separators=(",", ":")) + "\n"
 
 
-def _string(memo: dict[str, str], value: str) -> str:
-    """The escaped text of ``value``, remembered in ``memo`` while it has room."""
-    text = json_string(value)
-    if len(memo) < _MAX_STRINGS:
-        memo[value] = text
-    return text
-
-
-def _value_code(index: int) -> list[str]:
-    """Source lines setting ``s{index}`` to the JSON text of ``v{index}``."""
-    return [f"    if v{index}.__class__ is str:",
-            f"        s{index} = m{index}.get(v{index})",
-            f"        if s{index} is None:",
-            f"            s{index} = _string(m{index}, v{index})",
-            f"    elif v{index} is None:",
-            f"        s{index} = 'null'",
-            f"    elif v{index} is True:",
-            f"        s{index} = 'true'",
-            f"    elif v{index} is False:",
-            f"        s{index} = 'false'",
-            f"    else:",
-            f"        s{index} = _value(v{index})"]
-
-
-def _compile(kind: str, keys: tuple[str, ...], replace: Callable[[_Line], None]) -> _Line:
-    """The line function of ``kind`` events whose data has exactly ``keys``, in order.
-
-    It starts memoising whole tails; on its first reason not to, it installs (with
-    ``replace``) and from then on is the value-by-value function.
-    """
-    head = ',"kind":' + json_string(kind) + ',"nonce":'
-    if not keys:
-        def empty(t: str, nonce: str, data: dict[str, Any]) -> str | None:
-            return None if data else f"{t}{head}{nonce}}}\n"
-        return empty
-    count = len(keys)
-    names: dict[str, Any] = {"HEAD": head, "_string": _string, "_value": json_value, "_tails": {},
-                             "_MAX_TAILS": _MAX_TAILS}
-    for index, key in enumerate(keys):
-        names[f"K{index}"] = key
-        names[f"J{index}"] = "," + json_string(key) + ":"
-        names[f"m{index}"] = {}
-    key_names = "".join(f"k{index}, " for index in range(count))
-    value_names = "".join(f"v{index}, " for index in range(count))
-    check = [f"    {key_names}= data",
-             "    if " + " or ".join(f"k{index} is not K{index}" for index in range(count)) + ":",
-             "        return None",
-             f"    {value_names}= data.values()"]
-    values: list[str] = []
-    for index in range(count):
-        values += _value_code(index)
-    tail = "".join(f"{{J{index}}}{{s{index}}}" for index in range(count)) + "}}\\n"
-    source = ["def by_value(t, nonce, data):", *check, *values, f"    return f'{{t}}{{HEAD}}{{nonce}}{tail}'",
-              "",
-              f"def tail_of({value_names}):", *values, f"    return f'{tail}'",
-              "",
-              "def by_tail(t, nonce, data):", *check,
-              f"    key = ({value_names})",
-              "    try:",
-              "        text = _tails.get(key)",
-              "    except TypeError:  # an unhashable value",
-              "        _demote(by_value)",
-              "        return by_value(t, nonce, data)",
-              "    if text is None:",
-              "        if len(_tails) >= _MAX_TAILS or not (" + " and ".join(
-                  f"(v{index}.__class__ is str or v{index} is None)" for index in range(count)) + "):",
-              "            _demote(by_value)",
-              "            return by_value(t, nonce, data)",
-              f"        text = _tails[key] = tail_of({value_names})",
-              "    return f'{t}{HEAD}{nonce}{text}'"]
-    names["_demote"] = replace
-    exec("\n".join(source), names)  # noqa: S102 - compiled from key strings through json_string and repr only
-    line: _Line = names["by_tail"]
+def _compile(kind: str, sample: dict[str, Any], replace: Callable[[_Line], None]) -> _Line:
+    """The line function of ``kind`` events whose data has exactly the keys of ``sample``, in order."""
+    line: _Line = compile_members(sample, "t, nonce, data", "{t}{HEAD}{nonce}", "}}\\n", 0, replace,
+                                  {"HEAD": ',"kind":' + json_string(kind) + ',"nonce":'})
     return line
 
 
 class EventEncoder:
     """Writes events as JSON lines, each exactly :func:`encode_event`'s text (see the module
-    docstring for how). Holds the compiled schemas and the previous event's ``t`` and nonce:
-    use one encoder per stream."""
+    docstring for how). Holds the compiled schemas; each sink it makes keeps the previous
+    event's ``t`` and nonce texts, so give one sink one stream."""
 
     def __init__(self) -> None:
         self._schemas: dict[str, dict[int, _Line]] = {}
         self._compiled = 0
         self.fallbacks = 0
-        #: ``line(event)``: the JSON line of ``event``, newline included.
-        self.line: Callable[[Event], str] = self._make_line()
+        self._one: list[str] = []
+        self._line_sink = self.appender(self._one, self._one.clear, 1 << 62)
 
-    def _make_line(self) -> Callable[[Event], str]:
+    def line(self, event: Event) -> str:
+        """The JSON line of ``event``, newline included."""
+        self._line_sink(event)
+        return self._one.pop()
+
+    def appender(self, lines: list[str], full: Callable[[], None], batch: int) -> Sink:
+        """A sink appending each event's line to ``lines``, which calls ``full()`` (which is
+        to empty ``lines``) when ``lines`` holds ``batch`` of them. One call per event, and
+        one per compiled schema: subscribe it directly."""
         schemas = self._schemas
         learn = self._learn
         last_t: Any = _UNSET
         last_nonce: Any = _UNSET
         t_text = nonce_text = ""
+        append = lines.append
 
-        def line(event: Event) -> str:
+        def sink(event: Event) -> None:
             nonlocal last_t, last_nonce, t_text, nonce_text
             t, kind, nonce, data = event
             if t is not last_t:
@@ -157,30 +95,29 @@ class EventEncoder:
                 nonce_text = json_string(nonce) if nonce.__class__ is str else json_value(nonce)
                 last_nonce = nonce if nonce.__class__ is str or nonce is None else _UNSET
             by_count = schemas.get(kind)
+            text = None
             if by_count is not None:
                 compiled = by_count.get(len(data))
                 if compiled is not None:
                     text = compiled(t_text, nonce_text, data)
-                    if text is not None:
-                        return text
-            return learn(event, t_text, nonce_text)
+            append(text if text is not None else learn(event, t_text, nonce_text))
+            if len(lines) >= batch:
+                full()
 
-        return line
+        return sink
 
     def _learn(self, event: Event, t_text: str, nonce_text: str) -> str:
         """An event no compiled schema took: compile its schema if it can have one, else json.dumps."""
         kind, data = event[1], event[3]
-        keys = tuple(data)
         if (kind.__class__ is str and self._compiled < _MAX_SCHEMAS
-                and all(key.__class__ is str and key not in _RESERVED for key in keys)):
+                and all(key.__class__ is str and key not in _RESERVED for key in data)):
             by_count = self._schemas.setdefault(kind, {})
-            if len(keys) not in by_count:
-                count = len(keys)
-
+            count = len(data)
+            if count not in by_count:
                 def replace(compiled: _Line) -> None:
                     by_count[count] = compiled
 
-                by_count[count] = _compile(kind, keys, replace)
+                by_count[count] = _compile(kind, data, replace)
                 self._compiled += 1
                 text = by_count[count](t_text, nonce_text, data)
                 if text is not None:

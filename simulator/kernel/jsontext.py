@@ -10,12 +10,13 @@ values nested deeper than :data:`MAX_DEPTH`, values json cannot encode) goes to 
 standard encoder itself, so the text, or the error, is always json's own.
 
 Repeated floats are remembered (:data:`_FLOATS`): two equal non-zero floats have the same
-``repr``, and zero is written directly because ``0.0 == -0.0``.
+``repr``; zero is never remembered (``0.0 == -0.0``), its sign says which text it has.
 """
 
 from __future__ import annotations
 
 import json
+from math import copysign as _copysign
 from json.encoder import encode_basestring_ascii as json_string
 from typing import Any, Final
 
@@ -42,11 +43,12 @@ def json_float(value: float) -> str:
     if text is not None:
         return text
     if value - value == 0.0:  # finite
+        if not value:  # 0.0 == -0.0 would share a memo slot but not a text
+            return "-0.0" if _copysign(1.0, value) < 0.0 else "0.0"
         text = _float_repr(value)
-        if value:  # 0.0 == -0.0 share a dict slot but not a text
-            if len(_FLOATS) >= _MAX_FLOATS:
-                _FLOATS.clear()
-            _FLOATS[value] = text
+        if len(_FLOATS) >= _MAX_FLOATS:
+            _FLOATS.clear()
+        _FLOATS[value] = text
         return text
     if value != value:
         return "NaN"
