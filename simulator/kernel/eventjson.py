@@ -30,7 +30,7 @@ from typing import Any, Callable, Final
 
 from simulator.kernel.events import Event, Sink
 from simulator.kernel.jsonobjects import compile_members
-from simulator.kernel.jsontext import json_float, json_string, json_value
+from simulator.kernel.jsontext import json_string, json_value
 
 __all__ = ["EventEncoder", "encode_event"]
 
@@ -42,6 +42,7 @@ _RESERVED: Final[frozenset[str]] = frozenset({"t", "kind", "nonce"})
 #: Schemas compiled at most per encoder (a stream of ever new kinds is written by json.dumps).
 _MAX_SCHEMAS: Final[int] = 256
 _UNSET: Final = object()
+_float_repr = float.__repr__
 
 
 def encode_event(event: Event) -> str:
@@ -88,9 +89,12 @@ class EventEncoder:
             nonlocal last_t, last_nonce, t_text, nonce_text
             t, kind, nonce, data = event
             if t is not last_t:
-                kind_of_t = t.__class__
-                t_text = '{"t":' + (json_float(t) if kind_of_t is float else json_value(t))
-                last_t = t if kind_of_t is float or kind_of_t is int else _UNSET
+                if t.__class__ is float and t - t == 0.0:  # finite: its repr (virtual times rarely recur)
+                    t_text = '{"t":' + _float_repr(t)
+                    last_t = t
+                else:
+                    t_text = '{"t":' + json_value(t)
+                    last_t = t if t.__class__ is int else _UNSET
             if nonce is not last_nonce:
                 nonce_text = json_string(nonce) if nonce.__class__ is str else json_value(nonce)
                 last_nonce = nonce if nonce.__class__ is str or nonce is None else _UNSET

@@ -13,17 +13,21 @@ objects (a dict built by the same code has them), and returns None otherwise. Va
   :func:`~simulator.kernel.jsontext.json_float`; a dict through an :class:`ObjectTable`
   of its own (a nested object compiled the same way, down to :data:`MAX_NESTED` levels);
   anything else through :func:`~simulator.kernel.jsontext.json_value`;
-- when the first dict's values are all strings, ``None``, bools or ints, the whole text
-  is memoised by the tuple of values, plus the class of each value at a position that
-  first held a bool or an int: equal values share a text only when their classes are
-  the same (``1 == 1.0 == True`` but their texts differ), so only strings, ``None``,
-  bools and ints are stored (``0.0 == -0.0`` are never stored). At the first value that
+- when the first dict's values are all strings, ``None``, bools, ints, floats or lists,
+  the whole text is memoised by a key made of the values, where equal keys mean equal
+  texts: each position keeps the value itself if it first held a string or ``None``,
+  plus its class if it first held a bool or an int (``1 == 1.0 == True``, their texts
+  differ), plus for a float also the sign of a zero (``0.0 == -0.0``), and a list as a
+  tuple of its items plus its class. A text is stored only when its values are of the
+  kinds the key tells apart at their positions (strings and ``None`` at the first kind
+  of position; no floats at the second; lists of strings only). At the first value that
   cannot be stored, an unhashable one or a full memo, the function replaces itself,
   through the ``replace`` callback, with the value-by-value one for good.
 """
 
 from __future__ import annotations
 
+from math import copysign
 from typing import Any, Callable, Final
 
 from simulator.kernel.jsontext import json_float, json_string, json_value
@@ -48,6 +52,11 @@ def _string(memo: dict[str, str], value: str) -> str:
     if len(memo) < MAX_STRINGS:
         memo[value] = text
     return text
+
+
+def _list_of_strings(value: Any) -> bool:
+    """True for a list whose items are all strings (a memo key holds it as a tuple)."""
+    return value.__class__ is list and all(item.__class__ is str for item in value)
 
 
 def encode_object(table: ObjectTable, value: dict[Any, Any], depth: int) -> str:
@@ -134,18 +143,34 @@ def compile_members(sample: dict[str, Any], params: str, prefix: str, suffix: st
         values += _value_code(index, depth < MAX_NESTED)
     tail = "".join(f"{{J{index}}}{{s{index}}}" for index in range(count)) + suffix
     source = [f"def by_value({params}):", *check, *values, f"    return f'{prefix}{tail}'"]
-    typed = [index for index, value in enumerate(sample.values()) if value.__class__ in (bool, int)]
-    memoised = count > 0 and all(value is None or value.__class__ in (str, bool, int) for value in sample.values())
+    keys_of: list[str] = []
+    stored: list[str] = []
+    for index, value in enumerate(sample.values()):
+        v, kind = f"v{index}", value.__class__
+        if value is None or kind is str:
+            keys_of.append(f"{v}, ")
+            stored.append(f"({v}.__class__ is str or {v} is None)")
+        elif kind is bool or kind is int:
+            keys_of.append(f"{v}, {v}.__class__, ")
+            stored.append(f"{v}.__class__ in _EXACT")
+        elif kind is float:
+            keys_of.append(f"{v}, {v}.__class__, {v}.__class__ is float and {v} == 0.0 and _copysign(1.0, {v}), ")
+            stored.append(f"({v}.__class__ is float or {v}.__class__ in _EXACT)")
+        elif kind is list:
+            keys_of.append(f"tuple({v}) if {v}.__class__ is list else {v}, {v}.__class__, ")
+            stored.append(f"(_strings({v}) or {v}.__class__ is str or {v} is None)")
+        else:
+            break
+    memoised = count > 0 and len(keys_of) == count
     if memoised:
-        classes = "".join(f"v{index}.__class__, " for index in typed)
-        storable = " and ".join(f"(v{index}.__class__ is str or v{index} is None)" if index not in typed else
-                                f"v{index}.__class__ in _STORED" for index in range(count))
-        names["_STORED"] = (str, type(None), bool, int)
+        names.update(_EXACT=(str, type(None), bool, int), _copysign=copysign, _strings=_list_of_strings)
+        storable = " and ".join(stored)
+        key = "".join(keys_of)
         source += ["",
                    f"def tail_of({value_names}):", *values, f"    return f'{tail}'",
                    "",
                    f"def by_tail({params}):", *check,
-                   f"    key = ({value_names}{classes})",
+                   f"    key = ({key})",
                    "    try:",
                    "        text = _tails.get(key)",
                    "    except TypeError:  # an unhashable value",
