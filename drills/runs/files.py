@@ -15,7 +15,7 @@ from simulator.kernel.eventjson import EventEncoder
 from simulator.kernel.events import Event, Sink
 
 #: Event lines joined per write of :class:`EventLog`.
-EVENT_BATCH = 2048
+EVENT_BATCH = 1024
 
 #: beamdrill's own root (the checkout, or the installed packages' directory): built-in
 #: drills and scenarios are recorded relative to it, so results do not name a checkout.
@@ -81,36 +81,45 @@ def versions() -> dict[str, str]:
 
 class EventLog:
     """A sink writing each event as one JSON line (:class:`~simulator.kernel.eventjson.EventEncoder`:
-    exactly ``json.dumps(event.to_json(), separators=(",", ":"))``), :data:`EVENT_BATCH` lines
-    per write; written to a temporary file, renamed on close. Subscribe :attr:`sink` (the
-    log itself is a sink too, one call slower)."""
+    exactly ``json.dumps(event.to_json(), separators=(",", ":"))``); written to a temporary
+    file, renamed on close. Events are kept until :data:`EVENT_BATCH` of them are pending,
+    then encoded and written together. Subscribe :attr:`sink` (the log itself is a sink
+    too, one call slower)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._temporary = path.with_name(f".{path.name}.tmp")
         self._stream: TextIO = self._temporary.open("w", encoding="utf-8")
-        self._lines: list[str] = []
+        self._encoder = EventEncoder()
+        self._pending: list[Event] = []
         self._written = 0
-        #: The sink to subscribe: encodes an event into the pending lines.
-        self.sink: Sink = EventEncoder().appender(self._lines, self._flush, EVENT_BATCH)
+        pending, append, flush = self._pending, self._pending.append, self._flush
+
+        def sink(event: Event) -> None:
+            append(event)
+            if len(pending) >= EVENT_BATCH:
+                flush()
+
+        #: The sink to subscribe.
+        self.sink: Sink = sink
 
     @property
     def count(self) -> int:
         """Events received so far."""
-        return self._written + len(self._lines)
+        return self._written + len(self._pending)
 
     def __call__(self, event: Event) -> None:
         """Append one event."""
         self.sink(event)
 
     def _flush(self) -> None:
-        self._stream.write("".join(self._lines))
-        self._written += len(self._lines)
-        self._lines.clear()
+        self._stream.write(self._encoder.text(self._pending))
+        self._written += len(self._pending)
+        self._pending.clear()
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
+        """Write the pending events, finish the file and move it into place."""
         self._flush()
         self._stream.close()
         os.replace(self._temporary, self.path)
