@@ -132,7 +132,7 @@ class OtlpJsonEncoder:
             skeleton = self._skeleton(key, shape, own, status, message)
         if shared is not self._shared:
             self._shared = shared
-            self._shared_json = self.pairs(shared)
+            self._shared_json = self._unique_pairs(shared)
         times = self._times
         start_text = times.get(start)
         if start_text is None:
@@ -191,6 +191,18 @@ class OtlpJsonEncoder:
             else:
                 fragment = self._pair(key, value)
             out.append(fragment)
+        return ",".join(out)
+
+    def _unique_pairs(self, pairs: Pairs) -> str:
+        """:meth:`pairs` for the pairs a trace shares (its nonce, its bus message id): values
+        seen once, so not looked up in (or added to) the values' memo."""
+        out = []
+        for key, value in pairs:
+            prefix = self._keys.get(key)
+            if prefix is None or value.__class__ is not str:
+                out.append(self._pair(key, value))
+            else:
+                out.append(f'{prefix}{{"stringValue":{_json_string(value)}}}}}')
         return ",".join(out)
 
     def _pair(self, key: str, value: Any) -> str:
