@@ -26,7 +26,7 @@ from simulator.beam.relay import Frame
 from simulator.beam.retry import retry_policy
 from simulator.beam.security import Security
 from simulator.conservation import ConservationError, TransitionAudit, check_stores
-from simulator.kernel.events import EventStream, Sink
+from simulator.kernel.events import EventStream, Sink, clock
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.rng import Streams
@@ -71,7 +71,7 @@ class World:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.env = simpy.Environment()
-        self.events = EventStream(lambda: self.env.now)
+        self.events = EventStream(clock(self.env))
         self.rng = Streams(self.seed)
         self.audit: TransitionAudit | None = None
         retention = scenario.retention.finished_rows

@@ -11,7 +11,11 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, TextIO
 
-from simulator.kernel.events import Event
+from simulator.kernel.eventjson import EventEncoder
+from simulator.kernel.events import Event, Sink
+
+#: Event lines joined per write of :class:`EventLog`.
+EVENT_BATCH = 1024
 
 #: beamdrill's own root (the checkout, or the installed packages' directory): built-in
 #: drills and scenarios are recorded relative to it, so results do not name a checkout.
@@ -76,21 +80,46 @@ def versions() -> dict[str, str]:
 
 
 class EventLog:
-    """A sink writing each event as one JSON line; written to a temporary file, renamed on close."""
+    """A sink writing each event as one JSON line (:class:`~simulator.kernel.eventjson.EventEncoder`:
+    exactly ``json.dumps(event.to_json(), separators=(",", ":"))``); written to a temporary
+    file, renamed on close. Events are kept until :data:`EVENT_BATCH` of them are pending,
+    then encoded and written together. Subscribe :attr:`sink` (the log itself is a sink
+    too, one call slower)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._temporary = path.with_name(f".{path.name}.tmp")
         self._stream: TextIO = self._temporary.open("w", encoding="utf-8")
-        self.count = 0
+        self._encoder = EventEncoder()
+        self._pending: list[Event] = []
+        self._written = 0
+        pending, append, flush = self._pending, self._pending.append, self._flush
+
+        def sink(event: Event) -> None:
+            append(event)
+            if len(pending) >= EVENT_BATCH:
+                flush()
+
+        #: The sink to subscribe.
+        self.sink: Sink = sink
+
+    @property
+    def count(self) -> int:
+        """Events received so far."""
+        return self._written + len(self._pending)
 
     def __call__(self, event: Event) -> None:
         """Append one event."""
-        self._stream.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
-        self.count += 1
+        self.sink(event)
+
+    def _flush(self) -> None:
+        self._stream.write(self._encoder.text(self._pending))
+        self._written += len(self._pending)
+        self._pending.clear()
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
+        """Write the pending events, finish the file and move it into place."""
+        self._flush()
         self._stream.close()
         os.replace(self._temporary, self.path)

@@ -100,7 +100,7 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
         if outputs.events:
             log = EventLog(out / "events.jsonl")
             stack.callback(log.close)
-            world.subscribe(log)
+            world.subscribe(log.sink)
             files.append("events.jsonl")
         started = time.perf_counter()
         try:

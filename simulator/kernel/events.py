@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
+import simpy
+
 
 class Event(NamedTuple):
     """One thing that happened in the world at virtual time ``time``."""
@@ -61,31 +63,39 @@ KINDS: dict[str, str] = {
 class EventStream:
     """Fans events out to subscribed sinks, in subscription order."""
 
-    __slots__ = ("_sinks", "_now")
+    __slots__ = ("_sinks", "_now", "active")
 
     def __init__(self, now: Callable[[], float]) -> None:
         self._sinks: list[Sink] = []
         self._now = now
-
-    @property
-    def active(self) -> bool:
-        """True when at least one sink listens; producers may skip building events otherwise."""
-        return bool(self._sinks)
+        #: True when at least one sink listens; producers may skip building events otherwise.
+        self.active = False
 
     def subscribe(self, sink: Sink) -> None:
         """Deliver every later event to ``sink``."""
         self._sinks.append(sink)
+        self.active = True
 
     def emit(self, kind: str, nonce: str | None = None, /, **data: Any) -> None:
         """Build an event stamped with the current virtual time and deliver it."""
-        if self._sinks:
-            self.emit_data(kind, nonce, data)
+        sinks = self._sinks
+        if sinks:
+            event = _new_event(Event, (self._now(), kind, nonce, data))
+            for sink in sinks:
+                sink(event)
 
     def emit_data(self, kind: str, nonce: str | None, data: dict[str, Any]) -> None:
         """Like :meth:`emit` with the attributes already in a dict (which the event keeps)."""
         sinks = self._sinks
-        if not sinks:
-            return
-        event = _new_event(Event, (self._now(), kind, nonce, data))
-        for sink in sinks:
-            sink(event)
+        if sinks:
+            event = _new_event(Event, (self._now(), kind, nonce, data))
+            for sink in sinks:
+                sink(event)
+
+
+def clock(env: simpy.Environment) -> Callable[[], float]:
+    """``env.now`` as a callable for :class:`EventStream`: the property's own getter bound
+    to ``env`` (a lambda reading ``env.now`` costs a second call per event)."""
+    getter: Any = getattr(type(env), "now").fget
+    now: Callable[[], float] = getter.__get__(env)
+    return now

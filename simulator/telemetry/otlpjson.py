@@ -33,6 +33,7 @@ STATUS_CODES: Final[dict[str, int]] = {"UNSET": 0, "OK": 1, "ERROR": 2}
 SPAN_FLAGS: Final[int] = 0x100
 _CACHED_VALUES_PER_KEY: Final[int] = 4096
 _CACHED_SKELETONS: Final[int] = 100_000
+_CACHED_TIMES: Final[int] = 1024
 
 #: A cached span skeleton: shape, status, message, then the text before the start time,
 #: between the end time and the shared pairs, and after them.
@@ -78,9 +79,10 @@ class OtlpJsonEncoder:
         self._keys: dict[str, str] = {}
         self._values: dict[str, dict[Any, str]] = {}
         self._names: dict[str, str] = {}
-        self._skeletons: dict[tuple[int, Pairs], _Skeleton] = {}
+        self._skeletons: dict[int | tuple[int, Pairs], _Skeleton] = {}
         self._shared: Pairs = ()
         self._shared_json = ""
+        self._times: dict[float, str] = {}
         attributes = self.pairs(resource.items())
         resource_json = f'{{"attributes":[{attributes}]}}' if attributes else "{}"
         self.head = (f'{{"resourceSpans":[{{"resource":{resource_json},"scopeSpans":[{{"scope":'
@@ -89,11 +91,15 @@ class OtlpJsonEncoder:
 
     def request(self, spans: Iterable[SpanRecord]) -> str:
         """Return one ``ExportTraceServiceRequest`` line holding ``spans``."""
-        return self.head + ",".join([self.span(span) for span in spans]) + self.tail
+        encode = self.span
+        parts = [encode(span) for span in spans]
+        return f'{self.head}{",".join(parts)}{self.tail}'
 
     def view_request(self, views: Iterable[SpanView]) -> str:
         """Return one ``ExportTraceServiceRequest`` line holding the compact spans ``views``."""
-        return self.head + ",".join([self.view(view) for view in views]) + self.tail
+        view = self.view
+        parts = [view(span) for span in views]
+        return f'{self.head}{",".join(parts)}{self.tail}'
 
     def span(self, span: SpanRecord) -> str:
         """Return one span as an OTLP JSON object."""
@@ -117,25 +123,44 @@ class OtlpJsonEncoder:
         tid, sid, parent, shape, start, end, shared, own, status, message, links = view
         if links or not shared:
             return self.span(view.record())
+        key = (id(shape), own) if own else id(shape)  # most spans have no pairs of their own
         try:
-            skeleton = self._skeletons.get((id(shape), own))
+            skeleton = self._skeletons.get(key)
         except TypeError:  # an unhashable value among its own pairs
             return self.span(view.record())
         if skeleton is None or skeleton[0] is not shape or skeleton[1] != status or skeleton[2] != message:
-            skeleton = self._skeleton(shape, own, status, message)
+            skeleton = self._skeleton(key, shape, own, status, message)
         if shared is not self._shared:
             self._shared = shared
-            self._shared_json = self.pairs(shared)
-        epoch = self.epoch_ns
+            self._shared_json = self._unique_pairs(shared)
+        times = self._times
+        start_text = times.get(start)
+        if start_text is None:
+            start_text = self._time(start)
+        end_text = times.get(end)
+        if end_text is None:
+            end_text = self._time(end)
         if parent:
-            return (f'{{"traceId":"{tid}","spanId":"{sid}","parentSpanId":"{parent}"{skeleton[3]}'
-                    f'{epoch + round(start * 1e9)}","endTimeUnixNano":"{epoch + round(end * 1e9)}"{skeleton[4]}'
-                    f'{self._shared_json}{skeleton[5]}')
-        return (f'{{"traceId":"{tid}","spanId":"{sid}"{skeleton[3]}{epoch + round(start * 1e9)}",'
-                f'"endTimeUnixNano":"{epoch + round(end * 1e9)}"{skeleton[4]}{self._shared_json}{skeleton[5]}')
+            return (f'{{"traceId":"{tid}","spanId":"{sid}","parentSpanId":"{parent}"{skeleton[3]}{start_text}'
+                    f'","endTimeUnixNano":"{end_text}"{skeleton[4]}{self._shared_json}{skeleton[5]}')
+        return (f'{{"traceId":"{tid}","spanId":"{sid}"{skeleton[3]}{start_text}","endTimeUnixNano":"{end_text}"'
+                f'{skeleton[4]}{self._shared_json}{skeleton[5]}')
 
-    def _skeleton(self, shape: SpanShape, own: Pairs, status: str, message: str) -> _Skeleton:
-        """The fixed text of spans with this shape, own pairs and status."""
+    def _time(self, seconds: float) -> str:
+        """The decimal Unix nanoseconds of virtual time ``seconds``, remembered for the next
+        spans (the spans of a trace share most of their times; equal times, 0.0 and -0.0
+        included, give the same text)."""
+        times = self._times
+        if len(times) >= _CACHED_TIMES:
+            times.clear()
+        text = times[seconds] = str(self.epoch_ns + round(seconds * 1e9))
+        return text
+
+    def _skeleton(self, key: int | tuple[int, Pairs], shape: SpanShape, own: Pairs, status: str,
+                  message: str) -> _Skeleton:
+        """The fixed text of spans with this shape, own pairs and status, kept under ``key``
+        (the shape's id, and its own pairs if it has any: the skeleton holds the shape, so
+        the id is not reused while the key is in use)."""
         if len(self._skeletons) >= _CACHED_SKELETONS:
             self._skeletons.clear()
         fixed = self.pairs(shape.attributes.items())
@@ -145,7 +170,7 @@ class OtlpJsonEncoder:
                     f'"startTimeUnixNano":"',
                     ',"attributes":[' + (fixed + "," if fixed else ""),
                     ("," + mine if mine else "") + f'],"status":{_status(status, message)}}}')
-        self._skeletons[(id(shape), own)] = skeleton
+        self._skeletons[key] = skeleton
         return skeleton
 
     def pairs(self, pairs: Iterable[tuple[str, Any]]) -> str:
@@ -166,6 +191,18 @@ class OtlpJsonEncoder:
             else:
                 fragment = self._pair(key, value)
             out.append(fragment)
+        return ",".join(out)
+
+    def _unique_pairs(self, pairs: Pairs) -> str:
+        """:meth:`pairs` for the pairs a trace shares (its nonce, its bus message id): values
+        seen once, so not looked up in (or added to) the values' memo."""
+        out = []
+        for key, value in pairs:
+            prefix = self._keys.get(key)
+            if prefix is None or value.__class__ is not str:
+                out.append(self._pair(key, value))
+            else:
+                out.append(f'{prefix}{{"stringValue":{_json_string(value)}}}}}')
         return ",".join(out)
 
     def _pair(self, key: str, value: Any) -> str:

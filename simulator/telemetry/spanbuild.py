@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from simulator.telemetry.ids import span_ids, trace_id
+from simulator.telemetry.ids import SeededIds
 from simulator.telemetry.records import AttributeValue, Pairs, SpanKind, SpanShape, SpanView
 
 # The span layout the recorder writes and the builder reads. A span is a list:
@@ -78,6 +78,7 @@ class SpanBuilder:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self._ids = SeededIds(seed)
         self._shapes: dict[tuple[Any, ...], SpanShape] = {}
 
     def _shape(self, key: tuple[Any, ...], name: str, kind: SpanKind,
@@ -93,8 +94,7 @@ class SpanBuilder:
         """The spans of ``nonce``'s trace in compact form, the root first; spans still open
         end at ``until``."""
         spans = trace.spans
-        tid = trace.trace_id or trace_id(self.seed, nonce)
-        ids = span_ids(self.seed, nonce, len(spans) + 1)
+        tid, ids = self._ids.ids(nonce, len(spans) + 1, trace.trace_id)
         recipient = trace.recipient
         shapes = self._shapes
         mid = trace.message_id

@@ -168,6 +168,11 @@ class SpanRecorder:
                 spans = trace.spans
                 spans.append([DELIVER, 0, time, None, trace.attempts, trace.retries, None, None, None])
                 trace.deliver = len(spans)
+        elif kind == "forgotten":
+            if self.on_complete is not None and data["path"] == trace.owner:
+                # The world forgot the intent's own row: nothing more can happen to this trace.
+                del self._live[nonce]
+                self.on_complete(self._builder.build(nonce, trace, time))
         elif kind == "relay":
             spans = trace.spans
             parent = trace.deliver if trace.owner is _BUS else 0
@@ -218,10 +223,6 @@ class SpanRecorder:
         elif kind == "requeue":
             trace.retries = 0
             trace.requeues += 1
-        elif kind == "forgotten" and self.on_complete is not None and data["path"] == trace.owner:
-            # The world forgot the intent's own row: nothing more can happen to this trace.
-            del self._live[nonce]
-            self.on_complete(self._builder.build(nonce, trace, time))
 
     def _open(self, nonce: str, kind: str, time: float, data: dict[str, Any]) -> NonceTrace | None:
         """Start the trace of a nonce seen for the first time, or None if it is not kept."""
