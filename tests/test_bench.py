@@ -19,6 +19,8 @@ from drills.benchmark.report import BenchReport, cases_table, format_figure
 from drills.benchmark.rounds import Sample, run_rounds
 from drills.benchmark.run import run_cases
 from drills.benchmark.scaling import ScalingCase, job_name
+from drills.benchmark.telemetry import TelemetryCase
+from drills.benchmark.telemetry import job_name as telemetry_job
 from drills.benchmark.table import Bound, best_and_median, cost_ratio, judge, row
 from simulator import load_scenario, parse_scenario
 from simulator.scenario.model import MAX_AGENTS
@@ -248,6 +250,46 @@ def test_loading_rows_add_load_and_build_round_by_round():
                                                 "load + build"]
     assert (rows[2].best, rows[2].median) == pytest.approx((1.7, 1.7))  # rounds: 1.7, 1.9, 1.7
     assert rows[2].verdict == "holds"
+
+
+def test_telemetry_rows_are_each_sink_over_the_untraced_run():
+    case = TelemetryCase(QUICK)
+    try:
+        samples = {telemetry_job("none"): [Sample(2.0, 900), Sample(4.0, 900)],
+                   telemetry_job("events"): [Sample(3.0, 900), Sample(5.0, 900)],
+                   telemetry_job("traces"): [Sample(5.0, 900), Sample(9.0, 900)],
+                   telemetry_job("metrics"): [Sample(2.1, 900), Sample(4.2, 900)]}
+        rows = case.rows(samples)
+    finally:
+        case.close()
+    assert [(entry.figure, entry.bound.text("×") if entry.bound else "") for entry in rows] == [
+        ("--events, cost over the untraced run", "≤ 1.5×"), ("--traces all, cost over the untraced run", "≤ 2×"),
+        ("--metrics, cost over the untraced run", "≤ 1.1×")]
+    assert [value for entry in rows for value in (entry.best, entry.median)] == pytest.approx(
+        [1.5, 4 / 3, 2.5, 7 / 3, 1.05, 1.05])
+    assert [entry.verdict for entry in rows] == ["holds", "does not hold", "holds"]
+
+
+def test_telemetry_runs_write_their_files_and_count_the_same_intents():
+    case = TelemetryCase(QUICK.model_copy(update={"telemetry_hours": 0.05}))
+    try:
+        samples = run_rounds(case.jobs(), 1)
+        written = sorted(path.name for path in Path(case._scratch.name).iterdir())
+        events = (Path(case._scratch.name) / "events.jsonl").read_text().splitlines()
+    finally:
+        case.close()
+    assert list(samples) == [telemetry_job(sink) for sink in ("none", "events", "traces", "metrics")]
+    assert len({runs[0].units for runs in samples.values()}) == 1  # the sinks do not change the world
+    assert written == ["events.jsonl", "telemetry.out"]
+    assert len(events) > samples[telemetry_job("none")][0].units  # at least one event per intent
+
+
+def test_no_telemetry_hours_no_telemetry_jobs():
+    case = TelemetryCase(QUICK.model_copy(update={"telemetry_hours": 0}))
+    try:
+        assert (case.jobs(), case.rows({})) == ([], [])
+    finally:
+        case.close()
 
 
 # -- a whole run, tiny ---------------------------------------------------------------------------------

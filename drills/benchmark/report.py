@@ -36,19 +36,9 @@ class Conditions(BaseModel):
                    cpus=os.cpu_count() or 1, python=platform.python_version())
 
 
-class TelemetryCosts(BaseModel):
-    """The telemetry section's ratios to the untraced run (medians)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    hours: float
-    metrics_ratio: float
-    traces_ratio: float
-
-
 class BenchReport(BaseModel):
     """A bench run: its mode and rounds, the table, the first partner-day run's memory
-    checkpoints and conservation problems, and the telemetry costs when measured."""
+    checkpoints and conservation problems."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -60,7 +50,6 @@ class BenchReport(BaseModel):
     rows: list[Row]
     checkpoints: list[Checkpoint]
     conservation: list[str]
-    telemetry: TelemetryCosts | None = None
 
 
 def format_figure(value: float, unit: str) -> str:

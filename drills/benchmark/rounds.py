@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from drills.benchmark.table import Row
 
 
 class Sample(NamedTuple):
@@ -29,6 +32,18 @@ class Sample(NamedTuple):
 Job = tuple[str, Callable[[], Sample]]
 #: Told each job's sample as it is taken: (round number from 1, job name, sample).
 Progress = Callable[[int, str, Sample], None]
+
+
+class Case(Protocol):
+    """A bench case: the jobs it adds to every round, and the table rows it makes of their samples."""
+
+    def jobs(self) -> list[Job]:
+        """The case's jobs, in the order a round runs them."""
+        ...
+
+    def rows(self, samples: dict[str, list[Sample]]) -> list[Row]:
+        """The case's rows, from every job's samples."""
+        ...
 
 
 def cpu_seconds() -> float:

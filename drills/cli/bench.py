@@ -23,15 +23,14 @@ def bench(
     telemetry_hours: Annotated[float | None, typer.Option(
         help="Virtual hours of partner-day for the telemetry cost runs (default 12; 3 with --quick; 0 skips them).")]
     = None,
-    as_json: Annotated[bool, json_option("the table, the memory checkpoints and the telemetry costs")] = False,
+    as_json: Annotated[bool, json_option("the table and the memory checkpoints")] = False,
 ) -> None:
     """Measure the world's performance cases in one process, in interleaved rounds, beside the
     bounds wanted of them: partner-day against a bare-SimPy reference of the same flow, the
     cost per intent from 10 to 10,000 agents and from 10,000 to a million intents, loading a
-    10,000-agent scenario, peak memory; then what telemetry costs."""
-    from drills.bench import run_telemetry_bench
+    10,000-agent scenario, peak memory, and what each telemetry sink costs."""
     from drills.benchmark.modes import FULL, QUICK
-    from drills.benchmark.report import TelemetryCosts, cases_table, conditions_line, memory_table
+    from drills.benchmark.report import cases_table, conditions_line, memory_table
     from drills.benchmark.rounds import Sample
     from drills.benchmark.run import run_cases
 
@@ -55,7 +54,7 @@ def bench(
                                 message=f"expected 0 or more, found {config.telemetry_hours:g}"))
     if problems:
         fail_input(problems)
-    out = errors if as_json else console  # with --json, progress and the telemetry tables go to stderr
+    out = errors if as_json else console  # with --json, progress goes to stderr
 
     def progress(number: int, job: str, sample: Sample) -> None:
         out.print(f"  round {number}/{config.rounds}  {job}: {sample.seconds:.2f} s CPU"
@@ -69,8 +68,5 @@ def bench(
         console.print(conditions_line(report.conditions), highlight=False)
     if report.conservation:
         out.print(f"conservation VIOLATED: {report.conservation}", style="bold red")
-    if config.telemetry_hours > 0:
-        costs = run_telemetry_bench(seed, out, config.rounds, config.telemetry_hours)
-        report = report.model_copy(update={"telemetry": TelemetryCosts(hours=config.telemetry_hours, **costs)})
     if as_json:
         print_json(report.model_dump(mode="json"))
