@@ -169,8 +169,19 @@ def _entry(mapping: Mapping[str, int], key: str) -> Getter:
     return lambda: mapping.get(key, 0)
 
 
-def _bucket(ledger: Ledger, name: str) -> Getter:
-    return lambda: ledger.buckets()[name]
+def _buckets(ledger: Ledger) -> Callable[[str], Getter]:
+    """Getters of a ledger's outcome buckets that add its states up once per scrape (on
+    the first bucket's read), not once per bucket."""
+    totals: dict[str, int] = {}
+
+    def getter(name: str) -> Getter:
+        if name == BUCKETS[0]:
+            def first() -> int:
+                totals.update(ledger.buckets())
+                return totals[name]
+            return first
+        return lambda: totals[name]
+    return getter
 
 
 def _accepted(ledger: Ledger) -> Getter:
@@ -217,8 +228,9 @@ class WorldCollector(Collector):
         for ledger in (directory.ledger, bus.ledger):
             for state in STATES:
                 add(INTENTS, _entry(ledger.counts, state), path=ledger.path, state=state)
+            bucket_getter = _buckets(ledger)
             for name in BUCKETS:
-                add(OUTCOMES, _bucket(ledger, name), path=ledger.path, outcome=name)
+                add(OUTCOMES, bucket_getter(name), path=ledger.path, outcome=name)
             add(ACCEPTED, _accepted(ledger), path=ledger.path)
         add(ATTEMPTS, lambda: bus.attempts)
         add(RETRIES, lambda: bus.retries)

@@ -167,6 +167,7 @@ class SampleStore:
             key = series.labels if point_label is None else tuple(p for p in series.labels if p[0] != point_label)
             metrics[series.family].setdefault(key, []).append(series)
         stamps = [_timestamp(epoch_s + t) for t in self.times]
+        numbers: dict[float, str] = {}  # counters repeat their values from scrape to scrape
         written = 0
         for family, by_labels in zip(self.families, metrics):
             stream.write(_descriptors(family))
@@ -182,7 +183,10 @@ class SampleStore:
                         if 0 <= offset < len(series.values):
                             value = series.values[offset]
                             if value == value:
-                                lines.append(f"{head}{_number(value)} {stamp}\n")
+                                text = numbers.get(value)
+                                if text is None:
+                                    text = numbers[value] = _number(value)
+                                lines.append(f"{head}{text} {stamp}\n")
                 written += len(lines)
                 stream.write("".join(lines))
         stream.write("# EOF\n")
