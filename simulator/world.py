@@ -103,7 +103,7 @@ class World:
         self.inbox = Inbox(self.env, self.directory.security.audit, self.events)
         self.alerts = AlertEngine(self.env, self.events, self.observations, self.inbox,
                                   readable=lambda: self.directory.up)
-        self.partners = Partners(self.env, self.directory, self.bus, self.directory.security.audit)
+        self.partners = Partners(self.env, self.directory, self.bus, self.directory.security.audit, self.inbox)
         self.exports = Exports(self.env, self.directory, self.bus)
         self.alerts.related = self.partners.requests_for_nonces
         self.pruner = Pruner(self.env, self.directory, on_pruned=self.partners.forget_proofs)

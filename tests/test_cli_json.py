@@ -37,7 +37,7 @@ def test_drill_run_prints_exactly_summary_json(drills_run: tuple[Path, Any]) -> 
     assert done.stdout == text(out / "summary.json")
     assert json.loads(done.stdout) == {
         "drills": [
-            {"drill": "fire-drill", "verdict": "completed", "expectations_held": 11, "expectations_total": 11,
+            {"drill": "fire-drill", "verdict": "completed", "expectations_held": 19, "expectations_total": 19,
              "virtual_seconds": 720.0, "report": "fire-drill/report.md"},
             {"drill": "as-coded-retry-defect", "verdict": "completed", "expectations_held": 6,
              "expectations_total": 6, "virtual_seconds": 1560.0, "report": "as-coded-retry-defect/report.md"}],
@@ -92,15 +92,23 @@ def test_the_views_print_the_records_they_show(drills_run: tuple[Path, Any]) -> 
 def test_inbox_status_json_keeps_the_items_in_that_status(drills_run: tuple[Path, Any]) -> None:
     run = drills_run[0] / "fire-drill"
     inbox = json.loads(text(run / "inbox.json"))
-    new = beamdrill("inbox", "--run", run, "--status", "new", "--json")
-    assert (new.returncode, new.stderr) == (0, "")
-    assert json.loads(new.stdout) == inbox
-    assert [item["sourceKey"] for item in json.loads(new.stdout)["items"]] == [
-        "critical-alert:error-hotspot-timeout", "critical-alert:network-error-rate",
-        "critical-alert:network-latency-p95"]
-    acted = beamdrill("inbox", "--run", run, "--status", "ACTED", "--json")
-    assert (acted.returncode, acted.stderr) == (0, "")
-    assert json.loads(acted.stdout) == {"summary": inbox["summary"], "items": [], "updatedBy": {}}
+    def shown(status: str) -> dict[str, Any]:
+        done = beamdrill("inbox", "--run", run, "--status", status, "--json")
+        assert (done.returncode, done.stderr) == (0, "")
+        return dict(json.loads(done.stdout))
+
+    def kept(status: str) -> dict[str, Any]:
+        items = [item for item in inbox["items"] if item["status"] == status]
+        return {"summary": inbox["summary"], "items": items,
+                "updatedBy": {str(item["id"]): inbox["updatedBy"][str(item["id"])] for item in items}}
+
+    acknowledged = shown("acknowledged")
+    assert acknowledged == kept("acknowledged")
+    assert [item["sourceKey"] for item in acknowledged["items"]] == [
+        "critical-alert:network-error-rate", "critical-alert:network-latency-p95"]
+    assert [item["sourceKey"] for item in shown("ACTED")["items"]] == [
+        "critical-alert:error-hotspot-timeout", "beta-request:1"]
+    assert shown("new") == {"summary": inbox["summary"], "items": [], "updatedBy": {}}  # triage left none new
 
 
 def test_trace_json_is_the_trace_record(drills_run: tuple[Path, Any]) -> None:
@@ -132,13 +140,13 @@ def test_a_bad_status_with_json_is_one_line_and_exit_2(drills_run: tuple[Path, A
 def test_drill_list_json_has_one_record_per_drill() -> None:
     done = beamdrill("drill", "list", "--json", env=NARROW)
     assert (done.returncode, done.stderr) == (0, "")
-    records = [("clean-demo", "clean-demo", "Clean demo run", 7),
+    records = [("clean-demo", "clean-demo", "Clean demo run", 11),
                ("fm1-stuck-delivered", "stuck-delivered", "Async fan-out accepted, never acked", 6),
                ("fm2-queued-retries", "queued-retries", "Target offline, queued with retries, recovery", 9),
                ("fm3-dead-letter", "dead-letter", "Retries exhausted, dead letter, triage and requeue", 13),
                ("fm4-forbidden-acl", "forbidden-acl", "ACL entry removed, FORBIDDEN, exact fix", 8),
                ("fm5-rate-limit-shield", "rate-limit-shield", "Burst over the limits and an injection payload", 9),
-               ("fire-drill", "fire-drill", "Production fire drill", 11),
+               ("fire-drill", "fire-drill", "Production fire drill", 19),
                ("recovery-drill", "restart-recovery", "Bus and directory restarts, nothing lost", 9),
                ("as-coded-retry-defect", "queued-retries", "Beam's retry defect, as coded", 6)]
     assert json.loads(done.stdout) == {"drills": [

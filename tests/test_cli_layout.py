@@ -63,10 +63,10 @@ def test_drill_list_keeps_every_name_whole_at_40_columns() -> None:
     assert done.returncode == 0 and done.stderr == ""
     rows = body_rows(done.stdout)
     assert [(row[0], row[1], row[3]) for row in rows] == [
-        ("clean-demo", "clean-demo", "7"), ("fm1-stuck-delivered", "stuck-delivered", "6"),
+        ("clean-demo", "clean-demo", "11"), ("fm1-stuck-delivered", "stuck-delivered", "6"),
         ("fm2-queued-retries", "queued-retries", "9"), ("fm3-dead-letter", "dead-letter", "13"),
         ("fm4-forbidden-acl", "forbidden-acl", "8"), ("fm5-rate-limit-shield", "rate-limit-shield", "9"),
-        ("fire-drill", "fire-drill", "11"), ("recovery-drill", "restart-recovery", "9"),
+        ("fire-drill", "fire-drill", "19"), ("recovery-drill", "restart-recovery", "9"),
         ("as-coded-retry-defect", "queued-retries", "6")]
     assert [row[0] for row in rows] == list(ORDER)
     assert cells(done.stdout.splitlines()[1]) == ["drill", "rehearses", "title", "expectations"]
@@ -91,9 +91,10 @@ def test_inbox_and_alerts_keep_keys_ids_and_times_whole_at_40_columns(operator_d
     inbox = beamdrill("inbox", "--run", run, env=NARROW)
     assert inbox.returncode == 0 and inbox.stderr == ""
     assert [(row[0], row[1], row[2], row[3], row[6]) for row in body_rows(inbox.stdout)] == [
-        ("3", "critical-alert:error-hotspot-timeout", "critical", "new", f"{read_at}, alert read"),
-        ("2", "critical-alert:network-error-rate", "critical", "new", f"{read_at}, alert read"),
-        ("1", "critical-alert:network-latency-p95", "critical", "new", f"{read_at}, alert read")]
+        ("2", "critical-alert:network-error-rate", "critical", "acknowledged", f"{read_at}, alert read"),
+        ("1", "critical-alert:network-latency-p95", "critical", "acknowledged", f"{read_at}, alert read"),
+        ("3", "critical-alert:error-hotspot-timeout", "critical", "acted", f"{read_at}, alert read"),
+        ("4", "beta-request:1", "warning", "acted", "2026-04-03T08:10:00.000Z (t=600s), sync")]
     alerts = beamdrill("alerts", "--run", run, env=NARROW)
     assert alerts.returncode == 0 and alerts.stderr == ""
     assert body_rows(alerts.stdout) == [
@@ -112,7 +113,7 @@ def test_drill_run_keeps_names_and_its_directory_whole_at_40_columns(operator_dr
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert [line.strip() for line in lines[:2]] == ["drills", f"({operator_drills / 'again'})"]  # the title wraps
-    assert [row[:3] for row in body_rows(done.stdout)] == [["fire-drill", "completed", "11/11"]]
+    assert [row[:3] for row in body_rows(done.stdout)] == [["fire-drill", "completed", "19/19"]]
     assert lines[-1] == ("wrote summary.json and one directory per drill with journal.json, report.md and chart.png "
                          f"in {operator_drills / 'again'}")
 

@@ -378,6 +378,92 @@ def test_notification_status_follows_the_request(fields: dict[str, Any], expecte
     assert notification_status(request(**fields)) == expected
 
 
+def item_of(world: World, request_id: int) -> tuple[Any, ...]:
+    """The request's inbox item: status, owner, next action, acknowledged and acted times, actor."""
+    item = world.inbox.by_key(f"beta-request:{request_id}")
+    assert item is not None
+    return item.status, item.owner, item.next_action, item.acknowledged_at, item.acted_at, item.actor
+
+
+def test_intake_writes_the_inbox_item_as_beam_does():
+    world = make_world()
+    run_to(world, 100)
+    rid = created(world, company="Northwind Incident Pilot", agent_count=8, workflow_type="hosted-beta-partner-handoff")
+    item = world.inbox.by_key("beta-request:1")
+    assert item is not None
+    assert (item.source_type, item.severity, item.beta_request_id, item.href, item.created_at) == (
+        "beta_request", "warning", rid, "/beta-requests?id=1", 100.0)
+    assert (item.title, item.message) == ("Hosted beta request from Northwind Incident Pilot",
+                                          "partner handoff · 8 agents")
+    assert item_of(world, rid) == ("new", None, "Beam will review the workflow, assign an owner, and follow up "
+                                                "with the next concrete step.", None, None, None)
+    assert item.details is not None and (item.details["stage"], item.details["stageEnteredAt"]) == ("new", 100.0)
+    assert world.inbox.summary().by_source == {"beta_request": 1, "critical_alert": 0}
+
+
+def test_intake_without_company_or_workflow_is_titled_by_email():
+    world = make_world()
+    created(world, email="solo@example.org", agent_count=1)
+    item = world.inbox.by_key("beta-request:1")
+    assert item is not None
+    assert (item.title, item.message) == ("Hosted beta request from solo@example.org", "workflow review · 1 agent")
+
+
+def test_the_item_follows_the_request_new_then_acknowledged_then_acted():
+    world = make_world()
+    rid = created(world)
+    run_to(world, 10)
+    patched(world, rid, {"owner": "dana"})  # stage new: the item stays new, with its owner
+    assert item_of(world, rid)[:2] == ("new", "dana")
+    run_to(world, 20)
+    patched(world, rid, {"status": "reviewing"})
+    assert item_of(world, rid) == ("acknowledged", "dana", "Beam is reviewing the workflow and assigning an operator.",
+                                   20.0, None, "operator")
+    run_to(world, 30)
+    patched(world, rid, {"nextAction": "Call Northwind about the pilot"})
+    assert item_of(world, rid) == ("acted", "dana", "Call Northwind about the pilot", 20.0, 30.0, "operator")
+    assert world.inbox.updated_by(world.inbox.by_key("beta-request:1").id) == "sync"  # type: ignore[union-attr]
+
+
+def test_the_item_goes_back_to_new_when_the_request_does():
+    world = make_world()
+    rid = created(world)
+    patched(world, rid, {"status": "contacted", "owner": "dana"})
+    assert item_of(world, rid)[0] == "acted"
+    run_to(world, 40)
+    patched(world, rid, {"status": "new"})
+    assert item_of(world, rid) == ("new", "dana", "Beam will review the workflow, assign an owner, and follow up "
+                                                  "with the next concrete step.", None, None, None)
+
+
+def test_a_reopened_request_resets_its_item_and_a_repeat_does_not():
+    world = make_world()
+    rid = created(world)
+    patched(world, rid, {"status": "reviewing", "owner": "dana"})
+    assert world.partners.create("ops@northwind.example").status == 200  # a repeat: the item is left alone
+    assert item_of(world, rid)[0] == "acknowledged"
+    patched(world, rid, {"status": "closed"})
+    assert item_of(world, rid)[0] == "acted"
+    run_to(world, 500)
+    assert world.partners.create("ops@northwind.example").status == 200
+    assert item_of(world, rid) == ("new", "dana", "Beam will review the workflow, assign an owner, and follow up "
+                                                  "with the next concrete step.", None, None, None)
+
+
+def test_every_write_of_the_item_is_an_inbox_updated_event():
+    world = make_world()
+    seen: list[tuple[Any, ...]] = []
+    world.subscribe(lambda event: seen.append((event.time, event.data["status"], event.data["by"]))
+                    if event.kind == "inbox_updated" else None)
+    rid = created(world)
+    run_to(world, 5)
+    patched(world, rid, {"owner": "dana"})
+    run_to(world, 6)
+    patched(world, rid, {"status": "reviewing"})
+    assert seen == [(0.0, "new", "created"), (5.0, "new", "upsert"), (6.0, "new", "upsert"),
+                    (6.0, "acknowledged", "sync")]
+
+
 # -- partner health ---------------------------------------------------------------------------
 
 

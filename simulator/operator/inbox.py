@@ -271,6 +271,10 @@ class Inbox:
         item = self._items.get(notification_id)
         return None if item is None else item.view()
 
+    def status_of(self, notification_id: int) -> str:
+        """The status of the item with this id (``KeyError`` for an unknown id)."""
+        return self._items[notification_id].status
+
     def updated_by(self, notification_id: int) -> UpdatedBy | None:
         """Which write set the item's ``updated_at``: ``created``, ``alert read`` (a read of
         the alerts upserted it while its alert was critical), ``upsert``, ``patch`` (an

@@ -1,5 +1,11 @@
 """Partner (beta) requests on virtual time (beam-model §10): intake, stages, the operator's
-PATCH, go-live prerequisites, attention flags and the beta-request notification status.
+PATCH, go-live prerequisites, attention flags, and the ``beta-request:<id>`` inbox item
+that follows each request (§9.4).
+
+The inbox item is written as Beam's ``ensureBetaRequestNotification`` writes it
+(``server.ts``): created (status ``new``) at intake, reset to ``new`` when a closed
+request is submitted again, refreshed by every PATCH, which then moves its status to
+:func:`notification_status` (``syncBetaRequestNotificationStatus``) when it differs.
 
 Health and incidents live in :mod:`simulator.operator.partnerhealth`, the digest in
 :mod:`simulator.operator.digest`; both read the requests kept here. Times are virtual seconds.
@@ -16,6 +22,7 @@ from pydantic import Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from simulator.operator.api import ApiModel, ApiResult, error, ok, require_role
+from simulator.operator.inbox import Inbox, Status
 from simulator.beam.audit import AuditLog
 from simulator.operator.intentview import stored_latency_ms
 from simulator.beam.relay import IntentRow
@@ -126,7 +133,7 @@ def attention_flags(request: PartnerRequest, now: float) -> list[str]:
     return flags
 
 
-def notification_status(request: PartnerRequest) -> str:
+def notification_status(request: PartnerRequest) -> Status:
     """The status of the request's ``beta-request:<id>`` inbox item (§10), rules in order:
     stage new → ``new``; a last contact or next action, or stage contacted, scheduled,
     active or closed → ``acted``; an owner or stage reviewing → ``acknowledged``."""
@@ -141,6 +148,35 @@ def notification_status(request: PartnerRequest) -> str:
 def notification_key(request: PartnerRequest) -> str:
     """The inbox ``source_key`` of the request's notification (severity warning)."""
     return f"beta-request:{request.id}"
+
+
+#: What the request's next step is while no operator has written one (``getBetaRequestNextStep``).
+NEXT_STEPS: Final[dict[str, str]] = {
+    "reviewing": "Beam is reviewing the workflow and assigning an operator.",
+    "contacted": "Beam will follow up directly on the request by email.",
+    "scheduled": "Beam has a follow-up call or working session queued for this request.",
+    "active": "This request is in an active hosted beta rollout.",
+    "closed": "This request is closed. Submit a fresh intake if the workflow changed materially.",
+    "new": "Beam will review the workflow, assign an owner, and follow up with the next concrete step.",
+}
+
+
+def next_step(request: PartnerRequest) -> str:
+    """The request's next action, or its stage's default next step."""
+    return request.next_action or NEXT_STEPS[request.status]
+
+
+def notification_message(request: PartnerRequest) -> str:
+    """The item's message: the workflow (``hosted-beta-`` dropped, dashes as spaces), the
+    agent count, the workflow summary, joined by `` · ``."""
+    workflow = (request.workflow_type.removeprefix("hosted-beta-").replace("-", " ")
+                if request.workflow_type else "workflow review")
+    parts = [workflow]
+    if request.agent_count is not None:
+        parts.append(f"{request.agent_count} agent{'' if request.agent_count == 1 else 's'}")
+    if request.workflow_summary:
+        parts.append(request.workflow_summary)
+    return " · ".join(parts)
 
 
 # -- PATCH validation ----------------------------------------------------------------------
@@ -215,11 +251,13 @@ def validate_patch(changes: Mapping[str, Any]) -> dict[str, Any] | ApiResult:
 class Partners:
     """Beta requests, the operator's PATCH, and lookups of their proof intents."""
 
-    def __init__(self, env: simpy.Environment, directory: Directory, bus: Bus, audit: AuditLog) -> None:
+    def __init__(self, env: simpy.Environment, directory: Directory, bus: Bus, audit: AuditLog,
+                 inbox: Inbox) -> None:
         self.env = env
         self.directory = directory
         self.bus = bus
         self.audit = audit
+        self.inbox = inbox
         self.requests: dict[int, PartnerRequest] = {}
         self._by_email: dict[str, int] = {}
         # Rows of linked proof intents: Beam keeps intent_log rows until a prune, while the
@@ -251,14 +289,30 @@ class Partners:
                                      stage_entered_at=now, **given.model_dump())
             self.requests[request.id] = request
             self._by_email[address] = request.id
+            self._notify(request, reset_status=True)
             return ok({"request": request.view(), "repeat": False}, 201)
         request = self.requests[existing]
         update: dict[str, Any] = given.model_dump(exclude_none=True)
         update.update(updated_at=now, submissions=request.submissions + 1)
-        if request.status == "closed":
+        reopened = request.status == "closed"
+        if reopened:
             update.update(status="new", stage_entered_at=now)
         request = self.requests[existing] = request.model_copy(update=update)
+        if reopened:
+            self._notify(request, reset_status=True)
         return ok({"request": request.view(), "repeat": True})
+
+    def _notify(self, request: PartnerRequest, reset_status: bool = False) -> int:
+        """Create or refresh the request's inbox item (``ensureBetaRequestNotification``); its id."""
+        step = next_step(request)
+        return self.inbox.refresh(
+            "beta_request", notification_key(request), severity="warning",
+            title=f"Hosted beta request from {request.company or request.email}",
+            message=notification_message(request), href=f"/beta-requests?id={request.id}",
+            owner=request.owner, next_action=step, reset_status=reset_status, beta_request_id=request.id,
+            details={"email": request.email, "company": request.company, "workflowType": request.workflow_type,
+                     "stage": request.status, "nextAction": step, "nextMeetingAt": request.next_meeting_at,
+                     "reminderAt": request.reminder_at, "stageEnteredAt": request.stage_entered_at})
 
     def get(self, request_id: int) -> PartnerRequest | None:
         """The request with ``request_id``, if any."""
@@ -348,4 +402,8 @@ class Partners:
         self.audit.write(now, AUDIT_ACTION, f"beta-request:{request_id}", requestId=request_id, actor=actor,
                          role=role, changed=changed, status=updated.status, owner=updated.owner,
                          proofIntentNonce=updated.proof_intent_nonce)
+        item = self._notify(updated)
+        target = notification_status(updated)
+        if self.inbox.status_of(item) != target:
+            self.inbox.sync_status(item, target, actor)
         return ok({"request": self.view(updated)})
