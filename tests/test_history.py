@@ -361,3 +361,26 @@ def test_a_run_that_loses_an_intent_fails_with_a_history_error() -> None:
         assert str(error) == "history: 1 acknowledged intents never processed (lost), e.g. never-delivered"
     else:
         raise AssertionError("the run should have failed")
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def test_beamdrill_run_keeps_the_history_when_asked_and_with_events(tmp_path: Any) -> None:
+    import json
+
+    from conftest import ROOT, beamdrill
+
+    demo = ROOT / "scenarios" / "demo.yaml"
+    asked = beamdrill("run", demo, "--history", "--out", tmp_path / "asked")
+    assert asked.returncode == 0, asked.stderr
+    assert ("history: 3 attempted, 3 acknowledged, 3 ok, 0 lost, 0 duplicated, 0 unexpected, 0 recovered, "
+            "0 in flight") in asked.stdout
+    history = json.loads((tmp_path / "asked" / "result.json").read_text())["summary"]["history"]
+    assert (history["valid"], history["attempted"], history["ok"], history["problems"]) == (True, 3, 3, [])
+    events = beamdrill("run", demo, "--events", "--out", tmp_path / "events")
+    assert json.loads((tmp_path / "events" / "result.json").read_text())["summary"]["history"]["ok"] == 3
+    for argv in (("--events", "--no-history"), ()):
+        plain = beamdrill("run", demo, *argv, "--out", tmp_path / "plain")
+        assert "history:" not in plain.stdout
+        assert json.loads((tmp_path / "plain" / "result.json").read_text())["summary"]["history"] is None
