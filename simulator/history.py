@@ -42,7 +42,10 @@ A history is valid when nothing is lost and nothing is unexpected, as in Jepsen.
 Memory is bounded as the world's own: the checker forgets a nonce when Beam has
 forgotten every row of it (retention's ``forgotten``) and no recipient still holds it,
 keeping only counts and a few examples per anomaly. A send of a nonce Beam has forgotten
-is a new intent, for the checker as for Beam; a refused intent is settled at once.
+is a new intent, for the checker as for Beam; a refused intent, and a nonce processed
+that nobody had sent, are settled at once (a later send of it is another intent). So,
+unlike Jepsen's checker, which reads a whole history, the counts depend on the order of
+events only where Beam's own state does.
 """
 
 from __future__ import annotations
@@ -207,10 +210,11 @@ class DeliveryHistory:
         if not record.working and not record.rows and (record.admitted or not record.attempted):
             self._settle(record)
 
-    def _sent(self, event: Event, path: str) -> IntentRecord | None:
+    def _sent(self, event: Event, path: str) -> None:
+        """A sender's send reached Beam on ``path``: the nonce is attempted."""
         nonce = event.nonce
         if nonce is None:
-            return None
+            return
         record = self.records.get(nonce)
         data = event.data
         if record is None:
@@ -221,13 +225,13 @@ class DeliveryHistory:
             record.path = path
             record.sender = data.get("sender")
             record.sent_at = event.time
-        return record
 
     def _bus_accepted(self, event: Event) -> None:
         self._sent(event, "bus")
 
     def _relay(self, event: Event) -> None:
-        if event.nonce not in self.records:  # a bus attempt's relay finds its bus record
+        record = self.records.get(event.nonce or "")
+        if record is None or not record.attempted:  # a bus attempt's relay finds its bus record
             self._sent(event, "directory")
 
     def _send_rejected(self, event: Event) -> None:

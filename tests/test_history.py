@@ -384,3 +384,15 @@ def test_beamdrill_run_keeps_the_history_when_asked_and_with_events(tmp_path: An
         plain = beamdrill("run", demo, *argv, "--out", tmp_path / "plain")
         assert "history:" not in plain.stdout
         assert json.loads((tmp_path / "plain" / "result.json").read_text())["summary"]["history"] is None
+
+
+def test_a_nonce_processed_while_nobody_had_sent_it_stays_unexpected_and_a_later_send_is_another_intent() -> None:
+    history = check([took("early", 0), ran("early", 1), *sent("early", 2), *walk("early", 2, "directory", "validated",
+                                                                                  "dispatched", "delivered", "acked")])
+    assert counts(history) == {"attempted": 1, "acknowledged": 1, "lost": 1, "unexpected": 1}
+
+
+def test_a_send_that_arrives_while_its_recipient_still_holds_the_nonce_claims_it() -> None:
+    history = check([took("early", 0), *sent("early", 1), ran("early", 2),
+                     *walk("early", 2, "directory", "validated", "dispatched", "delivered", "acked")])
+    assert counts(history) == {"attempted": 1, "acknowledged": 1, "ok": 1}
