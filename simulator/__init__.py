@@ -10,7 +10,7 @@ the subpackages (``kernel``, ``scenario``, ``beam``, ``operator``, ``telemetry``
 layers, described in the README's architecture map.
 """
 
-from simulator.conservation import ConservationError
+from simulator.conservation import ConservationError, HistoryError
 from simulator.kernel.lifecycle import IllegalTransition
 from simulator.kernel.problems import InputError, Problem
 from simulator.loading import load_scenario, parse_scenario
@@ -20,5 +20,5 @@ from simulator.summary import Summary
 from simulator.workload import expected_intents
 from simulator.world import World
 
-__all__ = ["ConservationError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
+__all__ = ["ConservationError", "HistoryError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
            "World", "expected_intents", "load_scenario", "parse_scenario"]

@@ -21,6 +21,11 @@ class ConservationError(AssertionError):
     """The world lost, duplicated or illegally moved an intent."""
 
 
+class HistoryError(ConservationError):
+    """The delivery history is invalid: an acknowledged intent was never processed, or a
+    recipient processed an intent nobody sent (:mod:`simulator.history`)."""
+
+
 def recount(ledger: Ledger, statuses: Iterable[str], retention: Retention) -> list[str]:
     """Compare a ledger with the statuses of the rows a store holds; return the problems."""
     held = dict.fromkeys(STATES, 0)

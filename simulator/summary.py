@@ -47,6 +47,43 @@ class DirectorySummary(BaseModel):
     audit_actions: dict[str, int]
 
 
+class HistoryExample(BaseModel):
+    """One intent of a history anomaly: who sent it to whom on which path, when it was sent,
+    its row's last status and since when, and how often (and first when) it was processed."""
+
+    nonce: str
+    sender: str | None
+    recipient: str | None
+    path: str | None
+    sent_at: float | None
+    status: str | None
+    status_at: float | None
+    runs: int
+    run_times: list[float]
+
+
+class HistoryReport(BaseModel):
+    """The delivery history (:mod:`simulator.history`): every attempted intent in one
+    outcome (``ok`` ... ``in_flight``), the anomalies, validity and up to a few examples
+    of each anomaly."""
+
+    valid: bool
+    attempted: int
+    acknowledged: int
+    ok: int
+    lost: int
+    recovered: int
+    failed: int
+    dead_lettered: int
+    refused: int
+    in_flight: int
+    duplicated: int
+    duplicate_runs: int
+    unexpected: int
+    problems: list[str]
+    examples: dict[str, list[HistoryExample]]
+
+
 class Summary(BaseModel):
     """Everything a run reports: per path, bus, directory, workflows and conservation."""
 
@@ -58,3 +95,5 @@ class Summary(BaseModel):
     traffic_sent: dict[str, int]
     quote_runs: list[QuoteRun]
     conservation: list[str]
+    #: The delivery history; None when the run did not check it.
+    history: HistoryReport | None = None

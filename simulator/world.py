@@ -25,7 +25,8 @@ from simulator.beam.links import Links
 from simulator.beam.relay import Frame
 from simulator.beam.retry import retry_policy
 from simulator.beam.security import Security
-from simulator.conservation import ConservationError, TransitionAudit, check_stores
+from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
+from simulator.history import DeliveryHistory
 from simulator.kernel.events import EventStream, Sink, clock
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import Ledger
@@ -40,7 +41,7 @@ from simulator.operator.prune import Pruner
 from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
-from simulator.summary import BusSummary, DirectorySummary, PathSummary, Summary
+from simulator.summary import BusSummary, DirectorySummary, HistoryReport, PathSummary, Summary
 from simulator.traffic import QuoteRun, Traffic
 
 #: Which store an intent is read from: the directory's ``intent_log`` or the bus's messages.
@@ -74,6 +75,7 @@ class World:
         self.events = EventStream(clock(self.env))
         self.rng = Streams(self.seed)
         self.audit: TransitionAudit | None = None
+        self.history: DeliveryHistory | None = None
         retention = scenario.retention.finished_rows
         self.quirks = scenario.resolved_quirks()
         self.links = Links(self.rng("links"))
@@ -137,12 +139,26 @@ class World:
             self.subscribe(self.audit)
         return self.audit
 
+    def check_history(self) -> DeliveryHistory:
+        """Keep the delivery history (:mod:`simulator.history`) from now on, and judge the
+        run by it: a run that loses an intent or processes one never sent fails. It turns
+        the event stream on, which costs as any sink does."""
+        if self.history is None:
+            self.history = DeliveryHistory()
+            self.subscribe(self.history)
+            for agent in self.agents.values():
+                agent.observer = self.history
+            self.directory.echo_observer = self.history
+        return self.history
+
     def run(self, until: float | None = None, progress: Callable[[float], None] | None = None,
             steps: int = 100) -> Summary:
         """Run to virtual time ``until`` (the scenario's duration by default) and summarise.
 
         ``progress`` is called with the virtual time after each of ``steps`` slices.
-        Raises :class:`ConservationError` if the end-of-run check fails.
+        Raises :class:`ConservationError` if the end-of-run check fails, and its
+        :class:`HistoryError` when the delivery history (if kept) lost an intent or
+        processed one never sent.
         """
         end = self.scenario.duration if until is None else until
         if not math.isfinite(end) or end < 0:
@@ -158,6 +174,8 @@ class World:
         summary = self.summary()
         if summary.conservation:
             raise ConservationError("; ".join(summary.conservation))
+        if summary.history is not None and not summary.history.valid:
+            raise HistoryError("; ".join(summary.history.problems))
         return summary
 
     # -- the public API drills use -------------------------------------------------------
@@ -294,6 +312,10 @@ class World:
         """The directory's audit log, oldest first."""
         return list(self.directory.security.audit.rows)
 
+    def delivery_history(self) -> HistoryReport | None:
+        """The delivery history as it stands now; None unless :meth:`check_history` keeps it."""
+        return None if self.history is None else self.history.report()
+
     def conservation_problems(self) -> list[str]:
         """Every conservation problem now (an empty list when nothing was lost)."""
         return check_stores(self.directory, self.bus)
@@ -330,4 +352,5 @@ class World:
             traffic_sent=dict(sorted(self.traffic.sent.items())),
             quote_runs=list(self.traffic.quote_runs.values()),
             conservation=problems,
+            history=None if self.history is None else self.history.report(),
         )

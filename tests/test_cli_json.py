@@ -147,7 +147,7 @@ def test_drill_list_json_has_one_record_per_drill() -> None:
                ("fm4-forbidden-acl", "forbidden-acl", "ACL entry removed, FORBIDDEN, exact fix", 8),
                ("fm5-rate-limit-shield", "rate-limit-shield", "Burst over the limits and an injection payload", 9),
                ("fire-drill", "fire-drill", "Production fire drill", 19),
-               ("recovery-drill", "restart-recovery", "Bus and directory restarts, nothing lost", 9),
+               ("recovery-drill", "restart-recovery", "Bus and directory restarts, nothing lost", 10),
                ("as-coded-retry-defect", "queued-retries", "Beam's retry defect, as coded", 6)]
     assert json.loads(done.stdout) == {"drills": [
         {"drill": name, "file": f"drills/catalog/{name}.yaml", "rehearses": rehearses, "title": title,

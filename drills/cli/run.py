@@ -66,6 +66,11 @@ def run(
         help="Wall-clock time of virtual t=0: ISO 8601 (2026-04-03T08:00:00Z), 'today' or 'yesterday' (UTC "
              "midnight). Default: the scenario's epoch.")] = None,
     allow_large: Annotated[bool, typer.Option("--allow-large", help=ALLOW_LARGE_HELP)] = False,
+    history: Annotated[Optional[bool], typer.Option(
+        "--history/--no-history",
+        help="Check the delivery history, Jepsen style (lost, duplicated, unexpected, recovered) into "
+             "result.json; a lost or unexpected intent fails the run. Default: on with --events or --traces, "
+             "which turn the event stream on anyway; alone it costs about that much.")] = None,
 ) -> None:
     """Run one scenario and write DIR/result.json, DIR/audit.jsonl (and DIR/events.jsonl with --events).
 
@@ -99,6 +104,8 @@ def run(
     if large is not None:
         fail_input([large])
     world = World(scenario, seed)
+    if history if history is not None else (events or sampling is not None):
+        world.check_history()
     try:
         result = ResultDirectory(out)
     except OutError as error:
@@ -197,5 +204,11 @@ def _print_summary(summary: Summary, seed: int) -> None:
     if len(summary.quote_runs) > 3:
         acked = sum(run.quote_status == "acked" for run in summary.quote_runs)
         console.print(f"... {len(summary.quote_runs) - 3} more quote runs; {acked} of {len(summary.quote_runs)} acked")
+    history = summary.history
+    if history is not None:
+        console.print(f"history: {history.attempted} attempted, {history.acknowledged} acknowledged, {history.ok} ok, "
+                      f"{history.lost} lost, {history.duplicated} duplicated, {history.unexpected} unexpected, "
+                      f"{history.recovered} recovered, {history.in_flight} in flight",
+                      style=None if history.valid else "bold red", highlight=False)
     if summary.conservation:
         console.print(f"conservation VIOLATED: {summary.conservation}", style="bold red", highlight=False)

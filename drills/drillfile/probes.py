@@ -251,9 +251,34 @@ class Invariant(ProbeBase):
     invariant: Literal["conservation"] = "conservation"
 
 
+#: What a ``history`` probe may count (:mod:`simulator.history`).
+HistoryCountName = Literal["attempted", "acknowledged", "ok", "lost", "recovered", "failed", "dead_lettered", "refused",
+                           "in_flight", "duplicated", "duplicate_runs", "unexpected"]
+
+
+class HistoryCount(ProbeBase):
+    """A count of the delivery history, Jepsen style, as it stands: ``lost``, ``duplicated``,
+    ``unexpected``, ``recovered``, ``in_flight`` and the other outcomes (README, "The
+    delivery history")."""
+
+    probe: Literal["history"]
+    count: HistoryCountName
+
+    @model_validator(mode="after")
+    def _a_number(self) -> "HistoryCount":
+        given = self.model_fields_set
+        if "contains" in given:
+            raise ValueError("expected a count compared with equals, one_of, at_least or at_most, found contains")
+        wanted = [self.equals] if "equals" in given else list(self.one_of or []) if "one_of" in given else []
+        for value in wanted:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"expected a whole number of intents to compare {self.count} with, found {value!r}")
+        return self
+
+
 Probe = Annotated[
     Union[TraceStatus, ErrorOf, RetryCount, RetrySchedule, ShieldDecision, Guidance, WorkflowField, AlertSeverity, AlertsFiring,
           AlertRelated, InboxItem, InboxCount, DeadLetters, BusStats, ShieldDecisions, ErrorCount, AuditCount,
-          PartnerHealth, Invariant],
+          PartnerHealth, Invariant, HistoryCount],
     Field(discriminator="probe"),
 ]

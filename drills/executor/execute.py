@@ -36,7 +36,7 @@ from drills.runs.files import atomic_stream, shown_path, write_json
 from drills.runs.runner import Outputs, RunReport, describe_error, run_world
 from drills.drillfile.probes import NonceTarget, ProbeBase
 from drills.drillfile.steps import StepBase
-from simulator import ConservationError
+from simulator import ConservationError, HistoryError
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import IllegalTransition
 from simulator.summary import Summary
@@ -250,6 +250,10 @@ class _Drill:
             self.record.verdict = "failed"
             self.record.reason = "ConservationError: " + "; ".join(summary.conservation)
             raise ConservationError("; ".join(summary.conservation))
+        if summary.history is not None and not summary.history.valid:
+            self.record.verdict = "failed"
+            self.record.reason = "HistoryError: " + "; ".join(summary.history.problems)
+            raise HistoryError("; ".join(summary.history.problems))
         return summary
 
     def verdict(self) -> Verdict:
@@ -290,6 +294,7 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
     drill that deviates, aborts or fails: the verdict says so and the files say why."""
     started = time.perf_counter()
     world = World(loaded.scenario, seed)
+    world.check_history()
     drill = _Drill(loaded, world, progress)
     out.mkdir(parents=True, exist_ok=True)
     report: RunReport | None = None

@@ -124,6 +124,11 @@ def _invariant(ctx: DrillContext, probe: spec.Invariant) -> Any:
     return "held" if not problems else "; ".join(problems)
 
 
+def _history(ctx: DrillContext, probe: spec.HistoryCount) -> Any:
+    report = ctx.world.delivery_history()
+    return None if report is None else getattr(report, probe.count)
+
+
 OBSERVERS: dict[type, Callable[[DrillContext, Any], Any]] = {
     spec.TraceStatus: _status, spec.ErrorOf: _error, spec.RetryCount: _retry_count,
     spec.RetrySchedule: _retry_schedule, spec.ShieldDecision: _shield_decision, spec.Guidance: _guidance, spec.WorkflowField: _workflow,
@@ -131,6 +136,7 @@ OBSERVERS: dict[type, Callable[[DrillContext, Any], Any]] = {
     spec.InboxItem: _inbox_item, spec.InboxCount: _inbox_count, spec.DeadLetters: _dead_letters,
     spec.BusStats: _bus_stats, spec.ShieldDecisions: _shield, spec.ErrorCount: _error_count,
     spec.AuditCount: _audit, spec.PartnerHealth: _partner_health, spec.Invariant: _invariant,
+    spec.HistoryCount: _history,
 }
 
 

@@ -1,7 +1,7 @@
 """The proof pack ``report.md``: what the drill was, its verdict, its warnings (expectations
 that held before the drill did anything), the timeline of faults, alerts, inbox changes
-and operator steps, every expectation with what was observed, the
-runbook violations, the traces of the affected nonces, and the chart."""
+and operator steps, every expectation with what was observed, the delivery
+history, the runbook violations, the traces of the affected nonces, and the chart."""
 
 from __future__ import annotations
 
@@ -71,6 +71,30 @@ def _probe_rows(activities: list[Activity]) -> list[str]:
     return rows
 
 
+def _history_rows(world: World) -> list[str]:
+    """The delivery history at the end of the drill: its counts, then its examples."""
+    history = world.delivery_history()
+    if history is None:
+        return ["The delivery history was not kept."]
+    verdict = "valid" if history.valid else "**invalid**: " + "; ".join(history.problems)
+    lines = [f"The history is {verdict}. Of {history.attempted} intents attempted, {history.acknowledged} "
+             "acknowledged:", "", "| ok | lost | recovered | failed | dead-lettered | refused | in flight | "
+             "duplicated (extra runs) | unexpected |", "|---|---|---|---|---|---|---|---|---|",
+             f"| {history.ok} | {history.lost} | {history.recovered} | {history.failed} | {history.dead_lettered} | "
+             f"{history.refused} | {history.in_flight} | {history.duplicated} ({history.duplicate_runs}) | "
+             f"{history.unexpected} |"]
+    if any(history.examples.values()):
+        lines.append("")
+    for anomaly, examples in history.examples.items():
+        for example in examples:
+            runs = ", ".join(f"t={t:g}s" for t in example.run_times) or "never"
+            sent = "never sent" if example.sent_at is None else f"sent t={example.sent_at:g}s"
+            lines.append(f"- {anomaly}: `{example.nonce}` {example.sender or '?'} → {example.recipient or '?'} "
+                         f"({example.path or '—'}), {sent}, {example.status or 'no row'}"
+                         f"{'' if example.status_at is None else f' at t={example.status_at:g}s'}, processed {runs}")
+    return lines
+
+
 def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -> None:
     """Write ``out/report.md`` for a finished drill."""
     lines = [f"# Drill {journal.drill}: {journal.title}", "",
@@ -98,6 +122,7 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
     guards = [a for a in journal.run if a.phase == "guard"]
     if guards:
         lines += ["", "## Guards that failed", ""] + _probe_rows(guards)
+    lines += ["", "## Delivery history", ""] + _history_rows(world)
     lines += ["", "## Runbook order rules", ""]
     lines += [f"- **violated** at t={v.time:g}s by `{v.step}`: {v.rule} ({v.detail})" for v in journal.violations] \
         or ["- every operator step kept the runbook's order"]

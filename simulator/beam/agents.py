@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, Protocol, cast
 
 import simpy
 
@@ -43,6 +43,19 @@ class AgentResult(NamedTuple):
 
 _SUCCESS = AgentResult(True)
 _ACCEPTED = AgentResult(True, None, ASYNC_ACCEPTED)
+
+class WorkObserver(Protocol):
+    """Told when a recipient takes an intent and when its handler has run: the delivery
+    history (:mod:`simulator.history`) listens, nothing else does. Calls carry the
+    virtual time, the recipient's id and the intent's nonce."""
+
+    def received(self, time: float, agent: str, nonce: str) -> None:
+        """The recipient took delivery of ``nonce`` (it may wait for a free slot)."""
+
+    def handled(self, time: float, agent: str, nonce: str, success: bool) -> None:
+        """The recipient's handler ran for ``nonce`` and answered ``success``, whether or
+        not the answer reached anybody (the connection may have closed meanwhile)."""
+
 
 #: Called with the caller's ticket and the agent's result once it has answered, or with
 #: None if the answer was lost because the connection closed.
@@ -103,6 +116,8 @@ class Agent:
         self._waiting: deque[tuple[IntentRow, Reply, Any, int]] = deque()
         self.received = 0
         self.answered = 0
+        #: Told of every delivery taken and every handler run; None (the default) costs nothing.
+        self.observer: WorkObserver | None = None
 
     def _use_results(self, failure_rate: float, failure_code: str, async_accept: float) -> None:
         self._results = (failure_rate, failure_code, async_accept)
@@ -145,6 +160,8 @@ class Agent:
         """Take delivery of ``row``; ``reply(ticket, result)`` is called when the agent answers
         or the answer is lost. Return in how many seconds the answer comes, if already known."""
         self.received += 1
+        if self.observer is not None:
+            self.observer.received(self.env.now, self.id, row.nonce)
         if self._capacity is not None and self._busy >= self._capacity:
             self._waiting.append((row, reply, ticket, self.connection))
             return None
@@ -155,16 +172,16 @@ class Agent:
         self._busy += 1
         if self.handler is not None:
             process = self.env.process(self._run_handler(row))
-            process.callbacks.append(lambda event: self._finish(event.value, reply, ticket, connection))
+            process.callbacks.append(lambda event: self._finish(row, event.value, reply, ticket, connection))
             return None
         latency = self._latency()
-        timer = self.env.timeout(latency, (self._draw_result(), reply, ticket, connection))
+        timer = self.env.timeout(latency, (row, self._draw_result(), reply, ticket, connection))
         timer.callbacks.append(self._on_timer)
         return latency
 
     def _on_timer(self, timer: simpy.Event) -> None:
-        result, reply, ticket, connection = cast(tuple[AgentResult, Reply, Any, int], timer.value)
-        self._finish(result, reply, ticket, connection)
+        row, result, reply, ticket, connection = cast(tuple["IntentRow", AgentResult, Reply, Any, int], timer.value)
+        self._finish(row, result, reply, ticket, connection)
 
     def _run_handler(self, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
         yield self.env.timeout(self._latency())
@@ -179,8 +196,10 @@ class Agent:
             return _ACCEPTED
         return _SUCCESS
 
-    def _finish(self, result: AgentResult, reply: Reply, ticket: Any, connection: int) -> None:
+    def _finish(self, row: IntentRow, result: AgentResult, reply: Reply, ticket: Any, connection: int) -> None:
         self._busy -= 1
+        if self.observer is not None:
+            self.observer.handled(self.env.now, self.id, row.nonce, result.success)
         if self._waiting:
             self._start(*self._waiting.popleft())
         if not self.connected or connection != self.connection:

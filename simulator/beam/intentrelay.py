@@ -14,7 +14,7 @@ from typing import Any, Callable, Final, cast
 
 import simpy
 
-from simulator.beam.agents import Agent, AgentResult
+from simulator.beam.agents import Agent, AgentResult, WorkObserver
 from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger, is_allowed
 from simulator.beam.links import Links
@@ -92,6 +92,9 @@ class IntentRelay(ABC):
         #: Told of Shield rows and of intent_log rows inserted, reset and finalised (the
         #: facts alerts read, :mod:`simulator.operator.factstore`); None when unused.
         self.observer: DirectoryObserver | None = None
+        #: Told when the echo agent, which the directory answers for itself, handles an
+        #: intent (agents tell their own :attr:`Agent.observer`); None when unused.
+        self.echo_observer: WorkObserver | None = None
 
     def watch(self) -> None:
         """Start emitting transition events (call after sinks subscribe)."""
@@ -255,6 +258,9 @@ class IntentRelay(ABC):
             if row.recipient == ECHO_AGENT:
                 self._stage(row, "delivered")
                 self.ledger.move(row, "delivered")
+                if self.echo_observer is not None:
+                    self.echo_observer.received(self.env.now, ECHO_AGENT, row.nonce)
+                    self.echo_observer.handled(self.env.now, ECHO_AGENT, row.nonce, True)
                 self._finish(row, AgentResult(True, None, {}), done)
                 return
             self._fail(row, "OFFLINE", done, timed=False)  # no federation peer knows it
