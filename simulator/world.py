@@ -16,7 +16,7 @@ from typing import Any, Callable, Literal, NamedTuple
 import simpy
 
 from simulator import faults
-from simulator.beam.agents import Agent, HandlerFactory
+from simulator.beam.agents import Agent, AgentResult, HandlerFactory
 from simulator.beam.audit import AuditRow
 from simulator.beam.bus import Bus
 from simulator.beam.busrows import BusMessage
@@ -270,6 +270,35 @@ class World:
         for step in steps[status]:
             bus.mark(message_id, step, error=error, next_retry_at=next_retry_at)
         return message_id
+
+    def seed_directory_row(self, sender: str, recipient: str, intent: str, nonce: str,
+                           payload: dict[str, Any] | None = None, status: str = "received",
+                           error_code: str | None = None, via: Literal["http", "ws"] = "ws") -> None:
+        """Store a directory ``intent_log`` row in ``status`` now, without routing it.
+
+        The row takes the lifecycle's path to ``status`` (``received``, ``validated``,
+        ``queued``, ``dispatched``, ``delivered`` with nobody waiting, ``acked``, or
+        ``failed`` with ``error_code``), as Beam's directory tests write rows. Use it for
+        rows a run cannot otherwise hold at a chosen time, such as one ``dispatched`` or
+        ``delivered`` when the directory restarts, or a finished one a resend meets.
+        Raises ValueError for another status, a known nonce, or an error code on a row that
+        is not failed (or none on one that is).
+        """
+        frame = Frame(sender, recipient, intent, {} if payload is None else payload, nonce, self.env.now)
+        self.directory.seed_row(frame, via, status, error_code)
+
+    def agent_result(self, nonce: str, success: bool = True, payload: dict[str, Any] | None = None,
+                     code: str | None = None) -> None:
+        """An agent's ``result`` frame for ``nonce`` arrives at the directory now, as when an
+        agent answers on its new connection after a directory restart (Beam's
+        ``handleResult``): it settles a waiting sender, or finalises a ``delivered`` row no
+        sender waits for; ``code`` is the frame's ``errorCode`` when ``success`` is False."""
+        self.directory.result_frame(nonce, AgentResult(success, code, payload))
+
+    def restart_directory(self, downtime: float = 0.0) -> None:
+        """Restart the directory now, back after ``downtime`` seconds: connections and waiters
+        are lost, and the boot recovers every in-flight row (§3.10)."""
+        self.directory.restart(downtime)
 
     def restart_bus(self) -> None:
         """Restart the message bus now: attempts in flight die, ``received`` and

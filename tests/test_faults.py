@@ -319,7 +319,7 @@ def test_rate_limit_fault_refuses_the_limit_plus_first_send_then_restores_the_li
     assert _send(world, layer, "n-3")[0] == ok
 
 
-@pytest.mark.parametrize("layer, bucket", [("public_ip", "ip"), ("public_sender", "sender")])
+@pytest.mark.parametrize("layer, bucket", [("public_ip", "intent-send-ip"), ("public_sender", "intent-send-sender")])
 def test_public_rate_limit_fault_audits_the_bucket(layer, bucket):
     world, _ = make_world({"kind": "rate_limit", "layer": layer, "limit": 1})
     run_to(world, DURING)

@@ -200,7 +200,7 @@ def test_rate_limit_per_min_100_lifts_the_public_20_per_min_only_as_coded(fideli
     assert outcomes[20:] == [(429, "RATE_LIMITED")] * refused + [(200, None)] * (10 - refused)
     buckets = [r.details["bucket"] for r in world.directory.security.audit.rows
                if r.action == "public.rate_limit.throttled"]
-    assert buckets == ["sender"] * refused
+    assert buckets == ["intent-send-sender"] * refused
 
 
 # -- resolving quirks ------------------------------------------------------------------------

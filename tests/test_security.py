@@ -241,19 +241,20 @@ def test_missing_ip_shares_the_unknown_bucket():
     events = [send(world, sender=s) for s in (SENDER, OTHER) for _ in range(15)]
     third = send(world, sender=TARGET, recipient=SENDER)
     assert codes(world, events + [third]) == [OK] * 30 + [PUBLIC_429]
-    assert rejects(world)[-1].flags[:3] == ("RATE_LIMITED", "bucket:ip", "ip:unknown")
+    assert rejects(world)[-1].flags == ("RATE_LIMITED", "bucket:intent-send-ip", "ip:unknown")
+    assert rejects(world)[-1].sender == "ip:unknown"  # logThrottle: the IP bucket's actor
 
 
 def test_ip_bucket_checked_first_and_counts_requests_the_sender_bucket_rejects():
     world = make_world()
     a = [send(world, ip=IP) for _ in range(25)]  # 20 pass; 5 are refused by the sender bucket but count for the IP
     assert codes(world, a) == [OK] * 20 + [PUBLIC_429] * 5
-    assert [r.flags[1] for r in rejects(world)] == ["bucket:sender"] * 5
+    assert [r.flags[1] for r in rejects(world)] == ["bucket:intent-send-sender"] * 5
     b = [send(world, sender=OTHER, ip=IP) for _ in range(6)]
     assert codes(world, b) == [OK] * 5 + [PUBLIC_429]
-    assert rejects(world)[-1].flags[1] == "bucket:ip"
+    assert rejects(world)[-1].flags[1] == "bucket:intent-send-ip"
     one(world, ip=IP)  # both buckets are full: the IP bucket is named
-    assert rejects(world)[-1].flags[1] == "bucket:ip"
+    assert rejects(world)[-1].flags[1] == "bucket:intent-send-ip"
 
 
 def test_public_over_limit_request_is_not_counted():
@@ -294,12 +295,15 @@ def test_public_rejection_writes_audit_and_shield_reject_row():
     events = [send(world, ip=IP), send(world, ip=IP, nonce="pub-429")]
     assert codes(world, events) == [OK, PUBLIC_429]
     (audit,) = audit_actions(world, "public.rate_limit.throttled")
-    assert (audit.details["bucket"], audit.details["ip"]) == ("ip", IP)
+    # Beam's logThrottle: actor = the bucket's actor, target = the route (rate-limit.ts:224-235).
+    assert (audit.target, audit.details) == ("/intents/send", {"actor": f"ip:{IP}", "bucket": "intent-send-ip",
+                                                               "limit": 1, "ip": IP, "intentType": "http.intent.send"})
     # Middleware rejections are written like Beam's logShieldRejection: no nonce, no payload.
     row = world.directory.security.shield.rows[-1]
     assert (row.nonce, row.payload_hash, row.response_size) == (None, None, 0)
     assert (row.decision, row.risk, row.sender_trust) == ("reject", 0.9, 0.0)
-    assert row.flags[:3] == ("RATE_LIMITED", "bucket:ip", f"ip:{IP}")
+    assert (row.sender, row.intent) == (f"ip:{IP}", "http.intent.send")
+    assert row.flags == ("RATE_LIMITED", "bucket:intent-send-ip", f"ip:{IP}")
 
 
 def test_public_reject_row_flags_are_exactly_code_bucket_ip():
@@ -311,7 +315,7 @@ def test_public_reject_row_flags_are_exactly_code_bucket_ip():
     # Middleware rejections are written like Beam's logShieldRejection: no nonce, no payload.
     row = world.directory.security.shield.rows[-1]
     assert (row.nonce, row.payload_hash, row.response_size) == (None, None, 0)
-    assert (row.risk, row.flags) == (0.9, ("RATE_LIMITED", "bucket:ip", f"ip:{IP}"))
+    assert (row.risk, row.flags) == (0.9, ("RATE_LIMITED", "bucket:intent-send-ip", f"ip:{IP}"))
 
 
 # -- trust gate (§7, §14.16) --------------------------------------------------------------------
@@ -376,7 +380,10 @@ def test_trust_gate_rejection_writes_audit_and_shield_reject_row():
     out = one(world, ip=IP, nonce="gate-403")
     assert out.error_code == "SHIELD_CLOSED"
     (audit,) = audit_actions(world, "shield.request.blocked")
-    assert (audit.details["errorCode"], audit.details["ip"], audit.details["intentType"]) == ("SHIELD_CLOSED", IP, "agent.ping")
+    # Beam's logShieldRejection: actor = sender, target = recipient (trust-gate.ts:99-111).
+    assert (audit.target, audit.details) == (TARGET, {"actor": SENDER, "errorCode": "SHIELD_CLOSED",
+                                                      "reason": "Agent is not accepting intents", "ip": IP,
+                                                      "intentType": "agent.ping", "recipient": TARGET})
     # Middleware rejections are written like Beam's logShieldRejection: no nonce, no payload.
     row = world.directory.security.shield.rows[-1]
     assert (row.nonce, row.payload_hash, row.response_size) == (None, None, 0)

@@ -146,7 +146,7 @@ def check_rate_limit_layers(values: dict[SeriesId, float], world: World, summary
     audit = world.directory.security.audit
     if sum(audit.counts.values()) == len(audit.rows):
         buckets = Counter(row.details["bucket"] for row in audit.rows if row.action == "public.rate_limit.throttled")
-        assert (layer["public_ip"], layer["public_sender"]) == (buckets["ip"], buckets["sender"])
+        assert (layer["public_ip"], layer["public_sender"]) == (buckets["intent-send-ip"], buckets["intent-send-sender"])
 
 
 class Run(NamedTuple):

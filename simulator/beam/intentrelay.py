@@ -40,6 +40,16 @@ RETRYABLE_INTENT_ERRORS: Final[frozenset[str]] = frozenset(
 CONNECTION_REFUSED: Final[RelayOutcome] = RelayOutcome(NO_RESPONSE, False, "DELIVERY_FAILED", "CONNECTION_REFUSED")
 _THROWN = RelayOutcome(500, False, "RELAY_ERROR", "RELAY_ERROR", error="Failed to relay intent")
 
+def echo_payload(intent: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The built-in echo responder's result payload (Beam's ``buildPublicEchoResult``)."""
+    if intent == "conversation.message":
+        message = payload.get("message")
+        text = message.strip() if isinstance(message, str) else ""
+        return {"message": f"Echo: {text or 'Hello from Beam.'}", "from": ECHO_AGENT, "handledBy": "builtin-echo"}
+    return {"ok": True, "beamId": ECHO_AGENT, "handledBy": ECHO_AGENT, "transport": "builtin-echo", "intent": intent,
+            "message": f"Mock success for {intent}", "originalPayload": payload}
+
+
 #: What an agent hands back with its answer: the row, its generation, the directory's epoch.
 Ticket = tuple[IntentRow, int, int]
 
@@ -254,19 +264,16 @@ class IntentRelay(ABC):
             return
         self.ledger.move(row, "dispatched")
         agent = self.agents.get(row.recipient)
-        if agent is None:
-            if row.recipient == ECHO_AGENT:
+        if agent is None or not agent.connected:
+            if row.recipient == ECHO_AGENT:  # maybeDeliverPublicEcho: not registered, or offline
                 self._stage(row, "delivered")
                 self.ledger.move(row, "delivered")
                 if self.echo_observer is not None:
                     self.echo_observer.received(self.env.now, ECHO_AGENT, row.nonce)
                     self.echo_observer.handled(self.env.now, ECHO_AGENT, row.nonce, True)
-                self._finish(row, AgentResult(True, None, {}), done)
+                self._finish(row, AgentResult(True, None, echo_payload(row.intent, row.payload)), done)
                 return
-            self._fail(row, "OFFLINE", done, timed=False)  # no federation peer knows it
-            return
-        if not agent.connected:
-            self._fail(row, "OFFLINE", done, timed=False)
+            self._fail(row, "OFFLINE", done, timed=False)  # offline, or no federation peer knows it
             return
         effect = self.links.effect(f"directory->{agent.id}") if self.links.active else None
         if effect is not None and effect.reset:
@@ -322,6 +329,71 @@ class IntentRelay(ABC):
                 self.observer.finished(row)
             self.stop("late result after a failure crashed the directory")
 
+    def result_frame(self, nonce: str, result: AgentResult) -> None:
+        """An agent's ``result`` frame for ``nonce`` arrives now on a live connection (Beam's
+        ``handleResult``), such as an agent answering after the directory restarted.
+
+        A waiting sender gets it as usual. With nobody waiting, a ``delivered`` row (one a
+        boot resumed, §3.10) is finalised by it as a late result; a row that failed with a
+        retryable code meets the as-coded crash when that quirk is on (§3.9/3); anything
+        else (an unknown nonce, a finished row) ignores it. Nothing arrives while the
+        process is down.
+        """
+        row = self.rows.get(nonce)
+        if not self.up or row is None:
+            return
+        if row.waiting:
+            row.waiting = False
+            self._finish(row, result, row.answer)
+        elif row.status == "delivered":
+            self.resumed.discard(row)
+            self.late_results += 1
+            self._finish(row, result, None, late=True)
+        elif row.status == "failed":
+            self._late((row, row.generation, self.epoch), result)
+
+    def seed_row(self, frame: Frame, origin: Origin, status: str, error_code: str | None = None) -> IntentRow:
+        """Store an ``intent_log`` row for ``frame`` in ``status`` now, without routing it.
+
+        The row takes the lifecycle's path to ``status`` (``received``; ``validated``;
+        ``queued`` and ``dispatched`` after ``validated``; ``delivered`` after
+        ``dispatched``, with nobody waiting; ``acked`` after ``delivered``, with the frame's
+        payload as its result; ``failed`` after ``dispatched``, with ``error_code``), as
+        Beam's own tests write rows before a restart or a resend. Its failure is not
+        counted among the directory's failures: it was given, not seen.
+        """
+        paths = {"received": (), "validated": ("validated",), "queued": ("validated", "queued"),
+                 "dispatched": ("validated", "dispatched"), "delivered": ("validated", "dispatched", "delivered"),
+                 "acked": ("validated", "dispatched", "delivered", "acked"),
+                 "failed": ("validated", "dispatched", "failed")}
+        if status not in paths:
+            raise ValueError(f"a directory row cannot be seeded in {status!r}; one of {', '.join(paths)}")
+        if frame.nonce in self.rows:
+            raise ValueError(f"the directory already holds a row for nonce {frame.nonce!r}")
+        if (status == "failed") != (error_code is not None):
+            raise ValueError("a seeded row has an error code exactly when it is failed")
+        row = self.rows[frame.nonce] = IntentRow(frame, origin, self.env.now)
+        self.ledger.admit(row)
+        self._stage(row, "received")
+        if self.observer is not None:
+            self.observer.admitted(row)
+        for stage in paths[status]:
+            self._stage(row, stage)
+            if stage == "delivered":
+                row.delivered_at = self.env.now
+            elif stage == "acked":
+                row.result = AgentResult(True, None, frame.payload)
+                row.finished_at = self.env.now
+            elif stage == "failed":
+                row.error_code = error_code
+                row.finished_at = self.env.now
+            self.ledger.move(row, stage)
+        if status in ("acked", "failed"):
+            if self.observer is not None:
+                self.observer.finished(row)
+            self.retention.finished(row)
+        return row
+
     def _on_timeout(self, timer: simpy.Event) -> None:
         ticket = cast(Ticket, timer.value)
         if self._current(ticket):
@@ -329,7 +401,7 @@ class IntentRelay(ABC):
             row.waiting = False
             self._fail(row, "TIMEOUT", row.answer)
 
-    def _finish(self, row: IntentRow, result: AgentResult, done: Answer | None) -> None:
+    def _finish(self, row: IntentRow, result: AgentResult, done: Answer | None, late: bool = False) -> None:
         row.result = result
         row.answer = None
         now = row.finished_at = self.env.now
@@ -337,7 +409,7 @@ class IntentRelay(ABC):
             self.on_result_latency(0.0 if row.delivered_at is None else now - row.delivered_at)
         if self.events.active:
             self.events.emit("agent_result", row.nonce, success=result.success, code=result.code,
-                             accepted_async=result.accepted_async, late=False)
+                             accepted_async=result.accepted_async, late=late)
         if result.success:
             self._stage(row, "acked")
             self.ledger.move(row, "acked")

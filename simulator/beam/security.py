@@ -21,6 +21,8 @@ from simulator.beam.trust import DAY, NEW_AGENT_TRUST, trust_score
 UNKNOWN_IP = "unknown"
 PUBLIC_CLEANUP_INTERVAL = 300.0
 RETRY_AFTER = 60
+#: The intent type the public limiter's rows carry on ``POST /intents/send``.
+PUBLIC_INTENT_TYPE: Final[str] = "http.intent.send"
 
 
 class Refusal(NamedTuple):
@@ -143,13 +145,17 @@ class Security:
         if ip not in limits.trusted_ips and not (
                 limits.trusted_senders and any(sender_matches(p, frame.sender) for p in limits.trusted_senders)):
             windows = self.public_windows
-            for bucket, key, limit in (("ip", "intent-send-ip:ip:" + ip, limits.per_ip),
-                                       ("sender", "intent-send-sender:beam:" + frame.sender, limits.public_per_sender)):
+            for layer, bucket, actor, limit in (("public_ip", "intent-send-ip", "ip:" + ip, limits.per_ip),
+                                                ("public_sender", "intent-send-sender", frame.sender,
+                                                 limits.public_per_sender)):
+                key = f"{bucket}:{actor}" if layer == "public_ip" else f"{bucket}:beam:{actor}"
                 if not windows.hit(key, limit, now):
-                    self.rate_limited["public_" + bucket] += 1
-                    self.audit.write(now, "public.rate_limit.throttled", frame.sender, bucket=bucket, ip=ip,
-                                     route="/intents/send")
-                    row = self.shield.reject(now, frame.sender, 0.0, frame.intent, PUBLIC_LIMIT_RISK,
+                    # logThrottle: the bucket's actor (the address, or the sender) and the
+                    # route's own intent type, not the frame's.
+                    self.rate_limited[layer] += 1
+                    self.audit.write(now, "public.rate_limit.throttled", "/intents/send", actor=actor, bucket=bucket,
+                                     limit=limit, ip=ip, intentType=PUBLIC_INTENT_TYPE)
+                    row = self.shield.reject(now, actor, 0.0, PUBLIC_INTENT_TYPE, PUBLIC_LIMIT_RISK,
                                              ("RATE_LIMITED", f"bucket:{bucket}", f"ip:{ip}"))
                     return Refusal(429, "RATE_LIMITED", "RATE_LIMITED", RETRY_AFTER, "Too many requests"), row
         if self.shield.payloads.facts(frame.payload).size > self.max_payload_bytes:
@@ -161,8 +167,8 @@ class Security:
         if refused is None:
             return None
         code, status = refused
-        self.audit.write(now, "shield.request.blocked", frame.recipient, errorCode=code, ip=ip,
-                         intentType=frame.intent, sender=frame.sender, nonce=frame.nonce)
+        self.audit.write(now, "shield.request.blocked", frame.recipient, actor=frame.sender, errorCode=code,
+                         reason=TRUST_GATE_TEXTS[code], ip=ip, intentType=frame.intent, recipient=frame.recipient)
         row = self.shield.reject(now, frame.sender, trust, frame.intent, TRUST_GATE_RISK, (code, f"ip:{ip}"))
         return Refusal(status, code, code, message=TRUST_GATE_TEXTS.get(code)), row
 

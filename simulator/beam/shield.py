@@ -1,5 +1,6 @@
-"""Shield (beam-model §7, §8): the per-recipient trust gate, the content sandbox, sender
-anomalies, and the pass / hold / reject decision recorded for every relay.
+"""Shield (beam-model §7, §8): the per-recipient trust gate, each payload's facts (through the
+content sandbox, :mod:`simulator.beam.sandbox`), sender anomalies, and the pass / hold /
+reject decision recorded for every relay.
 
 Decisions never block delivery by themselves: a ``hold`` is recorded and the relay goes
 on (§3.9/4); rejections come from the checks that threw before the decision.
@@ -8,15 +9,13 @@ on (§3.9/4); rejections come from the checks that threw before the decision.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
 from simulator.beam.acl import sender_matches
 from simulator.beam.ratelimit import FixedWindows
+from simulator.beam.sandbox import payload_text, sanitize
 from simulator.scenario.model import ShieldSpec
 
 Decision = Literal["pass", "hold", "reject"]
@@ -81,65 +80,7 @@ def trust_gate(config: ShieldConfig, sender: str, recipient: str, sender_trust: 
     return None
 
 
-# -- content sandbox ---------------------------------------------------------------------
-
-
-class InjectionPattern(NamedTuple):
-    """One prompt-injection pattern of the content sandbox and its severity."""
-
-    name: str
-    regex: re.Pattern[str]
-    severity: float
-
-
-def _pattern(name: str, regex: str, severity: float) -> InjectionPattern:
-    return InjectionPattern(name, re.compile(regex), severity)
-
-
-#: Representative patterns (Beam's code has 39, its docs say 23); the three named in §8 keep
-#: their severities exactly. Text is matched lower-cased after normalisation.
-INJECTION_PATTERNS: Final[tuple[InjectionPattern, ...]] = (
-    _pattern("ignore-previous", r"ignore\s+((all|any|the)\s+)?(previous|prior|above|earlier)\s+(instructions|prompts|rules)", 1.0),
-    _pattern("role-override", r"you\s+are\s+now\s+(a|an|the|my)\s", 0.9),
-    _pattern("disregard-rules", r"disregard\s+(your|all|the|any)\s+(rules|guidelines|instructions|policies)", 0.9),
-    _pattern("exfiltrate-secret", r"(send|post|leak|reveal|exfiltrate)\b.{0,40}\b(api[ _-]?key|password|secret|token)", 0.9),
-    _pattern("developer-mode", r"\b(developer\s+mode|dan\s+mode|jailbreak)\b", 0.85),
-    _pattern("system-role-inject", r"(^|[\s\"'{\[])(system|assistant)\s*:\s", 0.8),
-    _pattern("reveal-prompt", r"(reveal|print|show|repeat)\s+(your|the)\s+((system|hidden)\s+)?(prompt|instructions)", 0.8),
-    _pattern("forget-everything", r"forget\s+(everything|all\s+(of\s+)?(your|the)\s+(instructions|rules))", 0.8),
-    _pattern("override-safety", r"(bypass|override|disable)\s+((the|your|all)\s+)?(safety|security|filters?|guardrails?)", 0.75),
-    _pattern("tool-hijack", r"(execute|run)\s+((this|the\s+following)\s+)?((shell|system)\s+)?command", 0.7),
-    _pattern("hidden-instruction", r"<!--.{0,200}(instruction|prompt).{0,200}-->", 0.6),
-    _pattern("encoded-payload", r"base64,[a-z0-9+/=]{40,}", 0.5),
-)
-
-_TAGS = re.compile(r"<[^>]{0,200}>")
-_MARKDOWN = re.compile(r"[*_`#>~]+|\[([^\]]*)\]\([^)]*\)")
-
-
-def sandbox_text(payload: Any) -> str:
-    """The text the sandbox scans: the payload's JSON, HTML and markdown stripped, NFKC, lower case."""
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True) if not isinstance(payload, str) else payload
-    text = _MARKDOWN.sub(lambda m: m.group(1) or "", _TAGS.sub("", text))
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-def content_risk(matches: int, max_severity: float) -> float:
-    """§8: 0 with no match, else ``min(1, max_severity·0.6 + matches·0.1)``, to 4 decimals."""
-    if matches == 0:
-        return 0.0
-    return round(min(1.0, max_severity * 0.6 + matches * 0.1), 4)
-
-
-def risk_label(risk: float) -> str:
-    """§8 labels: above 0.8 critical, above 0.6 high, above 0.3 medium, else low."""
-    if risk > 0.8:
-        return "critical"
-    if risk > 0.6:
-        return "high"
-    if risk > 0.3:
-        return "medium"
-    return "low"
+# -- content facts -----------------------------------------------------------------------
 
 
 class PayloadFacts(NamedTuple):
@@ -152,13 +93,13 @@ class PayloadFacts(NamedTuple):
 
 
 def payload_facts(payload: dict[str, Any]) -> PayloadFacts:
-    """Compute :class:`PayloadFacts`; the hash is the first 16 hex digits of SHA-256."""
-    encoded = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    text = sandbox_text(payload)
-    matched = [p for p in INJECTION_PATTERNS if p.regex.search(text)]
-    risk = content_risk(len(matched), max((p.severity for p in matched), default=0.0))
+    """Compute :class:`PayloadFacts` from the payload's JSON text (as Beam's ``JSON.stringify``
+    writes it): its length, the first 16 hex digits of its SHA-256, the content sandbox's
+    risk and patterns (:mod:`simulator.beam.sandbox`)."""
+    encoded = payload_text(payload)
+    sanitized = sanitize(encoded)
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
-    return PayloadFacts(len(encoded), digest, risk, tuple(p.name for p in matched))
+    return PayloadFacts(len(encoded), digest, sanitized.risk, sanitized.patterns)
 
 
 #: Payload objects the cache holds besides the routes' own: workflow and drill payloads,
@@ -300,7 +241,7 @@ class Shield:
         """Record the decision for one frame (§8) and return its row.
 
         ``rejected`` is the code of a check that refused the frame (the decision is then
-        ``reject`` with that code among the flags); otherwise the decision is ``hold`` when
+        ``reject`` with that code as the last flag); otherwise the decision is ``hold`` when
         the risk reaches 0.65 or any anomaly alerts, else ``pass``.
         """
         facts = self.payloads.facts(payload)
@@ -315,7 +256,7 @@ class Shield:
             flags = (*flags, *(name for name, _ in anomalies))
         if rejected is not None:
             decision = "reject"
-            flags = (rejected, *flags)
+            flags = (*flags, rejected)  # Beam's extraFlags come after patterns and anomalies
         else:
             decision = "hold" if risk >= HOLD_RISK or anomalies else "pass"
         row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, risk, facts.size, flags)
