@@ -102,5 +102,8 @@ class RetryBudget:
         return False
 
     def balance(self, now: float) -> int:
-        """The number of retries that could be paid for at ``now``."""
-        return (self.tokens.sum(now) + self.reserve) // self.withdrawal_amount
+        """The number of retries that could be paid for at ``now`` (truncated toward zero
+        as Finagle's ``Long`` division is: negative while expired deposits leave debits)."""
+        count = self.tokens.sum(now) + self.reserve
+        whole = abs(count) // self.withdrawal_amount
+        return whole if count >= 0 else -whole
