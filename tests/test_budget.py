@@ -145,3 +145,11 @@ def test_retries_allowed_in_any_ttl_never_exceed_the_floor_plus_the_percentage(
         window_retries = sum(1 for t in retries if start <= t < start + 8.0)
         window_requests = sum(1 for t in requests if start - 10.0 < t < start + 8.0)
         assert window_retries <= floor * 10 + percent * window_requests + 1e-9
+
+
+def test_time_is_counted_in_whole_milliseconds_as_finagle_does() -> None:
+    # ttl 1 s: ten slices of 100 ms. A debit at 0 is gone at exactly 1.0 s (float 1.0 // 0.1
+    # would be 9 slices and keep it); 0.9994 s rounds to 999 ms and keeps it.
+    budget = RetryBudget(0.0, ttl=1.0, min_retries_per_sec=1, percent_can_retry=0.0)
+    assert withdraw(budget, 2, 0.0) == [True, False]
+    assert (budget.balance(0.9994), budget.balance(1.0)) == (0, 1)

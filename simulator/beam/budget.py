@@ -29,35 +29,42 @@ SCALE: Final[int] = 1000
 SLICES: Final[int] = 10
 
 
+def millis(seconds: float) -> int:
+    """Virtual seconds on Finagle's clock: whole milliseconds (rounded, so 1.0 s is 1000)."""
+    return round(seconds * 1000)
+
+
 class WindowedAdder:
-    """Finagle's ``WindowedAdder``: a sum over about the last ``span`` seconds, kept as
-    ``slices - 1`` past slices and the one being written. A slice closes when written or
-    read a slice-width after the last close; slices skipped while idle are zeroed."""
+    """Finagle's ``WindowedAdder`` on a millisecond clock: a sum over about the last
+    ``span`` seconds, kept as ``slices - 1`` past slices and the one being written. A slice
+    closes when written or read a slice-width after the last close; slices skipped while
+    idle are zeroed. Times are whole milliseconds, as Finagle's ``Long`` arithmetic is."""
 
     __slots__ = ("window", "past", "slot", "current", "opened")
 
     def __init__(self, span: float, slices: int, now: float) -> None:
         if slices < 2:
             raise ValueError("a windowed adder needs at least two slices")
-        self.window = span / slices
+        self.window = millis(span) // slices
         self.past = [0] * (slices - 1)
         self.slot = 0
         self.current = 0
-        self.opened = now
+        self.opened = millis(now)
 
     def _expire(self, now: float) -> None:
-        if now - self.opened < self.window:
+        at = millis(now)
+        if at - self.opened < self.window:
             return
         past = self.past
         n = len(past)
         past[self.slot] = self.current
         self.current = 0
         self.slot = (self.slot + 1) % n
-        skipped = min(int((now - self.opened) // self.window) - 1, n)
+        skipped = min((at - self.opened) // self.window - 1, n)
         for _ in range(max(0, skipped)):
             past[self.slot] = 0
             self.slot = (self.slot + 1) % n
-        self.opened = now
+        self.opened = at
 
     def add(self, amount: int, now: float) -> None:
         """Add ``amount`` (negative to take) at ``now``."""

@@ -111,9 +111,10 @@ class BusSpec(Model):
     def _max_retries_belongs_to_beam(cls, policy: Any, info: ValidationInfo) -> Any:
         max_retries = info.data.get("max_retries", DEFAULT_MAX_RETRIES)
         if not isinstance(policy, BeamRetry) and max_retries != DEFAULT_MAX_RETRIES:
-            raise ValueError(f"the {policy.preset} preset counts its own max_retries (retries after the first "
-                             f"attempt); expected bus.max_retries left at Beam's {DEFAULT_MAX_RETRIES}, found "
-                             f"{max_retries}")
+            own = ("makes one attempt" if policy.preset == "none"
+                   else "counts its own max_retries (retries after the first attempt)")
+            raise ValueError(f"the {policy.preset} preset {own}; expected bus.max_retries left at Beam's "
+                             f"{DEFAULT_MAX_RETRIES}, found {max_retries}")
         return policy
 
     @model_serializer(mode="wrap")

@@ -12,7 +12,7 @@ preset carries its own ``max_retries``, Brooker's retries after the first attemp
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_serializer
 
@@ -44,6 +44,7 @@ class _Backoff(Model):
     """The knobs every backoff preset has: the ``base`` wait, the ``cap`` no wait exceeds,
     and ``max_retries``, retries after the first attempt."""
 
+    preset: str
     base: PositiveDuration = 30.0
     cap: Duration = 480.0
     max_retries: Annotated[Count, Field(ge=0, le=MAX_PRESET_RETRIES)] = 4
@@ -80,19 +81,23 @@ class DecorrelatedSpec(_Backoff):
 
 def _named(value: Any) -> Any:
     """A preset written as its bare name is the preset with its default knobs."""
-    return {"preset": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"preset": value}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a preset name like beam or full_jitter, or a mapping with preset and its knobs, "
+                         f"found {value!r}")
+    return value
 
 
-#: What ``bus.retry_policy`` holds: a preset, by name or with its knobs.
-RetryPolicySpec = Annotated[
-    Union[BeamRetry, NoRetrySpec, FixedSpec, ExponentialSpec, DecorrelatedSpec],
-    Field(discriminator="preset"),
-    BeforeValidator(_named, json_schema_input_type=Union[str, dict[str, Any]]),
-]
-
+#: A preset written by its name alone.
+PresetName = Literal["beam", "none", "fixed", "exponential", "full_jitter", "equal_jitter", "decorrelated_jitter"]
 #: Every preset name, in the order the docs list them.
-PRESET_NAMES: tuple[str, ...] = ("beam", "none", "fixed", "exponential", "full_jitter", "equal_jitter",
-                                 "decorrelated_jitter")
+PRESET_NAMES: tuple[str, ...] = get_args(PresetName)
+#: A preset with its knobs.
+Preset = Annotated[Union[BeamRetry, NoRetrySpec, FixedSpec, ExponentialSpec, DecorrelatedSpec],
+                   Field(discriminator="preset")]
+#: What ``bus.retry_policy`` holds: a preset, by name or with its knobs.
+RetryPolicySpec = Annotated[Preset, BeforeValidator(_named, json_schema_input_type=Union[PresetName, Preset])]
 
 
 class RetryBudgetSpec(Model):
