@@ -150,6 +150,8 @@ def test_retries_allowed_in_any_ttl_never_exceed_the_floor_plus_the_percentage(
 def test_time_is_counted_in_whole_milliseconds_as_finagle_does() -> None:
     # ttl 1 s: ten slices of 100 ms. A debit at 0 is gone at exactly 1.0 s (float 1.0 // 0.1
     # would be 9 slices and keep it); 0.9994 s rounds to 999 ms and keeps it.
-    budget = RetryBudget(0.0, ttl=1.0, min_retries_per_sec=1, percent_can_retry=0.0)
-    assert withdraw(budget, 2, 0.0) == [True, False]
-    assert (budget.balance(0.9994), budget.balance(1.0)) == (0, 1)
+    early, on_time = (RetryBudget(0.0, ttl=1.0, min_retries_per_sec=1, percent_can_retry=0.0) for _ in range(2))
+    assert withdraw(early, 2, 0.0) == withdraw(on_time, 2, 0.0) == [True, False]
+    assert (early.balance(0.9994), on_time.balance(1.0)) == (0, 1)
+    # A read closes the slice then: the next closes 100 ms after 999 ms, not at 1000 ms.
+    assert (early.balance(1.0), early.balance(1.099)) == (0, 1)
