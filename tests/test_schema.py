@@ -115,7 +115,7 @@ def test_the_scenario_schema_knows_retry_presets_budgets_and_breakers(
              "circuit_breaker": {"failure_rate_threshold": 50, "wait_duration_in_open_state": "1m"}}]
     assert [problems(validators["scenario"], {**base, "bus": bus}) for bus in good] == [[], [], [], []]
     bad = [{"retry_policy": "jittery"}, {"retry_policy": {"preset": "none", "base": 1}},
-           {"retry_policy": {"preset": "fixed", "max_retries": "many"}}, {"retry_budget": {"ttl": 61}},
+           {"retry_policy": {"preset": "fixed", "max_retries": "many"}}, {"retry_budget": {"percent": 1}},
            {"circuit_breaker": {"window": 3}}]
     assert [problems(validators["scenario"], {**base, "bus": bus}) for bus in bad] == [
         ["bus.retry_policy: anyOf"], ["bus.retry_policy: anyOf"], ["bus.retry_policy: anyOf"],
