@@ -152,6 +152,8 @@ class Bus:
         self.refused_updates = 0
         #: Presets other than Beam's name themselves in ``retry_scheduled`` events.
         self._policy_name = None if policy.name == "beam" else policy.name
+        #: Beam's policy and no budget: a first failure is retried without asking anything.
+        self._beam_retries = policy.name == "beam" and budget is None
         self._make_budget = budget
         self._make_breaker = breaker
         #: Each pair's retry budget and circuit breaker (None while the guard is off).
@@ -273,10 +275,12 @@ class Bus:
         if attempt.delivered:
             self._deliver(msg)
             return "delivered"
-        if is_retryable(attempt.error_code, attempt.http_status) and self._retry(msg, 1, base_time, attempt):
-            return "queued"
-        if msg.status != "dead_letter":
-            self._dead_letter(msg, attempt)
+        if is_retryable(attempt.error_code, attempt.http_status):
+            if self._beam_retries:  # Beam's sendMessage: the first failure is always retried
+                self._schedule_retry(msg, 1, base_time, attempt)
+                return "queued"
+            return "queued" if self._retry(msg, 1, base_time, attempt) else "dead_letter"
+        self._dead_letter(msg, attempt)
         return "dead_letter"
 
     @staticmethod
@@ -307,12 +311,16 @@ class Bus:
         The directory may take longer than :attr:`attempt_timeout`; the bus then aborts
         with ``TIMEOUT`` while the directory keeps waiting for the agent.
         """
+        if self.breakers is not None:
+            breaker = self._breaker(msg)
+            self._breaker_caller = msg.nonce
+            if not breaker.try_acquire(self.env.now):
+                return self._fail_fast(msg, breaker, then)
+            then = functools.partial(self._recorded, breaker, self.env.now, msg.nonce, then)
         self.attempts += 1
         msg.attempts += 1
         number = msg.attempts
         settled = [False]
-        breaker = None if self.breakers is None else self._breaker(msg)
-        started = self.env.now
 
         def settle(attempt: Attempt) -> None:
             if settled[0]:
@@ -323,21 +331,7 @@ class Bus:
             if self.events.active:
                 self.events.emit("attempt", msg.nonce, number=number, delivered=attempt.delivered,
                                  http_status=attempt.http_status, code=attempt.error_code, error=attempt.error)
-            if breaker is not None and attempt.error_code != CIRCUIT_OPEN:
-                self._breaker_caller = msg.nonce
-                breaker.record(self.env.now, attempt.delivered, self.env.now - started)
             then(attempt)
-
-        if breaker is not None:
-            self._breaker_caller = msg.nonce
-            if not breaker.try_acquire(started):
-                self.breaker_rejections += 1
-                if self.events.active:
-                    self.events.emit("breaker_rejected", msg.nonce, sender=msg.sender, recipient=msg.recipient,
-                                     state=breaker.state)
-                settle(Attempt(False, None, CIRCUIT_OPEN,
-                               f"Circuit breaker {breaker.state} for {msg.sender} -> {msg.recipient}"))
-                return
 
         frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)
 
@@ -360,6 +354,28 @@ class Bus:
         if not settled[0]:
             self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
 
+    def _fail_fast(self, msg: BusMessage, breaker: CircuitBreaker, then: Callable[[Attempt], Any]) -> None:
+        """The pair's breaker refused the attempt: it fails at once with ``CIRCUIT_OPEN``,
+        without calling the directory, and counts as an attempt."""
+        self.attempts += 1
+        msg.attempts += 1
+        self.breaker_rejections += 1
+        attempt = Attempt(False, None, CIRCUIT_OPEN, f"Circuit breaker {breaker.state} for {msg.sender} -> "
+                                                     f"{msg.recipient}")
+        if self.events.active:
+            self.events.emit("breaker_rejected", msg.nonce, sender=msg.sender, recipient=msg.recipient,
+                             state=breaker.state)
+            self.events.emit("attempt", msg.nonce, number=msg.attempts, delivered=False, http_status=None,
+                             code=CIRCUIT_OPEN, error=attempt.error)
+        then(attempt)
+
+    def _recorded(self, breaker: CircuitBreaker, started: float, nonce: str, then: Callable[[Attempt], Any],
+                  attempt: Attempt) -> None:
+        """Record a permitted attempt's outcome and duration in its breaker, then go on."""
+        self._breaker_caller = nonce
+        breaker.record(self.env.now, attempt.delivered, self.env.now - started)
+        then(attempt)
+
     def _deliver(self, msg: BusMessage) -> None:
         mark_delivered(self.ledger, msg, self.env.now)
         self.retention.finished(msg)
@@ -367,7 +383,7 @@ class Bus:
     def _retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> bool:
         """After a retryable failure (the row's ``retry_count``-th): schedule the retry, or
         dead-letter the row when the policy gives up or the retry budget refuses. Return
-        whether a retry was scheduled."""
+        whether a retry was scheduled. (The worker's path inlines the same steps.)"""
         if self.policy.gives_up(retry_count, msg.max_retries):
             self._dead_letter(msg, attempt)
             return False
@@ -507,7 +523,13 @@ class Bus:
             elif not is_retryable(attempt.error_code, attempt.http_status):
                 self._dead_letter(msg, attempt)
             else:
-                self._retry(msg, retry_count + 1, self.env.now, attempt)
+                new_count = retry_count + 1
+                if self.policy.gives_up(new_count, msg.max_retries):
+                    self._dead_letter(msg, attempt)
+                elif self.budgets is None or self._budget(msg).try_withdraw(self.env.now):
+                    self._schedule_retry(msg, new_count, self.env.now, attempt)
+                else:
+                    self._refuse_retry(msg, new_count, attempt)
         except LifecycleRefused as refused:
             self._refused(msg, refused, "worker")
             finished.succeed(True)
