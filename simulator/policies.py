@@ -5,21 +5,17 @@ breakers (None while a scenario leaves them off)."""
 from __future__ import annotations
 
 import random
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from simulator.beam.breaker import CircuitBreaker, TransitionListener
 from simulator.beam.budget import RetryBudget
+from simulator.beam.bus import BreakerMaker, BudgetMaker
 from simulator.beam.retry import RetryPolicy, retry_policy
 from simulator.scenario.model import BusSpec
 from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, NoRetrySpec, RetryBudgetSpec
 
 #: The world's random stream jittered bus retry presets draw from.
 BUS_RETRY_STREAM = "retry:bus"
-
-#: Makes the retry budget of one pair, starting at the given virtual time.
-BudgetMaker = Callable[[float], RetryBudget]
-#: Makes the circuit breaker of one pair, telling the listener of its transitions.
-BreakerMaker = Callable[[TransitionListener], CircuitBreaker]
 
 
 class BusRetry(NamedTuple):
