@@ -6,20 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from simulator.beam.retry import retry_policy
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.problems import Problem
 from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator.scenario.loader import ScenarioError, validate_scenario
 from simulator.scenario.model import Scenario
+from simulator.policies import bus_retry
 
 
 def policy_problems(scenario: Scenario, file: str = "<scenario>") -> list[Problem]:
     """Problems only the selected policies can tell: the retention horizon must outlast
-    the longest the bus can retry one message."""
+    the longest the bus can retry one message under the selected retry policy."""
     horizon = scenario.retention.finished_rows
     bus = scenario.bus
-    span = retry_policy(bus.retry_policy).longest_span(bus.max_retries, bus.worker_interval, bus.attempt_timeout)
+    policy, max_retries = bus_retry(bus)
+    span = policy.longest_span(max_retries, bus.worker_interval, bus.attempt_timeout)
     if horizon is not None and horizon < span:
         return [Problem(file=file, field="retention.finished_rows",
                         message=f"expected null or at least {span:g} s, the longest the bus can retry a message "

@@ -23,7 +23,7 @@ from simulator.beam.busrows import BusMessage
 from simulator.beam.directory import Directory
 from simulator.beam.links import Links
 from simulator.beam.relay import Frame
-from simulator.beam.retry import retry_policy
+from simulator.beam.retry import follows_schedule
 from simulator.beam.security import Security
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
@@ -32,6 +32,7 @@ from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.rng import Streams
 from simulator.loading import policy_problems
+from simulator.policies import BUS_RETRY_STREAM, breaker_maker, budget_maker, bus_retry
 from simulator.operator.alerts import AlertEngine
 from simulator.operator.exports import Exports
 from simulator.operator.inbox import Inbox
@@ -91,11 +92,14 @@ class World:
             retention=retention, sweep_interval=directory.recovery_sweep_interval,
         )
         spec = scenario.bus
+        # Beam's schedule draws nothing: its stream is made only for a preset that may draw.
+        chosen = bus_retry(spec, None if spec.retry_policy.preset == "beam" else self.rng(BUS_RETRY_STREAM))
         self.bus = Bus(
-            self.env, self.events, self.directory, retry_policy(spec.retry_policy), self.rng("ids:bus"),
-            rate_limit_per_min=spec.rate_limit_per_min, max_retries=spec.max_retries,
+            self.env, self.events, self.directory, chosen.policy, self.rng("ids:bus"),
+            rate_limit_per_min=spec.rate_limit_per_min, max_retries=chosen.max_retries,
             worker_interval=spec.worker_interval, worker_batch=spec.worker_batch,
             attempt_timeout=spec.attempt_timeout, retention=retention, ip=spec.ip, links=self.links,
+            budget=budget_maker(spec.retry_budget), breaker=breaker_maker(spec.circuit_breaker),
         )
         self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.agents, self.rng)
         # Operator surfaces (§9.3, §9.4): the facts alerts read, fed by the directory; the
@@ -305,9 +309,16 @@ class World:
         ``dispatched`` rows are queued again, due now (§4.7)."""
         self.bus.restart()
 
-    def retry_delay(self, retry_count: int, nonce: str) -> float:
-        """The selected retry policy's wait before retry ``retry_count`` of ``nonce``."""
-        return self.bus.policy.retry_delay(retry_count, nonce)
+    def retry_delay_bounds(self, retry_count: int, nonce: str, previous: float = 0.0) -> tuple[float, float]:
+        """The least and the most the selected retry policy may wait before retry
+        ``retry_count`` of ``nonce`` (``previous``: the wait before the retry before it).
+        Equal for Beam's schedule and other policies without jitter; draws nothing."""
+        return self.bus.policy.delay_bounds(retry_count, nonce, previous)
+
+    def follows_retry_policy(self, nonce: str, scheduled: list[tuple[int, float]]) -> bool:
+        """Whether every ``(retry_count, delay)`` the bus scheduled for ``nonce``, in order,
+        is one the selected retry policy could have chosen."""
+        return follows_schedule(self.bus.policy, nonce, scheduled)
 
     def bus_stats(self) -> dict[str, Any]:
         """``GET /v1/beam/stats``: the bus's counts by status and its queue."""

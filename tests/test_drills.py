@@ -522,3 +522,18 @@ def test_merge_overrides_agents_by_id_and_replaces_other_lists():
     override = {"agents": [{"id": "a", "latency": 2}, {"id": "c"}], "acl": [3], "bus": {"ip": "y"}}
     assert merge(base, override) == {"agents": [{"id": "a", "latency": 2, "ip": "x"}, {"id": "b"}, {"id": "c"}],
                                      "acl": [3], "bus": {"max_retries": 5, "ip": "y"}}
+
+
+@pytest.mark.parametrize("preset", ["full_jitter", "decorrelated_jitter"])
+def test_fm2_retry_schedule_probe_follows_the_selected_preset(tmp_path: Path, preset: str):
+    """With a jittered preset the probe checks each delay against the preset's bounds, not
+    Beam's table: the drill still passes, and a delay outside the bounds would not."""
+    def change(data: dict[str, Any]) -> None:
+        data["overrides"] = {"bus": {"retry_policy": {"preset": preset, "base": "20s", "cap": "2m"}}}
+
+    outcome = run_variant(tmp_path, "fm2-queued-retries", change)
+    assert outputs(outcome)["every delay is Beam's"] is True
+    events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
+    scheduled = [e for e in events if e["kind"] == "retry_scheduled"]
+    assert scheduled and {e["policy"] for e in scheduled} == {preset}
+    assert outcome.verdict == "completed"

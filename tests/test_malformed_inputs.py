@@ -133,6 +133,24 @@ CASES: tuple[Case, ...] = (
              "{dir}/s.yaml: bus.rate_limit_per_min: ..."),
     scenario("section not a mapping", "name: t\nbus: fast\n" + AGENTS,
              "{dir}/s.yaml: bus: expected a mapping (key: value lines), found 'fast'"),
+    scenario("retry preset unknown", "name: t\nbus: {retry_policy: jittery}\n" + AGENTS,
+             "{dir}/s.yaml: bus.retry_policy.preset: expected a kind among 'beam', 'none', 'fixed', 'exponential', "
+             "'full_jitter', 'equal_jitter', 'decorrelated_jitter', found 'jittery'"),
+    scenario("retry preset negative base", "name: t\nbus: {retry_policy: {preset: full_jitter, base: -1}}\n" + AGENTS,
+             "{dir}/s.yaml: bus.retry_policy.base: ..."),
+    scenario("retry preset cap below base",
+             "name: t\nbus: {retry_policy: {preset: exponential, base: 1m, cap: 30s}}\n" + AGENTS,
+             "{dir}/s.yaml: bus.retry_policy.cap: expected at least base (60 s), found 30 s"),
+    scenario("retry preset with Beam's max_retries",
+             "name: t\nbus: {max_retries: 3, retry_policy: {preset: fixed, base: 10s}}\n" + AGENTS,
+             "{dir}/s.yaml: bus.retry_policy: the fixed preset counts its own max_retries (retries after the first "
+             "attempt); expected bus.max_retries left at Beam's 5, found 3"),
+    scenario("retry budget ttl too long", "name: t\nbus: {retry_budget: {ttl: 2m}}\n" + AGENTS,
+             "{dir}/s.yaml: bus.retry_budget.ttl: ..."),
+    scenario("circuit breaker unknown knob", "name: t\nbus: {circuit_breaker: {window: 10}}\n" + AGENTS,
+             "{dir}/s.yaml: bus.circuit_breaker.window: unknown key; expected one of: failure_rate_threshold, "
+             "slow_call_rate_threshold, slow_call_duration_threshold, sliding_window_size, minimum_number_of_calls, "
+             "wait_duration_in_open_state, permitted_number_of_calls_in_half_open_state"),
     scenario("several problems, one line each", "name: t\nseed: -1\nduration: 0\ncolour: blue\n" + AGENTS,
              "{dir}/s.yaml: seed: ...", "{dir}/s.yaml: duration: ...", "{dir}/s.yaml: colour: ..."),
     # -- drill files

@@ -194,7 +194,7 @@ def test_unknown_nested_key(tmp_path):
     assert problem.field == "bus.max_retry"
     assert problem.message == (
         "unknown key; expected one of: rate_limit_per_min, max_retries, worker_interval, "
-        "worker_batch, attempt_timeout, retry_policy, ip"
+        "worker_batch, attempt_timeout, retry_policy, ip, retry_budget, circuit_breaker"
     )
 
 

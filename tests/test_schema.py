@@ -103,3 +103,20 @@ def test_an_unknown_kind_is_one_line_and_exit_2() -> None:
     done = beamdrill("schema", "runbook")
     assert (done.returncode, done.stdout, done.stderr) == (
         2, "", "(command line): KIND: expected one of scenario, drill, found 'runbook'\n")
+
+
+def test_the_scenario_schema_knows_retry_presets_budgets_and_breakers(
+        validators: dict[str, Draft202012Validator]) -> None:
+    base = {"name": "s", "agents": [{"id": "a@x.beam"}]}
+    good = [{"retry_policy": "beam"}, {"retry_policy": "full_jitter"},
+            {"retry_policy": {"preset": "decorrelated_jitter", "base": "1s", "cap": "1m", "max_retries": 5,
+                              "multiplier": 3}},
+            {"retry_budget": {"percent_can_retry": 0.2, "min_retries_per_sec": 10, "ttl": "10s"},
+             "circuit_breaker": {"failure_rate_threshold": 50, "wait_duration_in_open_state": "1m"}}]
+    assert [problems(validators["scenario"], {**base, "bus": bus}) for bus in good] == [[], [], [], []]
+    bad = [{"retry_policy": "jittery"}, {"retry_policy": {"preset": "none", "base": 1}},
+           {"retry_policy": {"preset": "fixed", "max_retries": "many"}}, {"retry_budget": {"percent": 1}},
+           {"circuit_breaker": {"window": 3}}]
+    assert [problems(validators["scenario"], {**base, "bus": bus}) for bus in bad] == [
+        ["bus.retry_policy: anyOf"], ["bus.retry_policy: anyOf"], ["bus.retry_policy: anyOf"],
+        ["bus.retry_budget: anyOf"], ["bus.circuit_breaker: anyOf"]]

@@ -136,7 +136,8 @@ class RetryCount(NonceTarget):
 
 
 class RetrySchedule(NonceTarget):
-    """True when the bus scheduled at least one retry and every delay is Beam's (§4.4)."""
+    """True when the bus scheduled at least one retry and every delay is one the scenario's
+    retry policy could choose (Beam's §4.4 delay exactly, by default)."""
 
     probe: Literal["retry_schedule"]
     path: Literal["bus"] = "bus"

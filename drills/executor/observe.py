@@ -37,7 +37,7 @@ def _retry_schedule(ctx: DrillContext, probe: spec.NonceTarget) -> Any:
     nonce = ctx.nonce(probe)
     scheduled = [(event["retry_count"], event["delay"]) for event in ctx.events.get(nonce or "", [])
                  if event["kind"] == "retry_scheduled"]
-    return bool(scheduled) and all(delay == ctx.world.retry_delay(count, nonce or "") for count, delay in scheduled)
+    return bool(scheduled) and ctx.world.follows_retry_policy(nonce or "", scheduled)
 
 
 def _shield_decision(ctx: DrillContext, probe: spec.NonceTarget) -> Any:

@@ -21,6 +21,8 @@ from simulator.beam.busmarks import (
     RESTART_ERROR, LifecycleRefused, js_stringify, js_truthy, mark_acked, mark_dead_letter, mark_delivered,
     mark_dispatched, mark_failed, recover, requeue_message, schedule_retry,
 )
+from simulator.beam.breaker import CircuitBreaker, TransitionListener
+from simulator.beam.budget import RetryBudget
 from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse, poll_item
 from simulator.beam.directory import Directory
 from simulator.beam.links import Links
@@ -32,7 +34,8 @@ from simulator.kernel.retention import Retention
 from simulator.beam.retry import RetryPolicy, is_retryable
 from simulator.kernel.rng import random_hex_id
 
-__all__ = ["RESTART_ERROR", "SETTLED", "INTERNAL_ERROR", "Bus", "LifecycleRefused", "attempt_from_relay"]
+__all__ = ["CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED", "INTERNAL_ERROR", "Bus",
+           "LifecycleRefused", "attempt_from_relay"]
 
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
@@ -42,6 +45,14 @@ _CONNECTION_FAILED: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Co
 _CONNECTION_RESET: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: socket hang up")
 #: What Hono answers when a handler throws (no ``onError`` in the bus): a plain-text 500.
 INTERNAL_ERROR: Final[BusResponse] = BusResponse(500, {}, "Internal Server Error")
+#: The code of an attempt an open (or full half-open) circuit breaker failed fast.
+CIRCUIT_OPEN: Final[str] = "CIRCUIT_OPEN"
+#: The code of a row dead-lettered because the retry budget refused its retry.
+RETRY_BUDGET_EXHAUSTED: Final[str] = "RETRY_BUDGET_EXHAUSTED"
+#: Makes one sender→recipient pair's retry budget, starting at a virtual time.
+BudgetMaker = Callable[[float], RetryBudget]
+#: Makes one pair's circuit breaker, telling a listener of its transitions.
+BreakerMaker = Callable[[TransitionListener], CircuitBreaker]
 
 
 def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
@@ -65,7 +76,21 @@ def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
 
 
 class Bus:
-    """The message bus: the API of §4 and the 30 s retry worker."""
+    """The message bus: the API of §4 and the 30 s retry worker.
+
+    Two guards, off unless a maker is given, work per sender→recipient pair (both reset
+    when the bus restarts: they live in its memory):
+
+    - a retry budget (``budget``, Finagle's shape): every new message and every requeue
+      deposits; every retry the policy decides on withdraws, at the decision, as
+      Finagle's ``RetryFilter`` does before its backoff. A refused withdrawal fails the
+      request as Finagle does: the row is dead-lettered at once with
+      ``RETRY_BUDGET_EXHAUSTED`` (its text names the pair and the last attempt's error).
+    - a circuit breaker (``breaker``, resilience4j's shape) around every attempt (first
+      sends, retries, requeues): an attempt it refuses fails fast with ``CIRCUIT_OPEN``,
+      without calling the directory, and is a failed attempt like any other (retried per
+      the policy); a permitted attempt's outcome and duration are recorded in it.
+    """
 
     def __init__(
         self,
@@ -83,6 +108,8 @@ class Bus:
         keep_dead_letters: bool = True,
         ip: str | None = None,
         links: Links | None = None,
+        budget: BudgetMaker | None = None,
+        breaker: BreakerMaker | None = None,
     ) -> None:
         self.env = env
         self.events = events
@@ -123,6 +150,20 @@ class Bus:
         self.deduped = 0
         #: Row updates Beam's transition table refused (operator actions racing attempts).
         self.refused_updates = 0
+        #: Presets other than Beam's name themselves in ``retry_scheduled`` events.
+        self._policy_name = None if policy.name == "beam" else policy.name
+        #: Beam's policy and no budget: a first failure is retried without asking anything.
+        self._beam_retries = policy.name == "beam" and budget is None
+        self._make_budget = budget
+        self._make_breaker = breaker
+        #: Each pair's retry budget and circuit breaker (None while the guard is off).
+        self.budgets: dict[tuple[str, str], RetryBudget] | None = None if budget is None else {}
+        self.breakers: dict[tuple[str, str], CircuitBreaker] | None = None if breaker is None else {}
+        self.budget_refusals = 0
+        self.breaker_rejections = 0
+        #: Breaker transitions so far, by the state moved to.
+        self.breaker_transitions: dict[str, int] = {}
+        self._breaker_caller: str | None = None  # the nonce whose call a breaker transition follows
         self._worker = env.process(self._run_worker(self._epoch))
 
     def watch(self) -> None:
@@ -165,6 +206,8 @@ class Bus:
                                 f"Rate limit exceeded for {sender} (max {self.rate_limit}/min)")
         msg = self._insert(sender, recipient, intent, payload, nonce, priority, self.max_retries, None)
         created_at = msg.created_at
+        if self.budgets is not None:
+            self._budget(msg).deposit(created_at)
         mark_dispatched(self.ledger, msg)
         if answer is None:
             self._attempt(msg, self._epoch, lambda attempt: self._settle_send(msg, attempt, created_at))
@@ -233,8 +276,10 @@ class Bus:
             self._deliver(msg)
             return "delivered"
         if is_retryable(attempt.error_code, attempt.http_status):
-            self._schedule_retry(msg, 1, base_time, attempt)
-            return "queued"
+            if self._beam_retries:  # Beam's sendMessage: the first failure is always retried
+                self._schedule_retry(msg, 1, base_time, attempt)
+                return "queued"
+            return "queued" if self._retry(msg, 1, base_time, attempt) else "dead_letter"
         self._dead_letter(msg, attempt)
         return "dead_letter"
 
@@ -266,6 +311,12 @@ class Bus:
         The directory may take longer than :attr:`attempt_timeout`; the bus then aborts
         with ``TIMEOUT`` while the directory keeps waiting for the agent.
         """
+        if self.breakers is not None:
+            breaker = self._breaker(msg)
+            self._breaker_caller = msg.nonce
+            if not breaker.try_acquire(self.env.now):
+                return self._fail_fast(msg, breaker, then)
+            then = functools.partial(self._recorded, breaker, self.env.now, msg.nonce, then)
         self.attempts += 1
         msg.attempts += 1
         number = msg.attempts
@@ -303,18 +354,96 @@ class Bus:
         if not settled[0]:
             self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
 
+    def _fail_fast(self, msg: BusMessage, breaker: CircuitBreaker, then: Callable[[Attempt], Any]) -> None:
+        """The pair's breaker refused the attempt: it fails at once with ``CIRCUIT_OPEN``,
+        without calling the directory, and counts as an attempt."""
+        self.attempts += 1
+        msg.attempts += 1
+        self.breaker_rejections += 1
+        attempt = Attempt(False, None, CIRCUIT_OPEN, f"Circuit breaker {breaker.state} for {msg.sender} -> "
+                                                     f"{msg.recipient}")
+        if self.events.active:
+            self.events.emit("breaker_rejected", msg.nonce, sender=msg.sender, recipient=msg.recipient,
+                             state=breaker.state)
+            self.events.emit("attempt", msg.nonce, number=msg.attempts, delivered=False, http_status=None,
+                             code=CIRCUIT_OPEN, error=attempt.error)
+        then(attempt)
+
+    def _recorded(self, breaker: CircuitBreaker, started: float, nonce: str, then: Callable[[Attempt], Any],
+                  attempt: Attempt) -> None:
+        """Record a permitted attempt's outcome and duration in its breaker, then go on."""
+        self._breaker_caller = nonce
+        breaker.record(self.env.now, attempt.delivered, self.env.now - started)
+        then(attempt)
+
     def _deliver(self, msg: BusMessage) -> None:
         mark_delivered(self.ledger, msg, self.env.now)
         self.retention.finished(msg)
 
+    def _retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> bool:
+        """After a retryable failure (the row's ``retry_count``-th): schedule the retry, or
+        dead-letter the row when the policy gives up or the retry budget refuses. Return
+        whether a retry was scheduled. (The worker's path inlines the same steps.)"""
+        if self.policy.gives_up(retry_count, msg.max_retries):
+            self._dead_letter(msg, attempt)
+            return False
+        if self.budgets is not None and not self._budget(msg).try_withdraw(self.env.now):
+            self._refuse_retry(msg, retry_count, attempt)
+            return False
+        self._schedule_retry(msg, retry_count, base_time, attempt)
+        return True
+
     def _schedule_retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> None:
-        delay = self.policy.retry_delay(retry_count, msg.nonce)
+        delay = self.policy.retry_delay(retry_count, msg.nonce, msg.backoff)
+        msg.backoff = delay
         schedule_retry(self.ledger, msg, retry_count, base_time + delay, attempt.error or "")
         msg.error_code = attempt.error_code
         self._enqueue(msg, base_time + delay)
         if self.events.active:
-            self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
-                             next_retry_at=msg.next_retry_at, code=attempt.error_code)
+            if self._policy_name is None:
+                self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
+                                 next_retry_at=msg.next_retry_at, code=attempt.error_code)
+            else:
+                self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
+                                 next_retry_at=msg.next_retry_at, code=attempt.error_code, policy=self._policy_name)
+
+    # -- retry budget and circuit breaker ----------------------------------------------
+
+    def _budget(self, msg: BusMessage) -> RetryBudget:
+        """The retry budget of ``msg``'s pair, made on first use (budgets must be on)."""
+        assert self.budgets is not None and self._make_budget is not None
+        key = (msg.sender, msg.recipient)
+        budget = self.budgets.get(key)
+        if budget is None:
+            budget = self.budgets[key] = self._make_budget(self.env.now)
+        return budget
+
+    def _refuse_retry(self, msg: BusMessage, retry_count: int, attempt: Attempt) -> None:
+        """The budget refused retry ``retry_count``: the request fails, so the row is
+        dead-lettered now with the budget's code and the last attempt's error."""
+        self.budget_refusals += 1
+        if self.events.active:
+            self.events.emit("retry_budget_refused", msg.nonce, sender=msg.sender, recipient=msg.recipient,
+                             retry_count=retry_count, code=attempt.error_code,
+                             balance=self._budget(msg).balance(self.env.now))
+        self._dead_letter(msg, Attempt(False, attempt.http_status, RETRY_BUDGET_EXHAUSTED,
+                                       f"Retry budget exhausted for {msg.sender} -> {msg.recipient} "
+                                       f"(last error: {attempt.error})"))
+
+    def _breaker(self, msg: BusMessage) -> CircuitBreaker:
+        """The circuit breaker of ``msg``'s pair, made on first use (breakers must be on)."""
+        assert self.breakers is not None and self._make_breaker is not None
+        key = (msg.sender, msg.recipient)
+        breaker = self.breakers.get(key)
+        if breaker is None:
+            breaker = self.breakers[key] = self._make_breaker(functools.partial(self._breaker_moved, key))
+        return breaker
+
+    def _breaker_moved(self, pair: tuple[str, str], previous: str, to: str, reason: str) -> None:
+        self.breaker_transitions[to] = self.breaker_transitions.get(to, 0) + 1
+        if self.events.active:
+            self.events.emit("breaker_transition", self._breaker_caller, sender=pair[0], recipient=pair[1],
+                             **{"from": previous, "to": to}, reason=reason)
 
     def _dead_letter(self, msg: BusMessage, attempt: Attempt) -> None:
         mark_dead_letter(self.ledger, msg, self.env.now, attempt.error or "")
@@ -397,8 +526,10 @@ class Bus:
                 new_count = retry_count + 1
                 if self.policy.gives_up(new_count, msg.max_retries):
                     self._dead_letter(msg, attempt)
-                else:
+                elif self.budgets is None or self._budget(msg).try_withdraw(self.env.now):
                     self._schedule_retry(msg, new_count, self.env.now, attempt)
+                else:
+                    self._refuse_retry(msg, new_count, attempt)
         except LifecycleRefused as refused:
             self._refused(msg, refused, "worker")
             finished.succeed(True)
@@ -421,6 +552,8 @@ class Bus:
         requeue_message(self.ledger, msg)
         msg.error_code = None
         self.requeues += 1
+        if self.budgets is not None:
+            self._budget(msg).deposit(self.env.now)
         self.events.emit("requeue", msg.nonce, message_id=msg.id)
         mark_dispatched(self.ledger, msg)
         self._attempt(msg, self._epoch, lambda attempt: done.succeed(self._settle_requeue(msg, attempt)))
@@ -565,6 +698,10 @@ class Bus:
         self._epoch += 1
         self.restarts += 1
         self.send_windows.clear()
+        if self.budgets is not None:
+            self.budgets.clear()
+        if self.breakers is not None:
+            self.breakers.clear()
         now = self.env.now
         recovered = sorted((m for m in self.by_id.values() if m.status in ("received", "dispatched")),
                            key=lambda m: m.created_at)

@@ -17,14 +17,15 @@ class BusResponse(NamedTuple):
 
 class BusMessage:
     """One ``beam_messages`` row, plus the simulator's bookkeeping (``finished_at``,
-    ``queue_seq``, ``attempts``, and ``error_code``: the code of the failure whose text
-    ``error`` holds, which Beam does not store)."""
+    ``queue_seq``, ``attempts``, ``error_code``: the code of the failure whose text
+    ``error`` holds, which Beam does not store, and ``backoff``: the wait before the last
+    retry, which decorrelated jitter grows from)."""
 
     __slots__ = (
         "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
         "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
         "acked_at", "failed_at", "error", "response", "trace_id", "finished_at", "queue_seq", "attempts",
-        "error_code",
+        "error_code", "backoff",
     )
 
     def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
@@ -51,6 +52,7 @@ class BusMessage:
         self.queue_seq = 0
         self.attempts = 0
         self.error_code: str | None = None
+        self.backoff = 0.0
 
     def view(self) -> dict[str, Any]:
         """Return the row as the API shows it."""
@@ -64,7 +66,7 @@ def poll_item(msg: BusMessage) -> dict[str, Any]:
             "trace_id": msg.trace_id}
 
 
-_BOOKKEEPING = frozenset({"finished_at", "queue_seq", "attempts", "error_code"})
+_BOOKKEEPING = frozenset({"finished_at", "queue_seq", "attempts", "error_code", "backoff"})
 
 #: Receives a bus API answer.
 Answer = Callable[[BusResponse], Any]

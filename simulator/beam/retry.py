@@ -2,14 +2,18 @@
 
 Beam's delay (beam-model §4.4) is reproduced bit for bit, including JavaScript's float
 arithmetic and ``Math.round``. Other policies plug in through :class:`RetryPolicy`
-without any change to the bus.
+without any change to the bus: the presets of :mod:`simulator.beam.backoff` (no retry,
+fixed, exponential, full, equal and decorrelated jitter) are selected by name through
+:data:`RETRY_POLICIES`.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from typing import Callable, Final, Protocol
+from typing import Callable, Final, Protocol, Sequence
+
+from simulator.beam.backoff import PRESETS, RandomSource
 
 BEAM_BASE_DELAYS: Final[tuple[int, ...]] = (30, 60, 120, 240, 480)
 BEAM_MIN_DELAY: Final[int] = 5
@@ -90,8 +94,9 @@ class RetryPolicy(Protocol):
     """How long the bus waits before a retry, and when it gives up.
 
     ``retry_count`` is the bus row's count after the failed attempt (1 after the first
-    failure). The bus asks :meth:`gives_up` first; only when it says no does it ask for
-    the :meth:`retry_delay`.
+    failure): the number of failed attempts so far. The bus asks :meth:`gives_up` first;
+    only when it says no does it ask for the :meth:`retry_delay`. ``previous`` is the
+    delay the row waited before its last retry (only decorrelated jitter reads it).
     """
 
     name: str
@@ -100,8 +105,12 @@ class RetryPolicy(Protocol):
         """Return True when a row that has failed ``retry_count`` times is dead-lettered."""
         ...
 
-    def retry_delay(self, retry_count: int, nonce: str) -> float:
-        """Return the seconds to wait before the next attempt."""
+    def retry_delay(self, retry_count: int, nonce: str, previous: float) -> float:
+        """Return the seconds to wait before the next attempt (may draw a random number)."""
+        ...
+
+    def delay_bounds(self, retry_count: int, nonce: str, previous: float) -> tuple[float, float]:
+        """Return the least and the most :meth:`retry_delay` can answer, without drawing."""
         ...
 
     def longest_span(self, max_retries: int, worker_interval: float, attempt_timeout: float) -> float:
@@ -112,30 +121,57 @@ class RetryPolicy(Protocol):
 class BeamBackoff:
     """Beam's own policy: the §4.4 schedule, dead letter once ``retry_count ≥ max_retries``.
 
-    The first failure schedules ``delay(1)`` with ``retry_count`` 1; the worker's later
-    failures compute ``new_count = retry_count + 1`` and give up at ``max_retries``, so
-    the default of 5 means 5 attempts in all.
+    The first failure schedules ``delay(1)`` with ``retry_count`` 1 whatever
+    ``max_retries`` is (``sendMessage`` never checks); the worker's later failures compute
+    ``new_count = retry_count + 1`` and give up at ``max_retries``, so the default of 5
+    means 5 attempts in all.
     """
 
     name = "beam"
 
     def gives_up(self, retry_count: int, max_retries: int) -> bool:
-        """Return True once the count reaches ``max_retries`` (Beam's ``newCount ≥ max``)."""
-        return retry_count >= max_retries
+        """Return True once the count reaches ``max_retries`` (Beam's ``newCount ≥ max``),
+        never at the first failure."""
+        return retry_count >= max_retries and retry_count > 1
 
-    def retry_delay(self, retry_count: int, nonce: str) -> float:
+    def retry_delay(self, retry_count: int, nonce: str, previous: float = 0.0) -> float:
         """Return :func:`beam_retry_delay`."""
         return beam_retry_delay(retry_count, nonce)
+
+    def delay_bounds(self, retry_count: int, nonce: str, previous: float = 0.0) -> tuple[float, float]:
+        """Beam's delay is a function of the count and the nonce: both bounds are it."""
+        delay = beam_retry_delay(retry_count, nonce)
+        return delay, delay
 
     def longest_span(self, max_retries: int, worker_interval: float, attempt_timeout: float) -> float:
         """Return :func:`beam_retry_span`."""
         return beam_retry_span(max_retries, worker_interval, attempt_timeout)
 
 
-#: The bus retry policies a scenario can select, by name.
-RETRY_POLICIES: Final[dict[str, Callable[[], RetryPolicy]]] = {"beam": BeamBackoff}
+def _beam(random: RandomSource | None = None) -> RetryPolicy:
+    return BeamBackoff()
 
 
-def retry_policy(name: str) -> RetryPolicy:
-    """Return a fresh instance of the retry policy called ``name``."""
-    return RETRY_POLICIES[name]()
+#: The bus retry policies a scenario can select, by name: each takes the random source
+#: jittered presets draw from, and the preset's knobs (``base``, ``cap``, ``multiplier``).
+RETRY_POLICIES: Final[dict[str, Callable[..., RetryPolicy]]] = {
+    "beam": _beam, **PRESETS,
+}
+
+
+def retry_policy(name: str, random: RandomSource | None = None, **knobs: float) -> RetryPolicy:
+    """Return a fresh instance of the retry policy called ``name`` with these knobs."""
+    return RETRY_POLICIES[name](random, **knobs)
+
+
+def follows_schedule(policy: RetryPolicy, nonce: str, scheduled: Sequence[tuple[int, float]]) -> bool:
+    """Return whether every ``(retry_count, delay)`` the bus scheduled for ``nonce``, in
+    order, lies within ``policy``'s bounds; the delay before retry 1 starts the chain
+    again (a requeue)."""
+    previous = 0.0
+    for retry_count, delay in scheduled:
+        low, high = policy.delay_bounds(retry_count, nonce, previous)
+        if not low <= delay <= high:
+            return False
+        previous = delay
+    return True

@@ -36,7 +36,13 @@ KINDS: dict[str, str] = {
     "relay": "a frame reached the directory: sender, recipient, intent, origin, Shield decision/risk/flags",
     "bus_accepted": "the bus stored a message: message_id, sender, recipient, intent, priority",
     "attempt": "a bus delivery attempt settled: its number, delivered, http status, error code and text",
-    "retry_scheduled": "retry_count, delay and next_retry_at of a queued bus row",
+    "retry_scheduled": "retry_count, delay and next_retry_at of a queued bus row, and the code of the failure; "
+                       "policy names a retry preset other than Beam's",
+    "retry_budget_refused": "the pair's retry budget refused a bus retry, so the row is dead-lettered: sender, "
+                            "recipient, retry_count, code of the last failure, balance",
+    "breaker_rejected": "the pair's circuit breaker failed a bus attempt fast: sender, recipient, state",
+    "breaker_transition": "a pair's circuit breaker changed state after a call (the nonce's): sender, recipient, "
+                          "from, to, reason",
     "send_rejected": "bus send refused before insert: http status and error code",
     "deduped": "bus send answered from an existing row with the same body",
     "requeue": "a dead-lettered or failed bus row sent again with its original nonce",

@@ -70,12 +70,13 @@ def _field(models: Any, name: str) -> Any:
     return None
 
 
-#: Field names that tag the members of a union of models (scenario faults, drill probes and steps).
-TAG_FIELDS = ("kind", "probe", "action")
+#: Field names that tag the members of a union of models (scenario faults, drill probes and
+#: steps, bus retry presets).
+TAG_FIELDS = ("kind", "probe", "action", "preset")
 
 
 def _tagged(models: Any, tag: str) -> Any:
-    """Return the model among ``models`` whose tag literal (``kind``, ``probe``, ``action``) is ``tag``."""
+    """Return the model among ``models`` whose tag literal (``kind``, ``probe``, ``action``, ``preset``) is ``tag``."""
     for model in models if isinstance(models, list) else [models]:
         if isinstance(model, type) and issubclass(model, BaseModel):
             for name in TAG_FIELDS:

@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import (
+    Field, SerializerFunctionWrapHandler, StringConstraints, ValidationInfo, field_validator, model_serializer,
+)
 
 from simulator.kernel.fields import BeamId, Count, Model, Probability
 from simulator.kernel.units import Duration, PositiveDuration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
+from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, RetryBudgetSpec, RetryPolicySpec
 
 #: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
 #: what would exhaust a machine before the run could say so.
@@ -22,6 +25,8 @@ MAX_ROUTES: Final[int] = 100_000
 MAX_CONCURRENCY: Final[int] = 10_000
 MAX_LIMIT: Final[int] = 1_000_000_000
 MAX_SEED: Final[int] = 2**63 - 1
+#: Beam's ``max_retries`` (attempts in all, beam-model §4.4).
+DEFAULT_MAX_RETRIES: Final[int] = 5
 
 
 class QuoteDeskHandler(Model):
@@ -82,15 +87,43 @@ class AgentSpec(Model):
 
 
 class BusSpec(Model):
-    """Message bus settings (beam-model §4). Defaults are Beam's own."""
+    """Message bus settings (beam-model §4). Defaults are Beam's own.
+
+    ``retry_policy`` is Beam's schedule (``beam``) or a retry preset
+    (:mod:`simulator.scenario.policies`); ``max_retries`` is Beam's (attempts in all) and
+    applies to ``beam`` only: a preset carries its own ``max_retries`` (retries after the
+    first attempt). ``retry_budget`` and ``circuit_breaker``, off unless given, guard each
+    sender→recipient pair; a resolved scenario leaves them out while they are off.
+    """
 
     rate_limit_per_min: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] = 10
-    max_retries: Annotated[Count, Field(ge=1, le=100)] = 5
+    max_retries: Annotated[Count, Field(ge=1, le=100)] = DEFAULT_MAX_RETRIES
     worker_interval: PositiveDuration = 30.0
     worker_batch: Annotated[Count, Field(ge=1, le=100_000)] = 10
     attempt_timeout: Duration = 30.0
-    retry_policy: Literal["beam"] = "beam"
+    retry_policy: RetryPolicySpec = BeamRetry(preset="beam")
     ip: str | None = None
+    retry_budget: RetryBudgetSpec | None = None
+    circuit_breaker: CircuitBreakerSpec | None = None
+
+    @field_validator("retry_policy")
+    @classmethod
+    def _max_retries_belongs_to_beam(cls, policy: Any, info: ValidationInfo) -> Any:
+        max_retries = info.data.get("max_retries", DEFAULT_MAX_RETRIES)
+        if not isinstance(policy, BeamRetry) and max_retries != DEFAULT_MAX_RETRIES:
+            own = ("makes one attempt" if policy.preset == "none"
+                   else "counts its own max_retries (retries after the first attempt)")
+            raise ValueError(f"the {policy.preset} preset {own}; expected bus.max_retries left at Beam's "
+                             f"{DEFAULT_MAX_RETRIES}, found {max_retries}")
+        return policy
+
+    @model_serializer(mode="wrap")
+    def _without_off_guards(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in ("retry_budget", "circuit_breaker"):
+            if data.get(name, True) is None:
+                del data[name]
+        return data
 
 
 class PublicLimits(Model):

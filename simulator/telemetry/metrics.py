@@ -59,6 +59,7 @@ import simpy
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from simulator.beam.breaker import STATES as BREAKER_STATES
 from simulator.operator.inbox import STATUSES
 from simulator.kernel.lifecycle import BUCKETS, STATES
 from simulator.telemetry.openmetrics import Family, Layout, SampleStore, SeriesKey
@@ -156,10 +157,20 @@ ALERTS_FIRING: Final = _family("alerts_firing", "gauge", "1 for each alert firin
 INBOX: Final = _family("inbox_items", "gauge", "Operator inbox items in each status now.")
 LATENCY: Final = _family("delivery_latency_seconds", "histogram", "Directory delivery latency: from delivered to "
                          "the agent's result, for intents an agent's answer settled.", "seconds")
+BUDGET_REFUSALS: Final = _family("bus_retry_budget_refusals", "counter",
+                                  "Bus retries a pair's retry budget refused (each dead-lettered its row).")
+BREAKER_REJECTIONS: Final = _family("bus_breaker_rejections", "counter",
+                                    "Bus attempts a pair's circuit breaker failed fast without calling the directory.")
+BREAKER_TRANSITIONS: Final = _family("bus_breaker_transitions", "counter",
+                                     "Circuit breaker state changes of the bus's pairs, by the state moved to.")
+BREAKERS: Final = _family("bus_circuit_breakers", "gauge", "The bus's per-pair circuit breakers in each state now.")
 #: Every family, in exposition order.
 FAMILIES: Final[tuple[Family, ...]] = (INTENTS, OUTCOMES, ACCEPTED, ATTEMPTS, RETRIES, QUEUED, DEAD_NOW, DEAD_TOTAL,
                                        REQUEUES, SHIELD, RATE_LIMITED, FAILURES, RESTARTS, DIRECTORY_UP, AGENTS,
                                        ALERTS_FIRING, INBOX, LATENCY)
+#: The families of the bus's retry budget and circuit breakers, exposed only while a
+#: scenario turns them on.
+GUARD_FAMILIES: Final[tuple[Family, ...]] = (BUDGET_REFUSALS, BREAKER_REJECTIONS, BREAKER_TRANSITIONS, BREAKERS)
 
 #: Reads one series' current value.
 Getter = Callable[[], float]
@@ -194,6 +205,10 @@ def _firing(alerts: AlertEngine, alert_id: str, severity: str) -> Getter:
 
 def _inbox_count(inbox: Inbox, status: str) -> Getter:
     return lambda: inbox.count(status)
+
+
+def _breakers_in(breakers: Mapping[Any, Any], state: str) -> Getter:
+    return lambda: sum(1 for breaker in breakers.values() if breaker.state == state)
 
 
 class WorldCollector(Collector):
@@ -264,12 +279,23 @@ class WorldCollector(Collector):
             add(ALERTS_FIRING, _firing(alerts, alert_id, severity), alert_id=alert_id, severity=severity)
         for status in STATUSES:
             add(INBOX, _inbox_count(world.inbox, status), status=status)
+        families = FAMILIES
+        if bus.budgets is not None:
+            add(BUDGET_REFUSALS, lambda: bus.budget_refusals)
+        if bus.breakers is not None:
+            add(BREAKER_REJECTIONS, lambda: bus.breaker_rejections)
+            for state in BREAKER_STATES:
+                add(BREAKER_TRANSITIONS, _entry(bus.breaker_transitions, state), to=state)
+            for state in BREAKER_STATES:
+                add(BREAKERS, _breakers_in(bus.breakers, state), state=state)
+        if bus.budgets is not None or bus.breakers is not None:
+            families += GUARD_FAMILIES
         histogram_series = [SeriesKey(LATENCY, LATENCY.name + "_bucket", (("le", le),)) for le in self.histogram.les]
         histogram_series += [SeriesKey(LATENCY, LATENCY.name + "_count", ()),
                              SeriesKey(LATENCY, LATENCY.name + "_sum", ())]
         self._codes = len(failures)
         self._getters = [get for _, get in entries]
-        self._layout = Layout(FAMILIES, (*(key for key, _ in entries), *histogram_series))
+        self._layout = Layout(families, (*(key for key, _ in entries), *histogram_series))
 
     def snapshot(self) -> tuple[Layout, list[float]]:
         """The current value of every series, in the order of the returned layout (the same

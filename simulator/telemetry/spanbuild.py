@@ -24,16 +24,20 @@ START, END = 2, 3
 CHECK, DELIVER, PROCESS, SETTLE = 1, 2, 3, 4
 # check: Shield decision, risk, flags, error code, http status, nonce claim outcome
 DECISION, RISK, FLAGS, C_CODE, C_HTTP, CLAIM = 4, 5, 6, 7, 8, 9
-# deliver: attempt number, retry count, outcome, http status, error code
-NUMBER, RETRIES, OUTCOME, D_HTTP, D_CODE = 4, 5, 6, 7, 8
+# deliver: attempt number, retry count, outcome, http status, error code, and only for an
+# attempt a circuit breaker failed fast, the breaker's state
+NUMBER, RETRIES, OUTCOME, D_HTTP, D_CODE, D_BREAKER = 4, 5, 6, 7, 8, 9
 # process: error code, async acceptance, late result
 P_CODE, ASYNC, LATE = 4, 5, 6
-# settle: path, state, error code, linked span index
-S_PATH, S_STATE, S_CODE, S_LINK = 4, 5, 6, 7
+# settle: path, state, error code, linked span index, and only for a dead letter the retry
+# budget caused, True
+S_PATH, S_STATE, S_CODE, S_LINK, S_BUDGET = 4, 5, 6, 7, 8
 
 _ERROR_STATES: Final[frozenset[str]] = frozenset({"failed", "dead_letter"})
 #: error.type when a failure has no code (OpenTelemetry's fallback value).
 OTHER_ERROR: Final[str] = "_OTHER"
+#: error.type of a bus row dead-lettered because the pair's retry budget refused its retry.
+RETRY_BUDGET_EXHAUSTED: Final[str] = "RETRY_BUDGET_EXHAUSTED"
 #: Distinct span shapes interned at most (beyond, shapes are built per span).
 _MAX_SHAPES: Final[int] = 65536
 _ASYNC_OWN: Final[Pairs] = (("beam.async_accepted", True),)
@@ -145,7 +149,7 @@ class SpanBuilder:
                     **_operation_attributes(recipient, "settle", "settle"),
                     "beam.path": span[S_PATH], "beam.lifecycle.status": span[S_STATE]})
                 error = span[S_CODE]
-                own = ()
+                own = (("beam.retry_budget.refused", True),) if len(span) > S_BUDGET else ()
             else:
                 key = ("deliver", recipient)
                 shape = shapes.get(key) or self._shape(key, f"deliver {recipient}", "CLIENT",
@@ -156,6 +160,8 @@ class SpanBuilder:
                     own += (("beam.attempt.outcome", span[OUTCOME]),)
                 if span[D_HTTP] is not None:
                     own += (("http.response.status_code", span[D_HTTP]),)
+                if len(span) > D_BREAKER:
+                    own += (("beam.circuit_breaker.state", span[D_BREAKER]),)
             if error is not None:
                 own += (("error.type", error),)
             start, end = span[START], span[END]

@@ -85,6 +85,7 @@ from simulator.telemetry.spanbuild import (
     OUTCOME,
     P_CODE,
     PROCESS,
+    RETRY_BUDGET_EXHAUSTED,
     SETTLE,
     NonceTrace,
     SpanBuilder,
@@ -117,6 +118,8 @@ class SpanRecorder:
         self._bound = ratio_bound(sampling.fraction) if sampling.mode == "sampled" else None
         self._last = 0.0
         self._builder = SpanBuilder(seed)
+        #: Nonces whose retry the bus's retry budget just refused (their dead letter follows).
+        self._budget_refused: set[str] = set()
 
     # -- recording (the hot path) ------------------------------------------------------
 
@@ -223,6 +226,11 @@ class SpanRecorder:
         elif kind == "requeue":
             trace.retries = 0
             trace.requeues += 1
+        elif kind == "breaker_rejected":
+            if trace.deliver:
+                trace.spans[trace.deliver - 1].append(data["state"])  # read as D_BREAKER
+        elif kind == "retry_budget_refused":
+            self._budget_refused.add(nonce)
 
     def _open(self, nonce: str, kind: str, time: float, data: dict[str, Any]) -> NonceTrace | None:
         """Start the trace of a nonce seen for the first time, or None if it is not kept."""
@@ -272,6 +280,11 @@ class SpanRecorder:
                 code = data.get("code") or OTHER_ERROR
         else:
             if to == "dead_letter":
+                if self._budget_refused and nonce in self._budget_refused:
+                    self._budget_refused.discard(nonce)
+                    trace.code = RETRY_BUDGET_EXHAUSTED
+                    trace.spans.append([SETTLE, 0, time, time, path, to, RETRY_BUDGET_EXHAUSTED, 0, True])
+                    return
                 code = (trace.spans[trace.deliver - 1][D_CODE] if trace.deliver else None) or OTHER_ERROR
             elif to == "failed":
                 code = OTHER_ERROR  # an operator's ack with status failed carries no code
