@@ -64,8 +64,9 @@ class DashboardSpec:
 
 
 def or_zero(expr: str) -> str:
-    """``expr``, or a single 0 when it has no series (a count that has not happened yet)."""
-    return f"({expr}) or vector(0)"
+    """``expr``, or a single 0 when it has no series at all (a count that has not happened
+    yet); ``on()`` makes any series of ``expr`` hide the 0."""
+    return f"({expr}) or on() vector(0)"
 
 
 def datasource_variable() -> gdash.DatasourceVariable:

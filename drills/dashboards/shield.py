@@ -11,9 +11,9 @@ SPEC = DashboardSpec(
     description="Shield decisions and what shield-review-load counts, rate-limit rejections by layer, directory "
                 "failures by error code.",
     panels=(
-        PanelSpec("Shield decisions per minute", "Shield decisions recorded, by decision.",
-                  (Query(or_zero("sum by (decision) (increase(beamdrill_shield_decisions_total[1m]))"),
-                         "{{decision}}"),)),
+        PanelSpec("Shield decisions", "Shield decisions recorded, by decision (running totals: a decision's series "
+                  "starts at its first use, so a rate would miss that first step).",
+                  (Query(or_zero("sum by (decision) (beamdrill_shield_decisions_total)"), "{{decision}}"),)),
         PanelSpec("Shield holds and rejects in the alert window", "What shield-review-load reads: 3 rejects or 5 "
                   "holds warn, 5 rejects are critical.",
                   (Query("beamdrill_alert_window_shield_flagged", "{{decision}}"),)),
