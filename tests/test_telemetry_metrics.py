@@ -250,6 +250,32 @@ def test_final_values_equal_the_runs_summary(incident: Run) -> None:
     assert 0 < count <= incident.summary.paths["directory"].accepted
 
 
+def test_the_alert_window_series_are_what_the_alert_engine_read_last(incident: Run) -> None:
+    """The inputs of Beam's alert rules, exported for Prometheus rules: exactly the alert
+    engine's numbers as of its last evaluation, which the run's final scrape follows."""
+    values = final(parse(incident.text))
+    world = incident.world
+    observations = world.observations
+    holds, rejects = observations.shield_counts
+    p95 = observations.latencies.percentile(0.95)
+    assert p95 is not None
+    window = {key: value for key, value in values.items()
+              if key[0].startswith("beamdrill_alert_window_") or key[0] in ("beamdrill_in_flight_older_than_15m",
+                                                                             "beamdrill_federation_stale_peers")}
+    assert window == {
+        ("beamdrill_alert_window_intents", (("outcome", "success"),)): observations.successes,
+        ("beamdrill_alert_window_intents", (("outcome", "error"),)): observations.errors,
+        ("beamdrill_alert_window_latency_p95_seconds", ()): p95 / 1000,
+        ("beamdrill_in_flight_older_than_15m", ()): observations.backlog_count(),
+        ("beamdrill_alert_window_shield_flagged", (("decision", "hold"),)): holds,
+        ("beamdrill_alert_window_shield_flagged", (("decision", "reject"),)): rejects,
+        **{("beamdrill_alert_window_error_codes", (("code", code),)): count
+           for code, count in observations.codes.items()},
+        ("beamdrill_federation_stale_peers", ()): 0}
+    # run(until) stops before the evaluation due at the end: the last one was an interval earlier
+    assert observations.errors > 0 and observations.codes and world.alerts.evaluated_at == INCIDENT_UNTIL - 15
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=worlds(), seed=st.integers(min_value=0, max_value=2**32))
 def test_final_values_equal_the_summary_in_random_worlds_with_faults(spec: dict[str, Any], seed: int) -> None:
