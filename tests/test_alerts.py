@@ -8,6 +8,8 @@ import random
 from typing import Any, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import simpy
 
 from conftest import open_acl
@@ -112,6 +114,17 @@ def test_histogram_percentile_equals_sorting_under_adds_and_removes():
     assert histogram.under == histogram.below(2000) == sum(1 for value in values if value < 2000)
     assert histogram.percentile_at_least(0.95, 2000) == (nearest_rank(values, 0.95) >= 2000)
     assert histogram.mean() == js_round(sum(values) / len(values), 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.one_of(st.integers(0, 3000), st.integers(0, 200_000)), min_size=1, max_size=300),
+       watch=st.sampled_from([0, 1, 511, 512, 513, 2000, 131_071, 131_072]), data=st.data())
+def test_histogram_kth_equals_sorting_whatever_the_watch(values: list[int], watch: int, data: st.DataObject) -> None:
+    histogram = MsHistogram(watch=watch)
+    for value in values:
+        histogram.add(value)
+    k = data.draw(st.integers(0, len(values) - 1))
+    assert histogram.kth(k) == sorted(values)[k]
 
 
 def test_a_latency_is_the_difference_of_the_millisecond_timestamps():

@@ -64,7 +64,7 @@ def test_built_in_drill_completes(name: str, tmp_path: Path):
     assert (journal.status, journal.reason, journal.deviations, journal.violations) == ("completed", None, [], [])
     assert journal.warnings == []  # no expectation held before the drill did anything
     assert journal.expectations_held == journal.expectations_total == len(load_drill(CATALOG / f"{name}.yaml").drill.expectations)
-    for file in ("result.json", "events.jsonl", "audit.jsonl", "journal.json", "report.md", "chart.png"):
+    for file in ("result.json", "events.jsonl", "audit.jsonl", "metrics.om", "journal.json", "report.md", "chart.png"):
         assert (tmp_path / file).is_file(), file
 
 

@@ -250,6 +250,32 @@ def test_final_values_equal_the_runs_summary(incident: Run) -> None:
     assert 0 < count <= incident.summary.paths["directory"].accepted
 
 
+def test_the_alert_window_series_are_what_the_alert_engine_read_last(incident: Run) -> None:
+    """The inputs of Beam's alert rules, exported for Prometheus rules: exactly the alert
+    engine's numbers as of its last evaluation, which the run's final scrape follows."""
+    values = final(parse(incident.text))
+    world = incident.world
+    observations = world.observations
+    holds, rejects = observations.shield_counts
+    p95 = observations.latencies.percentile(0.95)
+    assert p95 is not None
+    window = {key: value for key, value in values.items()
+              if key[0].startswith("beamdrill_alert_window_") or key[0] in ("beamdrill_in_flight_older_than_15m",
+                                                                             "beamdrill_federation_stale_peers")}
+    assert window == {
+        ("beamdrill_alert_window_intents", (("outcome", "success"),)): observations.successes,
+        ("beamdrill_alert_window_intents", (("outcome", "error"),)): observations.errors,
+        ("beamdrill_alert_window_latency_p95_seconds", ()): p95 / 1000,
+        ("beamdrill_in_flight_older_than_15m", ()): observations.backlog_count(),
+        ("beamdrill_alert_window_shield_flagged", (("decision", "hold"),)): holds,
+        ("beamdrill_alert_window_shield_flagged", (("decision", "reject"),)): rejects,
+        **{("beamdrill_alert_window_error_codes", (("code", code),)): count
+           for code, count in observations.codes.items()},
+        ("beamdrill_federation_stale_peers", ()): 0}
+    # run(until) stops before the evaluation due at the end: the last one was an interval earlier
+    assert observations.errors > 0 and observations.codes and world.alerts.evaluated_at == INCIDENT_UNTIL - 15
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=worlds(), seed=st.integers(min_value=0, max_value=2**32))
 def test_final_values_equal_the_summary_in_random_worlds_with_faults(spec: dict[str, Any], seed: int) -> None:
@@ -324,6 +350,13 @@ def test_a_run_gives_the_same_results_with_or_without_metrics() -> None:
 # -- the file ------------------------------------------------------------------------------
 
 
+#: Series that start after the first scrape: a failure code's at its first failure, an alert's at
+#: its first firing, an error code of the alert window at its first failure in it, the window's
+#: p95 at its first latency.
+STARTS_LATER = ("beamdrill_directory_failures_total", "beamdrill_alerts_firing", "beamdrill_alert_window_error_codes",
+                "beamdrill_alert_window_latency_p95_seconds")
+
+
 def test_samples_are_time_sorted_per_series_and_the_file_ends_with_eof(incident: Run) -> None:
     parsed = parse(incident.text)
     assert incident.text.endswith("\n# EOF\n") and incident.text.count("# EOF") == 1
@@ -333,8 +366,7 @@ def test_samples_are_time_sorted_per_series_and_the_file_ends_with_eof(incident:
     for key, points in parsed.series.items():
         stamps = [stamp for stamp, _ in points]
         assert all(a < b for a, b in zip(stamps, stamps[1:])), f"{key} not strictly time-sorted"
-        # A failure code's series starts at its first failure, an alert's at its first firing.
-        if key[0] not in ("beamdrill_directory_failures_total", "beamdrill_alerts_firing"):
+        if key[0] not in STARTS_LATER:
             assert len(points) == scrapes, key
     for key, points in parsed.series.items():
         if parsed.families[parsed.family_of[key]]["type"] == "counter":
@@ -346,8 +378,9 @@ def test_timestamps_are_the_epoch_plus_virtual_time() -> None:
     parsed = parse(run.text)
     assert run.epoch_s == run.world.scenario.epoch.timestamp() == 1775203200.0
     expected = [run.epoch_s + t for t in (0, 15, 30, 45, 60, 75, 90, 100)]
-    for points in parsed.series.values():
-        assert [stamp for stamp, _ in points] == expected
+    for key, points in parsed.series.items():
+        stamps = [stamp for stamp, _ in points]
+        assert stamps == (expected[-len(stamps):] if key[0] in STARTS_LATER else expected)
     stream = io.StringIO()
     run.recorder.write_openmetrics(stream, 1000.25)
     stamps = {stamp for points in parse(stream.getvalue()).series.values() for stamp, _ in points}
@@ -365,8 +398,10 @@ def test_a_scrape_at_the_time_of_the_last_replaces_it_and_the_run_may_go_on() ->
     stream = io.StringIO()
     recorder.write_openmetrics(stream, 0.0)
     parsed = parse(stream.getvalue())
-    for points in parsed.series.values():
-        assert [stamp for stamp, _ in points] == [0, 10, 20, 30, 40, 50, 60, 65]
+    scrapes = [0, 10, 20, 30, 40, 50, 60, 65]
+    for key, points in parsed.series.items():
+        stamps = [stamp for stamp, _ in points]
+        assert stamps == (scrapes[-len(stamps):] if key[0] in STARTS_LATER else scrapes)
     expected = expected_final(world, summary)
     values = final(parsed)
     assert {key: values[key] for key in expected} == expected

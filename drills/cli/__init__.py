@@ -7,6 +7,7 @@
 - :mod:`~drills.cli.views`: ``beamdrill trace|inbox|alerts|dead-letters``;
 - :mod:`~drills.cli.schema`: ``beamdrill schema scenario|drill``;
 - :mod:`~drills.cli.bench`: ``beamdrill bench``;
+- :mod:`~drills.cli.dashboards`: ``beamdrill dashboards``;
 - :mod:`~drills.cli.console`: where output goes, and bad input as one line and exit 2.
 
 Importing this package registers every command on :data:`app`. A new command group is a
@@ -18,8 +19,10 @@ from drills.cli.app import app, main
 from drills.cli import run, views, schema, bench  # noqa: E402,I001
 from drills.cli.drill import drill_app
 from drills.cli.scenario import scenario_app
+from drills.cli.dashboards import dashboards_app
 
 app.add_typer(drill_app, name="drill")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(dashboards_app, name="dashboards")
 
 __all__ = ["app", "bench", "main", "run", "schema", "views"]

@@ -26,6 +26,7 @@ from drills.executor import observe as probes
 from drills.proofpack.chart import render_chart
 from drills.proofpack.samples import Sample
 from drills.executor.context import DrillContext
+from drills.executor.drillseries import drill_event_text, drill_spans
 from drills.drillfile.loader import LoadedDrill
 from drills.executor.journal import Activity, Deviation, ExpectationWarning, Journal, Phase, Verdict, Violation
 from drills.executor.vacuous import first_action, held_too_early
@@ -46,6 +47,8 @@ from simulator.world import World
 POLL_INTERVAL = 1.0
 #: How many chart samples a drill takes over its duration.
 SAMPLES = 300
+#: Virtual seconds between the metric scrapes written to a drill's metrics.om.
+SCRAPE_INTERVAL = 15.0
 
 
 class DrillAborted(Exception):
@@ -263,6 +266,12 @@ class _Drill:
             return record.verdict
         return "deviated" if record.deviations or record.violations else "completed"
 
+    def event_series(self, epoch_s: float) -> str:
+        """The drill's faults and operator steps as the ``beamdrill_drill_event`` family."""
+        end = self.world.now
+        spans = drill_spans(self.ctx.fault_log, self.ctx.performed, end)
+        return drill_event_text(spans, end, SCRAPE_INTERVAL, epoch_s)
+
     def affected_nonces(self, limit: int = 8) -> list[str]:
         """Nonces the report shows traces of: those the drill looked at, sent, or saw fail."""
         found: dict[str, None] = {}
@@ -299,7 +308,8 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
     out.mkdir(parents=True, exist_ok=True)
     report: RunReport | None = None
     try:
-        report = run_world(world, loaded.scenario_file, loaded.drill.duration, Outputs(out, events=True), drill.run)
+        outputs = Outputs(out, events=True, scrape_interval=SCRAPE_INTERVAL, more_metrics=drill.event_series)
+        report = run_world(world, loaded.scenario_file, loaded.drill.duration, outputs, drill.run)
     except Exception as error:  # the drill could not run; keep what there is and say why
         drill.record.verdict, drill.record.reason = "failed", describe_error(error)
     record = drill.record

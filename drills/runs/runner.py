@@ -42,6 +42,8 @@ class Outputs:
     sampling: Sampling | None = None  # spans are recorded when set
     traces_file: bool = False  # traces.otlp.jsonl
     otlp_endpoint: str | None = None
+    #: Whole OpenMetrics families to add to metrics.om after the run, given the epoch (seconds).
+    more_metrics: Callable[[float], str] | None = None
 
 
 @dataclass
@@ -120,7 +122,9 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
         if recorder is not None:
             recorder.finish()
             with atomic_stream(out / "metrics.om") as stream:
-                recorder.write_openmetrics(stream, scenario.epoch.timestamp())
+                epoch_s = scenario.epoch.timestamp()
+                more = outputs.more_metrics(epoch_s) if outputs.more_metrics is not None else ""
+                recorder.write_openmetrics(stream, epoch_s, more)
             files.append("metrics.om")
         if spans is not None and writer is not None:
             for views in spans.traces(until=world.now).views():

@@ -124,7 +124,11 @@ class MsHistogram:
         """The ``k``-th smallest value, counting from 0."""
         if not 0 <= k < self.count:
             raise IndexError(k)
-        running = list(accumulate(self.blocks))  # cumulative counts, computed in C
+        blocks = self.blocks
+        if k < self.under and self.watch <= FINE_LIMIT:
+            # The k-th value is below ``watch``: only the blocks up to watch's own can hold it.
+            blocks = blocks[:((self.watch - 1) >> BLOCK_SHIFT) + 1]
+        running = list(accumulate(blocks))  # cumulative counts, computed in C
         block = bisect_right(running, k)
         if block < len(running):
             before = running[block - 1] if block else 0

@@ -60,6 +60,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from simulator.beam.breaker import STATES as BREAKER_STATES
+from simulator.kernel.units import to_ms
+from simulator.operator.alertrules import stale_peers
 from simulator.operator.inbox import STATUSES
 from simulator.kernel.lifecycle import BUCKETS, STATES
 from simulator.telemetry.openmetrics import Family, Layout, SampleStore, SeriesKey
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
     from simulator.operator.alerts import AlertEngine
     from simulator.beam.directory import Directory
     from simulator.operator.inbox import Inbox
+    from simulator.operator.observations import Observations
     from simulator.kernel.lifecycle import Ledger
     from simulator.world import World
 
@@ -155,6 +158,21 @@ AGENTS: Final = _family("agents_connected", "gauge", "Agents with an open WebSoc
 ALERTS_FIRING: Final = _family("alerts_firing", "gauge", "1 for each alert firing (at this severity) as of the "
                                "alert engine's last evaluation; 0 for a pair that fired before.")
 INBOX: Final = _family("inbox_items", "gauge", "Operator inbox items in each status now.")
+WINDOW_INTENTS: Final = _family("alert_window_intents", "gauge", "Finished directory intents requested inside the "
+                                "alert window (24 h), by outcome (success, error), as of the alert engine's last "
+                                "evaluation.")
+WINDOW_P95: Final = _family("alert_window_latency_p95_seconds", "gauge", "Nearest-rank p95 latency (requested to "
+                            "finished) of the alert window's intents, as of the alert engine's last evaluation; "
+                            "absent while none has a latency.", "seconds")
+BACKLOG: Final = _family("in_flight_older_than_15m", "gauge", "Directory intents in flight requested more than 15 "
+                         "minutes ago (any age), as of the alert engine's last evaluation.")
+WINDOW_SHIELD: Final = _family("alert_window_shield_flagged", "gauge", "Shield holds and rejects created inside "
+                               "the alert window, by decision, as of the alert engine's last evaluation.")
+WINDOW_CODES: Final = _family("alert_window_error_codes", "gauge", "Failed directory intents requested inside the "
+                              "alert window, by error code (UNKNOWN for none), as of the alert engine's last "
+                              "evaluation; 0 for a code seen before.")
+STALE_PEERS: Final = _family("federation_stale_peers", "gauge", "Federation peers that are stale, missing a "
+                             "heartbeat or not active.")
 LATENCY: Final = _family("delivery_latency_seconds", "histogram", "Directory delivery latency: from delivered to "
                          "the agent's result, for intents an agent's answer settled.", "seconds")
 BUDGET_REFUSALS: Final = _family("bus_retry_budget_refusals", "counter",
@@ -167,7 +185,8 @@ BREAKERS: Final = _family("bus_circuit_breakers", "gauge", "The bus's per-pair c
 #: Every family, in exposition order.
 FAMILIES: Final[tuple[Family, ...]] = (INTENTS, OUTCOMES, ACCEPTED, ATTEMPTS, RETRIES, QUEUED, DEAD_NOW, DEAD_TOTAL,
                                        REQUEUES, SHIELD, RATE_LIMITED, FAILURES, RESTARTS, DIRECTORY_UP, AGENTS,
-                                       ALERTS_FIRING, INBOX, LATENCY)
+                                       ALERTS_FIRING, INBOX, WINDOW_INTENTS, WINDOW_P95, BACKLOG, WINDOW_SHIELD,
+                                       WINDOW_CODES, STALE_PEERS, LATENCY)
 #: The families of the bus's retry budget and circuit breakers, exposed only while a
 #: scenario turns them on.
 GUARD_FAMILIES: Final[tuple[Family, ...]] = (BUDGET_REFUSALS, BREAKER_REJECTIONS, BREAKER_TRANSITIONS, BREAKERS)
@@ -211,6 +230,21 @@ def _breakers_in(breakers: Mapping[Any, Any], state: str) -> Getter:
     return lambda: sum(1 for breaker in breakers.values() if breaker.state == state)
 
 
+def _p95_seconds(observations: Observations) -> Getter:
+    def p95() -> float:
+        milliseconds = observations.latencies.percentile(0.95)
+        return math.nan if milliseconds is None else milliseconds / 1000
+    return p95
+
+
+def _flagged(observations: Observations, index: int) -> Getter:
+    return lambda: observations.shield_counts[index]
+
+
+def _stale_peers(world: World) -> Getter:
+    return lambda: stale_peers(world.alerts.peers, to_ms(world.env.now))
+
+
 class WorldCollector(Collector):
     """Reads a world's running counters at scrape time: a custom Prometheus collector.
 
@@ -223,6 +257,8 @@ class WorldCollector(Collector):
         self.world = world
         self.histogram = histogram
         self._codes = -1
+        #: Every error-code label seen in the alert window, in the order first seen.
+        self._window_codes: dict[str, None] = {}
         #: Every (alert id, severity) pair seen firing at a scrape, in the order first seen.
         self._alert_pairs: dict[tuple[str, str], None] = {}
         self._layout = Layout((), ())
@@ -280,6 +316,16 @@ class WorldCollector(Collector):
         for status in STATUSES:
             add(INBOX, _inbox_count(world.inbox, status), status=status)
         families = FAMILIES
+        observations = world.observations
+        add(WINDOW_INTENTS, lambda: observations.successes, outcome="success")
+        add(WINDOW_INTENTS, lambda: observations.errors, outcome="error")
+        add(WINDOW_P95, _p95_seconds(observations))
+        add(BACKLOG, observations.backlog_count)
+        add(WINDOW_SHIELD, _flagged(observations, 0), decision="hold")
+        add(WINDOW_SHIELD, _flagged(observations, 1), decision="reject")
+        for code in self._window_codes:
+            add(WINDOW_CODES, _entry(observations.codes, code), code=code)
+        add(STALE_PEERS, _stale_peers(world))
         if bus.budgets is not None:
             add(BUDGET_REFUSALS, lambda: bus.budget_refusals)
         if bus.breakers is not None:
@@ -300,11 +346,12 @@ class WorldCollector(Collector):
     def snapshot(self) -> tuple[Layout, list[float]]:
         """The current value of every series, in the order of the returned layout (the same
         layout object as last time unless a series appeared)."""
-        severities = self.world.alerts.severities
-        if not severities.items() <= self._alert_pairs.keys():
+        severities, codes = self.world.alerts.severities, self.world.observations.codes
+        new_pairs = not severities.items() <= self._alert_pairs.keys()
+        new_codes = not codes.keys() <= self._window_codes.keys()
+        if new_pairs or new_codes or len(self.world.directory.failures_by_code) != self._codes:
             self._alert_pairs.update(dict.fromkeys(severities.items()))
-            self._build()
-        elif len(self.world.directory.failures_by_code) != self._codes:
+            self._window_codes.update(dict.fromkeys(codes))
             self._build()
         values = [get() for get in self._getters]
         values += self.histogram.values()
@@ -373,8 +420,9 @@ class MetricsRecorder:
         """Take the final scrape at the current virtual time."""
         self.sample()
 
-    def write_openmetrics(self, stream: TextIO, epoch_s: float) -> int:
+    def write_openmetrics(self, stream: TextIO, epoch_s: float, more: str = "") -> int:
         """Write every scrape as OpenMetrics text for ``promtool tsdb create-blocks-from
-        openmetrics``: timestamps ``epoch_s + virtual time`` in seconds, ``# EOF`` last.
-        Return the number of samples written."""
-        return self.store.write(stream, epoch_s)
+        openmetrics``: timestamps ``epoch_s + virtual time`` in seconds, then ``more``
+        (whole families of series kept elsewhere), ``# EOF`` last. Return the number of
+        scraped samples written."""
+        return self.store.write(stream, epoch_s, more)

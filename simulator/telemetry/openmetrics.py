@@ -157,10 +157,11 @@ class SampleStore:
                         for key, value in zip(layout.series, values)]
         self._layout, self._last = layout, position
 
-    def write(self, stream: TextIO, epoch_s: float) -> int:
+    def write(self, stream: TextIO, epoch_s: float, more: str = "") -> int:
         """Write every sample as OpenMetrics text to ``stream``, timestamped
-        ``epoch_s + virtual time`` in seconds (to the millisecond), ending in ``# EOF``.
-        Return the number of sample lines written."""
+        ``epoch_s + virtual time`` in seconds (to the millisecond), then ``more`` (complete
+        families of other series, already OpenMetrics text), ending in ``# EOF``.
+        Return the number of sample lines written from the store."""
         metrics: list[dict[Labels, list[Series]]] = [{} for _ in self.families]
         for series in self.series:
             point_label = _POINT_LABEL.get(self.families[series.family].type)
@@ -189,8 +190,22 @@ class SampleStore:
                                 lines.append(f"{head}{text} {stamp}\n")
                 written += len(lines)
                 stream.write("".join(lines))
+        stream.write(more)
         stream.write("# EOF\n")
         return written
+
+
+def family_text(family: Family, points: Iterable[tuple[Labels, float, float]], epoch_s: float) -> str:
+    """One whole family as OpenMetrics text: ``points`` are (labels, virtual time, value),
+    grouped by labels in the order first given and time-sorted within each series."""
+    series: dict[Labels, list[tuple[float, float]]] = {}
+    for labels, time, value in points:
+        series.setdefault(labels, []).append((time, value))
+    lines = [_descriptors(family)]
+    for labels, samples in series.items():
+        head = f"{family.name}{_label_text(labels)} "
+        lines += [f"{head}{_number(value)} {_timestamp(epoch_s + time)}\n" for time, value in sorted(samples)]
+    return "".join(lines)
 
 
 def _descriptors(family: Family) -> str:
