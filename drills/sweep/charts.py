@@ -53,14 +53,14 @@ def render_charts(plan: Plan, summaries: list[CellSummary], folder: Path) -> lis
             series.setdefault(key, []).append((x, summary))
         for key, points in series.items():
             label = ", ".join(f"{axis.label}={level_text(axis.values[p])}" for axis, p in zip(others, key)) or measure
-            shown = [(x, s.measures[measure]) for x, s in sorted(points, key=lambda point: point[0])
-                     if s.measures[measure].mean is not None]
-            if not shown:
+            estimates = [(x, s.measures[measure]) for x, s in sorted(points, key=lambda point: point[0])]
+            means = [(x, e.mean) for x, e in estimates if e.mean is not None]
+            if not means:
                 continue
-            line, = axes.plot([x for x, _ in shown], [e.mean for _, e in shown], marker="o", label=label)
-            banded = [(x, e) for x, e in shown if e.low is not None and e.high is not None]
-            if banded:
-                axes.fill_between([x for x, _ in banded], [e.low for _, e in banded], [e.high for _, e in banded],
+            line, = axes.plot([x for x, _ in means], [mean for _, mean in means], marker="o", label=label)
+            bands = [(x, e.low, e.high) for x, e in estimates if e.low is not None and e.high is not None]
+            if bands:
+                axes.fill_between([x for x, _, _ in bands], [low for _, low, _ in bands], [high for _, _, high in bands],
                                   color=line.get_color(), alpha=0.2, linewidth=0)
         if not numeric:
             axes.set_xticks(range(len(x_axis.values)), [level_text(v) for v in x_axis.values])

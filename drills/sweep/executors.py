@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -119,21 +120,23 @@ class DaskCluster:
 
     def run(self, jobs: Sequence[CellJob], poll: Poll = _no_poll) -> Iterator[Record]:
         """Submit every job to the cluster and yield records as they complete."""
-        from distributed import Client, wait as wait_for
+        from distributed import Client
 
-        self._client = Client(self.address, set_as_default=False, timeout=30)
+        self._client = Client(self.address, set_as_default=False, timeout=30)  # type: ignore[no-untyped-call]
         try:
             submitted = {self._client.submit(run_cell, job, pure=False,
                                              key=f"beamdrill-{job.key[:16]}-{job.cell}-{job.replication}"): job
                          for job in jobs}
             self._futures = list(submitted)
-            pending = set(self._futures)
+            pending = list(self._futures)
             while pending:
                 poll()
-                try:
-                    done, pending = wait_for(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
-                except TimeoutError:
+                done = [future for future in pending if future.done()]
+                if not done:
+                    time.sleep(POLL_SECONDS)
                     continue
+                finished = {id(future) for future in done}
+                pending = [future for future in pending if id(future) not in finished]
                 for future in done:
                     yield _record(future, submitted[future])
         finally:

@@ -9,7 +9,7 @@ report, and how time to recover is judged. Paths are checked against the scenari
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import Field, ValidationError
 
@@ -19,14 +19,12 @@ from simulator.kernel.units import PositiveDuration
 from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator.scenario.model import MAX_SEED
 
-#: The measures a run reports, in the order tables and files list them.
-MEASURES: Final[tuple[str, ...]] = (
-    "goodput", "latency_p50", "latency_p95", "latency_p99", "dead_letters", "attempts_per_intent",
-    "peak_queue_depth", "time_to_recover", "recovered", "lost", "duplicated", "unexpected", "recovered_deliveries",
-)
+#: A measure a run reports.
 MeasureName = Literal["goodput", "latency_p50", "latency_p95", "latency_p99", "dead_letters", "attempts_per_intent",
                       "peak_queue_depth", "time_to_recover", "recovered", "lost", "duplicated", "unexpected",
                       "recovered_deliveries"]
+#: Every measure, in the order tables and files list them.
+MEASURES: Final[tuple[MeasureName, ...]] = get_args(MeasureName)
 #: The most cells times replications one sweep may ask for.
 MAX_RUNS: Final[int] = 100_000
 #: The special axis path that multiplies every traffic route's rate.

@@ -15,7 +15,7 @@ import statistics
 from typing import Any, Sequence
 
 from pydantic import BaseModel
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped]  # scipy ships no type hints
 
 from drills.sweep.grid import Plan
 
@@ -79,7 +79,7 @@ def cell_summaries(plan: Plan, records: Records) -> list[CellSummary]:
     for cell in plan.cells:
         found = [records.get((cell.index, k)) for k in range(len(plan.seeds))]
         finished = [record for record in found if record is not None]
-        measures = {}
+        measures: dict[str, Estimate] = {}
         for measure in plan.sweep.measures:
             values = [v for v in (_value(record, measure) for record in finished) if v is not None]
             measures[measure] = estimate(values)
@@ -105,7 +105,7 @@ def differences(plan: Plan, records: Records) -> list[Difference]:
                 positions = list(context)
                 positions.insert(axis_index, level)
                 cells.append(by_positions[tuple(positions)])
-            measures = {}
+            measures: dict[str, Estimate] = {}
             for measure in plan.sweep.measures:
                 paired = []
                 for k in range(len(plan.seeds)):
