@@ -42,7 +42,8 @@ class Counting(InProcess):
 def sweep_file(folder: Path) -> Path:
     path = folder / "slow.yaml"
     path.write_text(f"name: slow\nscenario: {OUTAGE}\nreplications: 3\n"
-                    "grid:\n  - {path: load, values: [2, 3]}\n  - {path: bus.max_retries, values: [2, 5]}\n")
+                    "grid:\n  - {path: load, values: [2, 3]}\n  - {path: bus.max_retries, values: [2, 5]}\n"
+                    "measures: [goodput, dead_letters]\n")
     return path
 
 

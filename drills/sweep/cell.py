@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from drills.runs.runner import describe_error
 from drills.sweep.measures import MeasureSink
 from simulator import World, parse_scenario
 
@@ -41,6 +40,8 @@ def job_key(scenario: dict[str, Any], seed: int, window: float, tolerance: float
 
 def failed_record(job: CellJob, error: BaseException) -> dict[str, Any]:
     """The record of a run that raised ``error`` (in the world, or in the executor)."""
+    from drills.runs.runner import describe_error  # only a failure needs the runner's imports
+
     return {"cell": job.cell, "replication": job.replication, "seed": job.seed, "key": job.key,
             "status": "failed", "error": describe_error(error), "measures": None}
 
