@@ -284,3 +284,22 @@ def test_the_command_prints_the_table_and_json(tmp_path: Path) -> None:
         ["cells", "cells.csv", "cells.jsonl", "charts", "report.md", "summary.json", "sweep.json"]
     header = (tmp_path / "out" / "cells.csv").read_text().splitlines()[0]
     assert header.startswith("cell,load,max_retries,replication,seed,status,error,intents,delivered,attempts,goodput,")
+
+
+def test_the_bench_sweep_is_four_cells_of_runs_of_a_few_virtual_minutes(tmp_path: Path) -> None:
+    from drills.benchmark.sweeps import bench_sweep
+
+    plan = load_plan(bench_sweep(tmp_path, minutes=30, replications=2))
+    assert len(plan.jobs()) == 8
+    assert {cell.scenario["duration"] for cell in plan.cells} == {1800.0}
+    assert [plan.overrides(cell) for cell in plan.cells] == [
+        {"load": 2, "bus.max_retries": 2}, {"load": 2, "bus.max_retries": 5},
+        {"load": 3, "bus.max_retries": 2}, {"load": 3, "bus.max_retries": 5}]
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = beamdrill("sweep", tiny_sweep(tmp_path), "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.startswith("(command line): --scheduler: expected a Dask scheduler answering at "
+                                    "tcp://127.0.0.1:9, found none within 5 s (")
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()

@@ -16,7 +16,7 @@ from drills.cli.console import console, errors, fail_input, json_option, print_j
 from drills.runs.interrupt import stop_on_signals
 from drills.runs.wholetable import WholeTable
 from drills.sweep.charts import level_text
-from drills.sweep.executors import executor_for
+from drills.sweep.executors import DaskCluster, Unreachable, executor_for
 from drills.sweep.grid import Plan, load_plan
 from drills.sweep.run import SweepOutcome, run_sweep
 from simulator import InputError, Problem
@@ -62,6 +62,11 @@ def sweep(
     if target.exists() and not target.is_dir():
         fail_input([Problem(file="(command line)", field="--out", message=f"expected a directory, found a file {str(target)!r}")])
     executor = executor_for(workers if workers is not None else (os.cpu_count() or 1), scheduler)
+    if isinstance(executor, DaskCluster):
+        try:
+            executor.connect()
+        except Unreachable as error:
+            fail_input([Problem(file="(command line)", field="--scheduler", message=str(error))])
     outcome = _run(plan, executor, target, resume)
     if as_json:
         print_json(outcome.summary)

@@ -109,6 +109,14 @@ class LocalPool:
             process.join(timeout=5)
 
 
+#: How long a Dask scheduler has to answer the first connection, in seconds.
+CONNECT_SECONDS = 5
+
+
+class Unreachable(Exception):
+    """The Dask scheduler did not answer."""
+
+
 class DaskCluster:
     """A Dask distributed scheduler at ``address`` (``tcp://host:port``) and its workers."""
 
@@ -118,11 +126,22 @@ class DaskCluster:
         self._client: Any = None
         self._futures: list[Any] = []
 
-    def run(self, jobs: Sequence[CellJob], poll: Poll = _no_poll) -> Iterator[Record]:
-        """Submit every job to the cluster and yield records as they complete."""
+    def connect(self) -> None:
+        """Connect to the scheduler now; raise :class:`Unreachable` if it does not answer."""
         from distributed import Client
 
-        self._client = Client(self.address, set_as_default=False, timeout=30)  # type: ignore[no-untyped-call]
+        if self._client is not None:
+            return
+        try:
+            self._client = Client(self.address, set_as_default=False,  # type: ignore[no-untyped-call]
+                                  timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as error:
+            raise Unreachable(f"expected a Dask scheduler answering at {self.address}, found none within "
+                              f"{CONNECT_SECONDS} s ({type(error).__name__})") from None
+
+    def run(self, jobs: Sequence[CellJob], poll: Poll = _no_poll) -> Iterator[Record]:
+        """Submit every job to the cluster and yield records as they complete."""
+        self.connect()
         try:
             submitted = {self._client.submit(run_cell, job, pure=False,
                                              key=f"beamdrill-{job.key[:16]}-{job.cell}-{job.replication}"): job
