@@ -303,3 +303,18 @@ def test_a_scheduler_that_does_not_answer_is_one_line_and_exit_2(tmp_path: Path)
     assert result.stderr.startswith("(command line): --scheduler: expected a Dask scheduler answering at "
                                     "tcp://127.0.0.1:9, found none within 5 s (")
     assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_refused_frame_is_one_attempt_of_one_intent() -> None:
+    data = outage_data()
+    apply_override(data, "traffic.routes[1].via", "http")
+    apply_override(data, "directory.public_limits.per_sender_per_min", 20)
+    world = World(parse_scenario(data), 1)
+    sink = MeasureSink()
+    world.subscribe(sink)
+    summary = world.run()
+    measures = sink.measures(world, world.now, 30.0, 0.1)
+    assert summary.directory.rejections_by_code["RATE_LIMITED"] > 100
+    sent = summary.traffic_sent
+    assert measures.intents == sent["orders"] + sent["pings"]
+    assert measures.attempts == summary.bus.attempts + sent["pings"]

@@ -3,7 +3,8 @@
 Definitions (the README's "Sweeps" section says the same):
 
 - an **intent** is a nonce a sender offered: a bus send (accepted or refused) or a frame
-  an agent sent straight to the directory (over HTTP or WebSocket, admitted or refused);
+  an agent sent straight to the directory (over HTTP or WebSocket, admitted or refused;
+  a frame sent while the directory is down reaches nothing and leaves no event);
 - it is **delivered** the first time the directory's row for its nonce reaches ``acked``
   (an intent through the bus is relayed by the directory with its nonce; an asynchronous
   acceptance acks the directory row too);
@@ -105,7 +106,7 @@ class MeasureSink:
             self.intents += 1
         elif kind == "attempt":
             self.attempts += 1
-        elif kind in ("relay", "relay_rejected"):
+        elif kind == "relay":  # every frame that reached the directory, refused ones too
             if nonce is None or nonce not in self.bus_nonces:
                 self.attempts += 1
                 if nonce is None or (nonce not in self.seen and nonce not in self.done):
