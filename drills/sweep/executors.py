@@ -91,6 +91,8 @@ class LocalPool:
                 done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield _record(future, submitted[future])
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True)  # every run is done: let the idle workers exit on their own
         finally:
             self.stop()
 
