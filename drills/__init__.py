@@ -8,7 +8,22 @@ Run a built-in drill from Python::
     print(outcome.verdict, outcome.journal.expectations_held)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from drills.drillfile.loader import DrillError, LoadedDrill, load_drill
-from drills.executor.execute import DrillOutcome, run_drill
+
+if TYPE_CHECKING:
+    from drills.executor.execute import DrillOutcome, run_drill
+
+
+def __getattr__(name: str) -> Any:
+    """``run_drill`` and ``DrillOutcome`` are imported on first use: the drill executor
+    brings in the proof pack's charts and the exporters, which a sweep's worker processes
+    (importing :mod:`drills.sweep.cell`) never need."""
+    if name in ("DrillOutcome", "run_drill"):
+        from drills.executor import execute
+
+        return getattr(execute, name)
+    raise AttributeError(f"module 'drills' has no attribute {name!r}")
 
 __all__ = ["DrillError", "DrillOutcome", "LoadedDrill", "load_drill", "run_drill"]

@@ -32,6 +32,7 @@ SCENARIO = "name: t\nduration: 2m\n" + AGENTS
 ROUTE = "traffic:\n  routes:\n    - {from: a@x.beam, to: b@x.beam, intent: ping, rate: RATE}\n"
 DRILL = ("title: t\nrehearses: dead-letter\nscenario: {demo}\nduration: 5m\n"
          "expectations:\n  - {probe: dead_letters, equals: 0, at: 1m}\n")
+SWEEP = "name: s\nscenario: {demo}\ngrid:\n  - {path: bus.max_retries, values: [2, 5]}\n"
 DURATION = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
 RATE = "a rate like 10/s, 30/min, 600/h or a number per second"
 
@@ -54,6 +55,11 @@ def scenario(name: str, text: str, *lines: str) -> Case:
 def drill(name: str, text: str, *lines: str) -> Case:
     """``beamdrill drill check`` on a drill file holding ``text``."""
     return Case(name, ("drill", "check", "{dir}/d.yaml"), lines, {"d.yaml": text})
+
+
+def sweep(name: str, text: str, *lines: str) -> Case:
+    """``beamdrill sweep`` on a sweep file holding ``text``."""
+    return Case(name, ("sweep", "{dir}/w.yaml", "--out", "{dir}/out"), lines, {"w.yaml": text})
 
 
 def option(name: str, argv: str, *lines: str, files: dict[str, str | bytes] | None = None) -> Case:
@@ -244,6 +250,37 @@ CASES: tuple[Case, ...] = (
     option("dead letters of a file", "dead-letters --run {dir}/f", "{dir}/f/dead-letters.json: ...", files={"f": "x"}),
     option("alerts file not JSON", "alerts --run {dir}", "{dir}/alerts.json: ...", files={"alerts.json": "{"}),
     option("trace of no run", "trace n-1 --run {dir}/none", "{dir}/none: --run: ..."),
+    # -- sweep files and options
+    sweep("sweep unknown key", SWEEP + "colour: blue\n", "{dir}/w.yaml: colour: unknown key; ..."),
+    sweep("sweep path leads nowhere", SWEEP.replace("bus.max_retries", "bus.max_retry"),
+          "{dir}/w.yaml: grid[0].path: unknown field 'max_retry' in bus; expected one of: rate_limit_per_min, ..."),
+    sweep("sweep path malformed", SWEEP.replace("bus.max_retries", "bus..max_retries"),
+          "{dir}/w.yaml: grid[0].path: expected a scenario field path like bus.max_retries, ..."),
+    sweep("sweep index out of range", SWEEP.replace("bus.max_retries", "'agents[9].failure_rate'"),
+          "{dir}/w.yaml: grid[0].path: expected an index below 4 (agents has 4 items), found 9"),
+    sweep("sweep override the scenario refuses", SWEEP.replace("[2, 5]", "[2, 0]"),
+          "{dir}/w.yaml: grid[0].values[1] → bus.max_retries: expected greater than or equal to 1, found 0"),
+    sweep("sweep load without routes", SWEEP.replace("bus.max_retries", "load").replace("[2, 5]", "[2]"),
+          "{dir}/w.yaml: grid[0].values[0]: expected a scenario with traffic routes for load, found none"),
+    sweep("sweep neither scenario nor drill", SWEEP.replace("scenario: {demo}\n", ""),
+          "{dir}/w.yaml: scenario: expected exactly one of scenario and drill, found neither"),
+    sweep("sweep scenario missing", SWEEP.replace("{demo}", "none.yaml"),
+          "{dir}/w.yaml: scenario: expected a valid file: {dir}/none.yaml: (file): expected an existing file, ..."),
+    sweep("sweep drill unknown", SWEEP.replace("scenario: {demo}", "drill: nope"),
+          "{dir}/w.yaml: drill: expected a drill file or one of clean-demo, ..."),
+    sweep("sweep x not an axis", SWEEP + "x: speed\n",
+          "{dir}/w.yaml: x: expected one of the axes ['bus.max_retries'], found 'speed'"),
+    sweep("sweep unknown measure", SWEEP + "measures: [speed]\n", "{dir}/w.yaml: measures[0]: expected ..."),
+    sweep("sweep no replications", SWEEP + "replications: 0\n", "{dir}/w.yaml: replications: ..."),
+    sweep("sweep empty grid", "name: s\nscenario: {demo}\ngrid: []\n",
+          "{dir}/w.yaml: grid: expected at least 1 item, found []"),
+    option("sweep file missing", "sweep {dir}/none.yaml --out {dir}/out",
+           "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
+    option("sweep workers zero", "sweep {dir}/w.yaml --workers 0 --out {dir}/out",
+           "(command line): --workers: expected at least 1, found 0", files={"w.yaml": SWEEP}),
+    option("sweep scheduler not tcp", "sweep {dir}/w.yaml --scheduler http://h:1 --out {dir}/out",
+           "(command line): --scheduler: expected a Dask scheduler address like tcp://127.0.0.1:8786, found "
+           "'http://h:1'", files={"w.yaml": SWEEP}),
 )
 
 

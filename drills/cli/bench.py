@@ -23,6 +23,9 @@ def bench(
     telemetry_hours: Annotated[float | None, typer.Option(
         help="Virtual hours of partner-day for the telemetry cost runs (default 12; 3 with --quick; 0 skips them).")]
     = None,
+    sweeps: Annotated[bool, typer.Option(
+        "--sweeps", help="Only the sweep case: the same runs of a few seconds on 1 worker, a pool of 2 and Dask "
+                         "(2 workers on loopback); the speed-up and Dask's overhead per run.")] = False,
     as_json: Annotated[bool, json_option("the table and the memory checkpoints")] = False,
 ) -> None:
     """Measure the world's performance cases in one process, in interleaved rounds, beside the
@@ -54,6 +57,9 @@ def bench(
                                 message=f"expected 0 or more, found {config.telemetry_hours:g}"))
     if problems:
         fail_input(problems)
+    out = errors if as_json else console  # with --json, progress and the telemetry tables go to stderr
+    if sweeps:
+        _sweep_case(config.rounds, as_json)
     out = errors if as_json else console  # with --json, progress goes to stderr
 
     def progress(number: int, job: str, sample: Sample) -> None:
@@ -70,3 +76,30 @@ def bench(
         out.print(f"conservation VIOLATED: {report.conservation}", style="bold red")
     if as_json:
         print_json(report.model_dump(mode="json"))
+
+
+def _sweep_case(rounds: int, as_json: bool) -> None:
+    """``bench --sweeps``: case (g) alone, its table (or its rows as JSON)."""
+    import os
+
+    from drills.benchmark.report import format_figure
+    from drills.benchmark.sweeps import sweep_rows
+    from drills.runs.wholetable import WholeTable
+
+    load_at_start = os.getloadavg()
+    rows = sweep_rows(rounds)
+    if as_json:
+        print_json({"rows": [entry.model_dump(mode="json") for entry in rows], "load_at_start": load_at_start,
+                    "load_at_end": os.getloadavg(), "cpus": os.cpu_count()})
+        return
+    table = WholeTable(title=f"beamdrill bench --sweeps: {rounds} rounds, wall clock")
+    for column in ("case", "figure", "best", "median", "wanted", "verdict", "run"):
+        table.add_column(column, justify="right" if column in ("best", "median", "wanted") else "left")
+    for entry in rows:
+        table.add_row(entry.case, entry.figure, format_figure(entry.best, entry.unit),
+                      format_figure(entry.median, entry.unit),
+                      entry.bound.text(entry.unit) if entry.bound is not None else "", entry.verdict or "", entry.note)
+    console.print(table)
+    end = os.getloadavg()
+    console.print(f"load average {load_at_start[0]:.2f} at the start, {end[0]:.2f} at the end, "
+                  f"{os.cpu_count()} CPUs", highlight=False)
