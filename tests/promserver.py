@@ -1,4 +1,4 @@
-"""A real Prometheus on loopback over backfilled drill metrics, for the dashboard tests.
+"""A real Prometheus on loopback over backfilled metrics, for the metrics and dashboard tests.
 
 Every built-in drill starts at the same epoch, so each drill's ``metrics.om`` is shifted
 by whole days (:func:`shifted`) before ``promtool tsdb create-blocks-from openmetrics``
@@ -66,6 +66,17 @@ class PromAPI:
             body = json.load(response)
         assert body["status"] == "success", body
         return body["data"]
+
+    def vector(self, query: str, at: float) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """An instant query's samples at ``at``: (name, sorted labels) → value."""
+        data = self.get("/api/v1/query", query=query, time=f"{at:.3f}")
+        assert data["resultType"] == "vector"
+        out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        for item in data["result"]:
+            metric = dict(item["metric"])
+            name = metric.pop("__name__", "")
+            out[(name, tuple(sorted(metric.items())))] = float(item["value"][1])
+        return out
 
     def range(self, query: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         """A range query's series: each ``{"metric": labels, "values": [[t, "v"], ...]}``."""

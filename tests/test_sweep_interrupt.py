@@ -11,14 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
 
 import pytest
 
-from drills.sweep.cell import CellJob
-from drills.sweep.executors import InProcess, Poll
+from drills.sweep.executors import InProcess
 from drills.sweep.grid import load_plan
 from drills.sweep.run import run_sweep
+from test_sweep import Counting
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTAGE = ROOT / "sweeps" / "worlds" / "outage.yaml"
@@ -26,17 +25,6 @@ OUTPUTS = ("sweep.json", "cells.jsonl", "cells.csv", "summary.json", "report.md"
 RUNS = 12
 #: Guards on waiting for the child (never a timing assertion).
 WAIT_S = 120
-
-
-class Counting(InProcess):
-    """In-process, counting the jobs it was given."""
-
-    def __init__(self) -> None:
-        self.ran: list[tuple[int, int]] = []
-
-    def run(self, jobs: Sequence[CellJob], poll: Poll = lambda: None) -> Iterator[dict[str, Any]]:
-        self.ran += [(job.cell, job.replication) for job in jobs]
-        return super().run(jobs, poll)
 
 
 def sweep_file(folder: Path) -> Path:

@@ -4,16 +4,9 @@ backfill file, and (integration) a real Prometheus serving the backfilled blocks
 from __future__ import annotations
 
 import io
-import json
 import math
-import os
 import re
-import shutil
-import socket
 import subprocess
-import time
-import urllib.parse
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any, Generator, Iterator, NamedTuple
@@ -27,6 +20,7 @@ from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from conftest import IncidentRun, without_limits
+from promserver import PromAPI, binaries, serve
 from simulator.kernel.events import Event
 from simulator.operator.inbox import STATUSES
 from simulator.beam.relay import Frame
@@ -457,51 +451,10 @@ def test_interval_must_be_positive() -> None:
 # -- a real Prometheus ---------------------------------------------------------------------
 
 
-def _binaries() -> tuple[str, str]:
-    promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
-    if promtool is None or prometheus is None:
-        reason = ("promtool/prometheus are not installed (Debian: apt-get install -y --no-install-recommends "
-                  "prometheus; .ci/run does this)")
-        if os.environ.get("BEAMDRILL_REQUIRE_PROMETHEUS"):
-            pytest.fail(reason + ", but BEAMDRILL_REQUIRE_PROMETHEUS is set")
-        pytest.skip(reason)
-    return promtool, prometheus
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class PromAPI:
-    """A few calls of Prometheus' HTTP API on loopback."""
-
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        url = f"{self.base}{path}?{urllib.parse.urlencode(params)}" if params else f"{self.base}{path}"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            body: dict[str, Any] = json.load(response)
-        assert body["status"] == "success", body
-        return body["data"]
-
-    def vector(self, query: str, at: float) -> dict[SeriesId, float]:
-        data = self.get("/api/v1/query", query=query, time=f"{at:.3f}")
-        assert data["resultType"] == "vector"
-        out: dict[SeriesId, float] = {}
-        for item in data["result"]:
-            metric = dict(item["metric"])
-            name = metric.pop("__name__", "")
-            out[(name, tuple(sorted(metric.items())))] = float(item["value"][1])
-        return out
-
-
 @pytest.fixture(scope="module")
 def prometheus(incident: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromAPI]:
     """The incident's metrics backfilled with promtool and served by Prometheus on loopback."""
-    promtool, binary = _binaries()
+    promtool, _ = binaries()
     work = tmp_path_factory.mktemp("prometheus")
     metrics, data = work / "metrics.om", work / "data"
     metrics.write_text(incident.text)
@@ -510,37 +463,7 @@ def prometheus(incident: Run, tmp_path_factory: pytest.TempPathFactory) -> Itera
     assert created.returncode == 0, created.stderr + created.stdout
     config = work / "prometheus.yml"
     config.write_text("global:\n  evaluation_interval: 1h\nscrape_configs: []\n")
-    port = _free_port()
-    log = (work / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={data}", "--storage.tsdb.retention.time=100y",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        api = PromAPI(port)
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                log_tail = (work / "prometheus.log").read_text()[-2000:]
-                pytest.fail(f"prometheus exited with {process.returncode}: {log_tail}")
-            try:
-                with urllib.request.urlopen(f"{api.base}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"prometheus not ready in 60 s: {(work / 'prometheus.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield api
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+    yield from serve(work, data, config)
 
 
 def test_prometheus_serves_the_runs_final_counters_exactly(incident: Run, prometheus: PromAPI) -> None:
