@@ -114,7 +114,7 @@ def test_drill_run_keeps_names_and_its_directory_whole_at_40_columns(operator_dr
     lines = done.stdout.splitlines()
     assert [line.strip() for line in lines[:2]] == ["drills", f"({operator_drills / 'again'})"]  # the title wraps
     assert [row[:3] for row in body_rows(done.stdout)] == [["fire-drill", "completed", "19/19"]]
-    assert lines[-1] == ("wrote summary.json and one directory per drill with journal.json, report.md and chart.png "
+    assert lines[-1] == ("wrote summary.json and one directory per drill with journal.json, report.md, chart.png and metrics.om "
                          f"in {operator_drills / 'again'}")
 
 

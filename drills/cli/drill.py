@@ -147,7 +147,7 @@ def run(
         _print_problems(outcomes, result.out)
     finally:
         result.publish()
-    wrote = ("wrote summary.json and one directory per drill with journal.json, report.md and chart.png "
+    wrote = ("wrote summary.json and one directory per drill with journal.json, report.md, chart.png and metrics.om "
              f"{result.note()}")
     if as_json:
         print_json(summary.model_dump(mode="json"))  # the same text as summary.json
