@@ -42,8 +42,8 @@ def test_drill_run_prints_exactly_summary_json(drills_run: tuple[Path, Any]) -> 
             {"drill": "as-coded-retry-defect", "verdict": "completed", "expectations_held": 6,
              "expectations_total": 6, "virtual_seconds": 1560.0, "report": "as-coded-retry-defect/report.md"}],
         "not_run": []}
-    assert done.stderr == ("wrote summary.json and one directory per drill with journal.json, report.md and "
-                           f"chart.png in {out}\n")
+    assert done.stderr == ("wrote summary.json and one directory per drill with journal.json, report.md, "
+                           f"chart.png and metrics.om in {out}\n")
 
 
 def test_drill_run_json_keeps_the_problems_on_stderr(tmp_path: Path) -> None:
@@ -62,8 +62,8 @@ def test_drill_run_json_keeps_the_problems_on_stderr(tmp_path: Path) -> None:
                        "broken)"
     assert "  t=10s preflight queued: expected = queued, observed \"delivered\"" in lines
     assert lines[-2:] == [f"  proof pack: {out / 'broken' / 'report.md'}",
-                          f"wrote summary.json and one directory per drill with journal.json, report.md and "
-                          f"chart.png in {out}"]
+                          f"wrote summary.json and one directory per drill with journal.json, report.md, "
+                          f"chart.png and metrics.om in {out}"]
 
 
 @pytest.mark.parametrize("command, drill, file", [
