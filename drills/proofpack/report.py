@@ -1,5 +1,5 @@
 """The proof pack ``report.md``: what the drill was, its verdict, its warnings (expectations
-that held before the drill did anything), the timeline of faults, alerts, inbox changes
+that held before the drill did anything), the timeline of faults, alerts, inbox and partner-request changes
 and operator steps, every expectation with what was observed, the delivery
 history, the runbook violations, the traces of the affected nonces, and the chart."""
 
@@ -15,6 +15,7 @@ from drills.proofpack.faultlog import fault_timeline
 from drills.runs.files import atomic_write_text
 from drills.runs.traceview import TraceError, load_trace, render
 from simulator.operator.inbox import AUDIT_ACTION
+from simulator.operator.partners import AUDIT_ACTION as REQUEST_AUDIT_ACTION
 from simulator.world import World
 
 #: What the chart's panels show, for the report's caption.
@@ -34,7 +35,7 @@ def _clock(world: World, t: float) -> str:
 
 
 def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[float, int, str]]:
-    """(time, order, text) of every fault, alert change, inbox change and operator step;
+    """(time, order, text) of every fault, alert change, inbox and partner-request change and operator step;
     faults at the same time in the order they happened, a bus restart's start before its end."""
     events: list[tuple[float, int, int, str]] = []
     for seq, entry in enumerate(ctx.fault_log):
@@ -53,6 +54,12 @@ def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[f
             details = row.details
             events.append((row.time, 2, 0, f"inbox item {details.get('sourceKey')} → {details.get('status')}, owner "
                                            f"{details.get('owner') or '—'}"))
+        elif row.action == REQUEST_AUDIT_ACTION:
+            details = row.details
+            events.append((row.time, 2, 0, f"partner request {details.get('requestId')} → {details.get('status')}, "
+                                           f"owner {details.get('owner') or '—'}"))
+    for time, key, status, actor in world.inbox.sync_moves:
+        events.append((time, 2, 1, f"inbox item {key} → {status}, following its partner request (by {actor})"))
     for activity in [*journal.run, *journal.rollbacks]:
         if activity.type == "action":
             mark = "" if activity.status == "succeeded" else " (could not be done)"
