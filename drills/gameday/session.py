@@ -27,7 +27,6 @@ from drills.executor.execute import DrillAborted, DrillRun
 from drills.executor.journal import Activity, Violation
 from drills.executor.orderrules import violations
 from drills.gameday.journal import WORLD_ACTIONS, ActionName, OperatorAction, OperatorJournal, Outcome
-from simulator.beam.busrows import BusResponse
 from simulator.kernel.problems import Problem
 from simulator.operator.api import ApiResult, error, ok
 from simulator.scenario.faults import FaultSpec
@@ -252,7 +251,7 @@ class Session:
             broke = self._judge(steps.RequeueDeadLetters(action="requeue_dead_letters", name=f"requeue {requeue.id}"))
             done = world.requeue(requeue.id)
             if done.triggered:
-                response: BusResponse = done.value
+                response: Any = done.value  # the bus's answer: http_status and body
                 if not 200 <= response.http_status < 300:
                     return ApiResult(status=response.http_status, body=dict(response.body)), []
             ctx.performed.append((world.now, "requeue_dead_letters"))
