@@ -13,13 +13,14 @@ _STYLE = """
 body{font:14px system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d232b}
 header{background:#1d2b3a;color:#fff;padding:10px 18px;display:flex;gap:18px;align-items:center;flex-wrap:wrap}
 header h1{font-size:17px;margin:0}#clock{font:600 20px ui-monospace,monospace}
-main{display:grid;grid-template-columns:1fr 1fr;gap:14px;padding:14px}
+main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:14px;padding:14px}
 section{background:#fff;border:1px solid #d7dce2;border-radius:6px;padding:10px 12px}
 section.wide{grid-column:1/3}h2{font-size:15px;margin:2px 0 8px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eceff3;padding:4px 6px;text-align:left;
 vertical-align:top}th{font-size:12px;color:#5a6573}.critical{color:#b3261e;font-weight:600}.warning{color:#a15c00}
 .new{font-weight:600}button{cursor:pointer}input{font:inherit;padding:2px 4px}#status{min-height:1.2em}
-pre{background:#f0f2f5;padding:8px;overflow:auto;max-height:320px;font-size:12px}.muted{color:#6b7480}
+pre{background:#f0f2f5;padding:8px;overflow:auto;max-height:320px;font-size:12px;white-space:pre-wrap;
+overflow-wrap:anywhere}td.id{word-break:break-all;min-width:9em}button{white-space:nowrap}.muted{color:#6b7480}
 form{display:flex;gap:6px;flex-wrap:wrap;align-items:center;margin:4px 0}
 """
 
@@ -39,7 +40,11 @@ function clock(t) {
   const s = Math.floor(t), h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
   return `t=${h}:${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
-function rows(id, html) { $(id).innerHTML = html || '<tr><td class="muted" colspan="9">none</td></tr>'; }
+const shown = {};
+function rows(id, html) {  // replace a table's rows only when they changed, so a button is not swapped under a click
+  html = html || '<tr><td class="muted" colspan="9">none</td></tr>';
+  if (shown[id] !== html) { shown[id] = html; $(id).innerHTML = html; }
+}
 async function refresh() {
   const get = async (path) => (await fetch(path)).json();
   const [state, alerts, inbox, dead] = await Promise.all([get('/api/gameday'), get('/observability/alerts'),
@@ -50,13 +55,13 @@ async function refresh() {
     <td>${esc(a.message)}</td><td>${esc(a.notificationStatus)}</td></tr>`).join(''));
   rows('inbox', inbox.notifications.map((n) => `<tr data-id="${n.id}"><td>${n.id}</td><td class="${n.severity}">${esc(n.severity)}</td>
     <td>${esc(n.title)}</td><td class="${n.status} item-status">${esc(n.status)}</td><td>${esc(n.owner)}</td><td>${esc(n.nextAction)}</td>
-    <td><button class="ack" onclick="ack(${n.id})">Acknowledge</button></td></tr>`).join(''));
-  rows('dead', dead.rows.map((d) => `<tr data-id="${esc(d.id)}"><td>${esc(d.id)}</td><td><a href="#" onclick="trace('${esc(d.nonce)}');return false">${esc(d.nonce)}</a></td>
-    <td>${esc(d.recipient)}</td><td>${d.retry_count}</td><td>${esc(d.error)}</td><td>${esc(d.hint)}</td>
+    <td>${n.status === 'new' ? `<button class="ack" onclick="ack(${n.id})">Acknowledge</button>` : ''}</td></tr>`).join(''));
+  rows('dead', dead.rows.map((d) => `<tr data-id="${esc(d.id)}"><td class="id">${esc(d.id)}</td><td class="id"><a href="#" onclick="trace('${esc(d.nonce)}');return false">${esc(d.nonce)}</a></td>
+    <td class="id">${esc(d.recipient)}</td><td>${d.retry_count}</td><td>${esc(d.error)}</td><td>${esc(d.hint)}</td>
     <td><button class="requeue" onclick="requeue('${esc(d.id)}')">Requeue</button></td></tr>`).join(''));
   $('dead-count').textContent = dead.count;
   rows('faults', state.faults.map((f) => `<tr><td>${f.index}</td><td>${esc(f.name)}</td><td>${esc(f.kind)}</td>
-    <td>${f.active ? 'active' : ''}</td><td>${f.revertible ? `<button onclick="call('POST','/api/gameday/faults/${f.index}/revert')">Fix (revert)</button>` : ''}</td></tr>`).join(''));
+    <td>${f.active ? 'active' : f.at <= state.virtualTime ? 'ended' : 'scheduled'}</td><td>${f.revertible ? `<button onclick="call('POST','/api/gameday/faults/${f.index}/revert')">Fix (revert)</button>` : ''}</td></tr>`).join(''));
 }
 function ack(id) { return call('PATCH', `/admin/operator-notifications/${id}`, {status: 'acknowledged', owner: $('actor').value || 'operator'}); }
 function requeue(id) { return call('POST', `/v1/beam/dead-letter/${encodeURIComponent(id)}/requeue`); }
@@ -64,7 +69,8 @@ async function trace(nonce) {
   $('nonce').value = nonce;
   const response = await fetch(`/observability/intents/${encodeURIComponent(nonce)}`);
   const data = await response.json();
-  $('trace').textContent = response.ok ? `${data.status}: ${data.guidance}\\n\\n` + JSON.stringify(data.stages, null, 1)
+  const stages = (data.stages || []).map((s) => `t=${s.t}s  ${s.path.padEnd(9)} ${s.state}${s.code ? '  ' + s.code : ''}`);
+  $('trace').textContent = response.ok ? `${data.status}: ${data.guidance}\\n\\n${stages.join('\\n')}`
     : `${response.status} ${data.errorCode}: ${data.error}`;
 }
 function form(id, handler) { $(id).addEventListener('submit', (e) => { e.preventDefault(); handler(new FormData(e.target)); }); }
