@@ -134,3 +134,18 @@ def test_a_paced_gameday_replays_byte_for_byte_unpaced(tmp_path: Path) -> None:
     assert b'"kind":"requeue"' in paced_events.replace(b" ", b"")
     assert paced.journal.model_dump() == replayed.journal.model_dump()
     assert paced.verdict == "completed"
+
+
+def test_the_people_do_the_operator_steps_and_traffic_still_plays() -> None:
+    assert load_gameday("fm3-dead-letter").drill.steps == []
+    clean = load_gameday("clean-demo").drill
+    assert [(step.action, step.name) for step in clean.steps] == [("partner_request", "a hosted beta request arrives")]
+    assert clean.rollbacks == []
+
+
+def test_a_scenario_runs_as_a_gameday_whose_only_expectation_is_nothing_lost(tmp_path: Path) -> None:
+    loaded = load_gameday("scenarios/demo.yaml")
+    assert (loaded.name, loaded.drill.title, loaded.drill.duration) == ("demo", "GameDay on demo", 120.0)
+    outcome = run_drill(loaded, tmp_path / "demo", driver=_replayed(OperatorJournal(drill="demo", seed=0)))
+    assert (outcome.verdict, outcome.journal.expectations_held, outcome.journal.expectations_total) == (
+        "completed", 1, 1)

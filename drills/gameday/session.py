@@ -62,11 +62,12 @@ def load_gameday(name: str) -> LoadedDrill:
     data = read_yaml_mapping(path, DrillError)
     if "expectations" in data or "rehearses" in data:
         return for_people(load_drill(path))
+    duration = data.get("duration", "1h")
     try:  # a scenario: the GameDay runs its whole duration, graded by the world's invariants
         wrapped = parse_drill({"title": f"GameDay on {path.stem}", "rehearses": "fire-drill",
-                               "scenario": path.name, "duration": data.get("duration", "1h"),
+                               "scenario": path.name, "duration": duration,
                                "expectations": [{"name": "nothing lost", "probe": "invariant",
-                                                 "equals": "held"}]}, path)
+                                                 "equals": "held", "at": duration}]}, path)
     except DrillError as problem:
         raise DrillError([Problem(file=str(path), field=p.field, message=p.message) for p in problem.problems]) \
             from None
