@@ -274,3 +274,28 @@ def test_an_action_after_the_end_is_refused() -> None:
 def test_there_are_forty_bad_request_cases_at_least() -> None:
     assert len(BAD) + 24 >= 40  # plus the 24 unauthorized requests of the token test
     assert len(BAD) >= 40
+
+
+def test_the_facilitator_injects_a_fault_and_an_operator_fixes_it() -> None:
+    session = _session()
+    with TestClient(build_app(session)) as client:
+        spec = {"name": "desk offline", "kind": "agent_disconnect", "agent": DESK}
+        assert client.post("/api/gameday/faults", json={"fault": spec}).json() == {"ok": True, "injected": 1}
+        session.advance_to(701.0)
+        faults = client.get("/api/gameday").json()["faults"]
+        assert faults[1] == {"index": 1, "name": "desk offline", "kind": "agent_disconnect", "at": 700.0,
+                             "active": True, "revertible": True}
+        assert client.post("/api/gameday/faults/desk offline/revert").json() == {"ok": True, "reverted": 1}
+        again = client.post("/api/gameday/faults/1/revert")
+        assert (again.status_code, again.json()["errorCode"]) == (409, "INVALID_STATE")
+    assert [(entry.event, entry.name) for entry in session.ctx.fault_log] == [
+        ("fault_start", "finance offline"), ("fault_start", "desk offline"), ("fault_end", "desk offline")]
+
+
+def test_a_prune_with_its_guard_satisfied_deletes_and_is_judged() -> None:
+    session = _session()
+    with TestClient(build_app(session)) as client:
+        pruned = client.post("/observability/prune", json={"dataset": "audit", "olderThanDays": 0,
+                                                           "confirmDataset": "audit", "confirmPhrase": "prune audit"})
+    assert pruned.status_code == 200 and pruned.json()["dataset"] == "audit"
+    assert session.journal.actions[0].broke == ["requeue or prune before the evidence was exported"]

@@ -86,7 +86,8 @@ def _paced(journal: list[OperatorJournal]) -> Any:
         session = Session(drill)
 
         async def main() -> None:
-            pacer = Pacer(session.advance_to, lambda: session.now, session.end, speed=4000.0, tick=0.01)
+            # slices of at most 10 virtual s: each action enters within 10 s of its plan, before the drill checks it
+            pacer = Pacer(session.advance_to, lambda: session.now, session.end, speed=1000.0, tick=0.01)
             session.pace = pacer
             plan = list(PLAN)
 
@@ -127,7 +128,8 @@ def test_a_paced_gameday_replays_byte_for_byte_unpaced(tmp_path: Path) -> None:
                                                               "fault.revert"]
     assert [entry.outcome.status for entry in journal.actions] == [200, 200, 200, 200] + [202] * 6
     # the pacer's steps land between the plan's times: the actions enter the world when it got there
-    assert all(entry.virtual_time >= 700.0 for entry in journal.actions)
+    assert all(0 <= entry.virtual_time - planned < 10.0 + 1e-9
+               for entry, planned in zip(journal.actions, [700.0, 760.0, 780.0, 840.0] + [900.0] * 6))
     replayed = run_drill(loaded, tmp_path / "replayed", driver=_replayed(journal))
     paced_events = (tmp_path / "paced" / "events.jsonl").read_bytes()
     assert paced_events == (tmp_path / "replayed" / "events.jsonl").read_bytes()
@@ -149,3 +151,32 @@ def test_a_scenario_runs_as_a_gameday_whose_only_expectation_is_nothing_lost(tmp
     outcome = run_drill(loaded, tmp_path / "demo", driver=_replayed(OperatorJournal(drill="demo", seed=0)))
     assert (outcome.verdict, outcome.journal.expectations_held, outcome.journal.expectations_total) == (
         "completed", 1, 1)
+
+
+def test_the_score_names_what_made_things_worse(tmp_path: Path) -> None:
+    from drills.gameday.score import score, write_score
+
+    sessions: list[Session] = []
+
+    def drive(drill: DrillRun, world: World, end: float) -> Summary:
+        session = Session(drill)
+        sessions.append(session)
+        session.advance_to(700.0)
+        for row in world.exports.dead_letters(limit=500).rows[:1]:  # requeue with finance still offline
+            session.act("sam", "dead_letter.requeue", {"id": row["id"]})
+        session.advance_to(end)
+        drill.conclude()
+        return drill.summary()
+
+    outcome = run_drill(load_gameday("fm3-dead-letter"), tmp_path / "day", driver=drive)
+    (session,) = sessions
+    result = score(session, outcome.journal)
+    assert result.verdict == "deviated" and result.time_to_mitigate is None
+    assert [(a.key, a.seconds) for a in result.acknowledgements] == [("critical-alert:network-error-rate", None)]
+    assert [w.why for w in result.made_worse] == [
+        "broke the runbook rule: requeue before the root cause was fixed",
+        "broke the runbook rule: requeue before an owner was recorded",
+        "broke the runbook rule: requeue or prune before the evidence was exported",
+        "the requeued message was not delivered: it ended queued"]
+    assert write_score(tmp_path / "day", result, session.journal) == ["score.json", "score.md", "operator-journal.json"]
+    assert "| critical-alert:network-error-rate | t=105s |  | never |  |" in (tmp_path / "day" / "score.md").read_text()
