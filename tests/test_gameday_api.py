@@ -299,3 +299,18 @@ def test_a_prune_with_its_guard_satisfied_deletes_and_is_judged() -> None:
                                                            "confirmDataset": "audit", "confirmPhrase": "prune audit"})
     assert pruned.status_code == 200 and pruned.json()["dataset"] == "audit"
     assert session.journal.actions[0].broke == ["requeue or prune before the evidence was exported"]
+
+
+def test_metrics_are_the_live_beamdrill_families_with_the_drill_events(day: tuple[Session, TestClient]) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    session, client = day
+    response = client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    families = {family.name: family for family in text_string_to_metric_families(response.text)}
+    assert {"beamdrill_bus_attempts", "beamdrill_bus_dead_letters", "beamdrill_intents", "beamdrill_drill_event",
+            "beamdrill_delivery_latency_seconds", "beamdrill_directory_up"} <= set(families)
+    (dead,) = families["beamdrill_bus_dead_letter_messages"].samples
+    assert dead.value == 6.0 and dead.timestamp is None
+    events = {(s.labels["kind"], s.labels["name"]): s.value for s in families["beamdrill_drill_event"].samples}
+    assert events == {("fault", "finance offline"): 1.0}

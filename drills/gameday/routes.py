@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from drills.gameday import reads
 from drills.gameday.console import console_html
 from drills.gameday.journal import ActionName
-from drills.gameday.livemetrics import CONTENT_TYPE, LiveMetrics
+from drills.gameday.livemetrics import CONTENT_TYPE, LiveMetrics, drill_events_now
 from drills.gameday.session import Session
 from simulator.operator.api import ApiResult, error
 
@@ -82,7 +82,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def build_app(session: Session, token: str | None = None) -> Starlette:
     """The ASGI app serving ``session``; ``token`` (when set) guards every route."""
-    metrics = LiveMetrics(session.world)
+    metrics = LiveMetrics(session.world, lambda: drill_events_now(session.ctx))
 
     def act(action: ActionName, fixed: Callable[[Request], dict[str, Any]] | None = None,
             body: bool = True) -> Handler:
