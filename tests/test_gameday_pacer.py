@@ -177,6 +177,6 @@ def test_the_score_names_what_made_things_worse(tmp_path: Path) -> None:
         "broke the runbook rule: requeue before the root cause was fixed",
         "broke the runbook rule: requeue before an owner was recorded",
         "broke the runbook rule: requeue or prune before the evidence was exported",
-        "the requeued message was not delivered: it ended queued"]
+        "the requeued message failed again: it ended queued"]
     assert write_score(tmp_path / "day", result, session.journal) == ["score.json", "score.md", "operator-journal.json"]
     assert "| critical-alert:network-error-rate | t=105s |  | never |  |" in (tmp_path / "day" / "score.md").read_text()

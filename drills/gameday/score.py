@@ -5,8 +5,8 @@
 - time to acknowledge each critical signal (its inbox item's creation to its ``acknowledgedAt``);
 - time to mitigate (the first critical signal, or the first fault when none was raised,
   to the operator's revert that left no revertible fault active);
-- the actions that made things worse: a broken order rule, a requeued message that was
-  not delivered by the end (it failed, was dead-lettered or is queued again), an ACL
+- the actions that made things worse: a broken order rule, a requeued message that failed
+  again (at the end it is failed, dead-lettered or queued for another retry), an ACL
   entry removed in a world with FORBIDDEN failures, a critical item sent back to ``new``.
 ``score.json`` is :class:`Score`, dumped; ``score.md`` says the same for people.
 """
@@ -96,8 +96,8 @@ def _worse(session: Session, journal: OperatorJournal) -> list[Worse]:
             worse(f"broke the runbook rule: {rule}")
         if entry.action == "dead_letter.requeue" and done:
             message = world.bus.get_message(str(entry.arguments.get("id")))
-            if message is not None and message.status not in ("delivered", "acked"):
-                worse(f"the requeued message was not delivered: it ended {message.status}")
+            if message is not None and message.status in ("dead_letter", "failed", "queued"):
+                worse(f"the requeued message failed again: it ended {message.status}")
         if entry.action == "acl.remove" and done and forbidden:
             worse("removed an ACL entry in a world with FORBIDDEN failures")
         if entry.action == "inbox.patch" and done and entry.arguments.get("status") == "new":
