@@ -84,11 +84,11 @@ def build_app(session: Session, token: str | None = None) -> Starlette:
     """The ASGI app serving ``session``; ``token`` (when set) guards every route."""
     metrics = LiveMetrics(session.world, lambda: drill_events_now(session.ctx))
 
-    def act(action: ActionName, fixed: Callable[[Request], dict[str, Any]] | None = None,
-            body: bool = True) -> Handler:
+    def act(action: ActionName, fixed: Callable[[Request], dict[str, Any]] | None = None) -> Handler:
+        """A handler doing ``action`` with the JSON body's arguments (and ``fixed``'s, from the path)."""
         async def handle(request: Request) -> Response:
             actor = _actor(request)
-            arguments = await _body(request) if body else {}
+            arguments = await _body(request)
             if fixed is not None:
                 overlap = set(fixed(request)) & set(arguments)
                 if overlap:

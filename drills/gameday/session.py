@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -32,7 +31,6 @@ from simulator.operator.api import ApiResult, error, ok
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.model import ShieldSpec
 from simulator.scenario.parts import AclEntry
-from simulator.scenario.loader import ScenarioError
 from simulator.kernel.yamlfile import read_yaml_mapping
 
 #: Operator steps a GameDay leaves to the people (traffic steps still play).
@@ -400,12 +398,3 @@ def _shield_view(spec: ShieldSpec) -> dict[str, Any]:
 def shield_view(spec: ShieldSpec) -> dict[str, Any]:
     """A Shield config in Beam's wire shape (camelCase)."""
     return _shield_view(spec)
-
-
-def scenario_path(name: str) -> Path | None:
-    """The path ``name`` resolves to, if it is a file (for messages)."""
-    path = resolve(name)
-    return None if isinstance(path, Problem) else path
-
-
-__all__ = ["Session", "load_gameday", "for_people", "ScenarioError"]
