@@ -127,6 +127,11 @@ def schedule(world: World, faults: list[Any]) -> None:
         world.env.process(_run(world, index, fault))
 
 
+def schedule_one(world: World, index: int, fault: Any) -> None:
+    """Start fault ``index`` at its time (now, if that has passed) and revert it at its end."""
+    world.env.process(_run(world, index, fault))
+
+
 def end(world: World, index: int) -> bool:
     """Revert the active fault ``index`` now (an operator fixed the root cause); False if
     it is not active or cannot be reverted."""

@@ -40,7 +40,7 @@ from simulator.operator.observations import Observations
 from simulator.operator.partners import Partners
 from simulator.operator.prune import Pruner
 from simulator.scenario.loader import ScenarioError
-from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario
+from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario, ShieldSpec
 from simulator.scenario.parts import AclEntry
 from simulator.summary import BusSummary, DirectorySummary, HistoryReport, PathSummary, Summary
 from simulator.traffic import QuoteRun, Traffic
@@ -201,6 +201,44 @@ class World:
     def add_acl_entry(self, entry: AclEntry) -> None:
         """``POST /acl``: add the row and audit ``acl.created``."""
         faults.add_acl_row(self, entry)
+
+    def remove_acl_entry(self, entry: AclEntry) -> bool:
+        """``DELETE /acl/:id``: delete the exact row and audit ``acl.deleted``; False when
+        no such row exists."""
+        if entry not in self.directory.security.acl.entries:
+            return False
+        faults.remove_acl_row(self, entry)
+        return True
+
+    def acl_entries(self, target: str | None = None) -> list[AclEntry]:
+        """``GET /acl/:beamId``: the ACL rows now (of ``target`` only, when given)."""
+        return [entry for entry in self.directory.security.acl.entries if target is None or entry.target == target]
+
+    def shield_config(self, agent: str) -> ShieldSpec | None:
+        """``GET /shield/config/:beamId``: the agent's Shield configuration now; None for
+        an agent the directory does not know."""
+        config = self.directory.security.configs.get(agent)
+        if config is None:
+            return None
+        return ShieldSpec(mode=config.mode, allowlist=list(config.allowlist), blocklist=list(config.blocklist),  # type: ignore[arg-type]
+                          min_trust=config.min_trust, rate_limit=config.rate_limit)
+
+    def set_shield_config(self, agent: str, spec: ShieldSpec) -> None:
+        """``PATCH /shield/config/:beamId``: replace the agent's Shield configuration now
+        and audit ``shield.config.updated``."""
+        config = self.directory.security.configs[agent]
+        config.mode, config.allowlist, config.blocklist = spec.mode, list(spec.allowlist), list(spec.blocklist)
+        config.min_trust, config.rate_limit = spec.min_trust, spec.rate_limit
+        self.directory.security.audit.write(self.now, "shield.config.updated", agent)
+
+    def inject_fault(self, fault: Any) -> int:
+        """Start ``fault`` (a scenario fault spec) now, as if the scenario had held it: it is
+        appended to ``scenario.faults`` (so results name it) and its index is returned."""
+        index = len(self.scenario.faults)
+        started = fault.model_copy(update={"at": self.now})
+        self.scenario.faults.append(started)
+        faults.schedule_one(self, index, started)
+        return index
 
     def intent(self, nonce: str, path: IntentPath) -> IntentState | None:
         """The intent ``nonce`` as the bus or the directory holds it now; None if unknown
