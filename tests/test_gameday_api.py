@@ -153,6 +153,22 @@ def test_the_token_guards_every_route_and_changes_nothing_without_it() -> None:
                             headers=good).status_code == 200
 
 
+def test_a_browser_signs_in_once_with_the_token_in_the_address_and_then_carries_a_strict_cookie() -> None:
+    session = _session()
+    with TestClient(build_app(session, token="s3cret-token")) as client:
+        for query in ("", "?token=wrong-token", "?token="):
+            assert client.get(f"/{query}", follow_redirects=False).status_code == 401
+        assert client.get("/api/gameday?token=s3cret-token").status_code == 401  # only the console signs in
+        signed = client.get("/?token=s3cret-token", follow_redirects=False)
+        assert (signed.status_code, signed.headers["location"]) == (303, "/")
+        cookie = signed.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert client.get("/").status_code == 200  # the client keeps the cookie, as a browser does
+        assert client.patch("/admin/operator-notifications/1", json={"status": "acknowledged"}).status_code == 200
+        client.cookies.set("beamdrill_gameday_token", "wrong-token")
+        assert client.get("/api/gameday").status_code == 401
+
+
 def _acked_message(session: Session) -> str:
     return session.world.bus.by_nonce["acked-1"].id
 

@@ -1,8 +1,8 @@
 """The GameDay's HTTP surface: Beam's operator routes in Beam's request and reply shapes,
 the facilitator's controls under ``/api/gameday``, ``/metrics`` and the console at ``/``.
 
-Safety: with a token every request needs ``Authorization: Bearer <token>`` (401 and
-nothing changes otherwise); bodies are JSON objects of at most :data:`MAX_BODY` bytes;
+Safety: with a token every request needs ``Authorization: Bearer <token>`` or the
+console's cookie (401 and nothing changes otherwise); bodies are JSON objects of at most :data:`MAX_BODY` bytes;
 every refusal is a Beam-style ``{"error", "errorCode"}`` body with a 4xx status.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hmac
 import json
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
 from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,6 +32,8 @@ from simulator.operator.api import ApiResult, error
 MAX_BODY = 64 * 1024
 #: The header naming who acts (journalled); ``operator`` when absent.
 ACTOR_HEADER = "x-beamdrill-actor"
+#: The cookie a browser carries the token in once it opened ``/?token=<token>``.
+COOKIE = "beamdrill_gameday_token"
 
 
 class BadRequest(Exception):
@@ -198,18 +202,33 @@ def _fault_ref(request: Request) -> dict[str, Any]:
 
 
 class BearerToken:
-    """Refuse every request without ``Authorization: Bearer <token>`` (when a token is set)."""
+    """Refuse every request without the token (when one is set): ``Authorization: Bearer
+    <token>``, or, for a browser, the cookie that ``GET /?token=<token>`` sets (HttpOnly,
+    SameSite=Strict, so another site cannot act with it) before it redirects to ``/``."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
-        self.expected = None if token is None else f"Bearer {token}".encode()
+        self.token = None if token is None else token.encode()
+
+    def _carries(self, scope: Scope) -> bool:
+        assert self.token is not None
+        headers = dict(scope["headers"])
+        if hmac.compare_digest(headers.get(b"authorization", b""), b"Bearer " + self.token):
+            return True
+        cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+        morsel = cookies.get(COOKIE)
+        return morsel is not None and hmac.compare_digest(morsel.value.encode(), self.token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.expected is not None and scope["type"] == "http":
-            given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self.expected):
-                response = refuse(401, "UNAUTHORIZED", "this GameDay needs Authorization: Bearer <token>")
+        if self.token is not None and scope["type"] == "http" and not self._carries(scope):
+            given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[-1]
+            if scope["path"] == "/" and hmac.compare_digest(given.encode(), self.token):
+                response: Response = RedirectResponse("/", status_code=303)
+                response.set_cookie(COOKIE, self.token.decode(), httponly=True, samesite="strict")
+            else:
+                response = refuse(401, "UNAUTHORIZED", "this GameDay needs Authorization: Bearer <token> "
+                                                       "(a browser: open /?token=<token> once)")
                 response.headers["WWW-Authenticate"] = "Bearer"
-                await response(scope, receive, send)
-                return
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
