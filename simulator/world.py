@@ -43,6 +43,7 @@ from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
 from simulator.scenario.readiness import PartnerRequestSpec
+from simulator.slo import BurnRateMonitor
 from simulator.summary import BusSummary, DirectorySummary, HistoryReport, PathSummary, Summary
 from simulator.traffic import QuoteRun, Traffic
 
@@ -119,6 +120,12 @@ class World:
         faults.schedule(self, list(scenario.faults))
         if scenario.partner_requests:
             golive.take_in(self.env, self.partners, scenario.partner_requests)
+        #: The SLO burn-rate alerts' watcher when the scenario declares objectives.
+        self.slo_monitor: BurnRateMonitor | None = None
+        if scenario.slos:
+            self.slo_monitor = BurnRateMonitor(scenario.slos)
+            self.subscribe(self.slo_monitor)
+            self.alerts.more_alerts = self.slo_monitor.alerts
 
     def _handler(self, agent: Agent) -> HandlerFactory | None:
         handler = agent.spec.handler
