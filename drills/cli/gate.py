@@ -16,7 +16,7 @@ from drills.runs.files import atomic_write_text, write_json
 from simulator import InputError, Problem
 
 
-@app.command(epilog="Example: beamdrill gate drills/gate/examples/ready-policy.yaml --evidence runs/launch "
+@app.command(epilog="Example: beamdrill gate drills/gate/examples/policy.yaml --evidence runs/launch "
                     "runs/drills runs/canary --out runs/gate")
 def gate(
     policy_file: Annotated[Path, typer.Argument(metavar="POLICY", help="Rollout checklist policy YAML file.")],
@@ -29,7 +29,8 @@ def gate(
     as_json: Annotated[bool, json_option("the gate's report")] = False,
 ) -> None:
     """Check a rollout checklist policy against evidence and print ready or blocked, with
-    every blocker's reason, evidence file, owner and next action."""
+    every blocker's reason, evidence file, owner and next action. Exit 0 ready, 1 blocked,
+    2 bad input."""
     if not evidence:
         fail_input([Problem(file="(command line)", field="--evidence",
                             message="expected at least one result directory")])
