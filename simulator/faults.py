@@ -53,6 +53,8 @@ def _apply_agent(world: World, fault: Any) -> Revert:
         return agent.set_latency(fault.latency)
     if kind == "agent_errors":
         return agent.set_results(failure_rate=fault.rate, failure_code=fault.code)
+    if kind == "capacity_drop":
+        return agent.set_capacity(fault.fraction)
     if kind == "agent_async_only":
         return agent.set_results(failure_rate=0.0, async_accept=1.0)
     if kind == "clock_skew":

@@ -88,6 +88,7 @@ KINDS = [
     ({"kind": "agent_latency", "agent": TARGET, "latency": "5s"}, TARGET),
     ({"kind": "agent_errors", "agent": TARGET}, TARGET),
     ({"kind": "agent_async_only", "agent": TARGET}, TARGET),
+    ({"kind": "capacity_drop", "agent": TARGET, "fraction": 0.5}, TARGET),
     ({"kind": "clock_skew", "agent": SENDER, "skew": 400}, SENDER),
     ({"kind": "trust_drop", "agent": SENDER, "trust": 0.1}, SENDER),
     ({"kind": "shield_config", "agent": TARGET, "mode": "closed"}, TARGET),
@@ -164,6 +165,35 @@ def test_agent_latency_changes_answer_times_then_back():
     assert relay_at(world, 5, "n-before")[0] == pytest.approx(5.05)
     assert relay_at(world, DURING, "n-during")[0] == DURING + 5
     assert relay_at(world, AFTER, "n-after")[0] == pytest.approx(AFTER + 0.05)
+
+
+def test_capacity_drop_slows_work_started_while_it_lasts_then_back():
+    # 0.05 s of work at a quarter of the capacity takes 0.2 s; work started before the
+    # drop keeps its own time, work started after it ends is back to 0.05 s.
+    world, _ = make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": 0.25})
+    run_to(world, AT - 0.01)
+    before = relay(world, "n-before")
+    assert settle(world, before)[0] == pytest.approx(AT + 0.04)
+    assert relay_at(world, DURING, "n-during")[0] == pytest.approx(DURING + 0.2)
+    assert world.agents[TARGET].capacity == 0.25
+    assert relay_at(world, AFTER, "n-after")[0] == pytest.approx(AFTER + 0.05)
+    assert world.agents[TARGET].capacity == 1.0
+
+
+def test_capacity_drop_queues_work_behind_a_slower_single_slot():
+    # One slot at half capacity: three intents at t=15 finish 0.1 s apart.
+    world, _ = make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": 0.5},
+                          agents=[{"id": SENDER}, {"id": TARGET, "concurrency": 1}, {"id": OTHER}])
+    run_to(world, DURING)
+    events = [relay(world, f"n{i}") for i in range(3)]
+    times = [settle(world, event)[0] for event in events]
+    assert times == pytest.approx([DURING + 0.1, DURING + 0.2, DURING + 0.3])
+
+
+@pytest.mark.parametrize("fraction", [0, 1.5, -0.1])
+def test_capacity_drop_needs_a_fraction_within_zero_and_one(fraction):
+    with pytest.raises(Exception, match=r"faults\[0\]\.fraction|faults.0.fraction"):
+        make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": fraction})
 
 
 def test_agent_errors_fail_with_the_code_then_succeed():

@@ -90,6 +90,14 @@ class AgentAsyncOnly(AgentFault):
     kind: Literal["agent_async_only"]
 
 
+class CapacityDrop(AgentFault):
+    """The agent works at ``fraction`` of its capacity (concurrency over latency): every
+    intent it starts meanwhile takes ``1 / fraction`` times as long."""
+
+    kind: Literal["capacity_drop"]
+    fraction: Annotated[float, Field(gt=0, le=1)]
+
+
 class ClockSkew(AgentFault):
     """The agent's clock runs ``skew`` seconds ahead (positive) or behind."""
 
@@ -207,8 +215,8 @@ class LinkFault(FaultBase):
 
 
 FaultSpec = Annotated[
-    Union[AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, ClockSkew, TrustDrop, ShieldChange,
-          AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault],
+    Union[AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
+          ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault],
     Field(discriminator="kind"),
 ]
 
@@ -216,6 +224,6 @@ FaultSpec = Annotated[
 INSTANT_KINDS = frozenset({"bus_restart", "directory_restart"})
 FAULT_KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, ClockSkew, TrustDrop, ShieldChange,
-                  AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault)
+    for model in (AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
+                  ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault)
 )
