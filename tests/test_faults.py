@@ -97,6 +97,7 @@ KINDS = [
      f"{TARGET}:agent.ping:{SENDER}"),
     ({"kind": "rate_limit", "layer": "bus", "limit": 1}, "bus"),
     ({"kind": "injection", "route": "chat"}, "chat"),
+    ({"kind": "load_spike", "route": "chat", "multiplier": 3}, "chat"),
     ({"kind": "link", "link": "bus->directory", "toxic": "loss"}, "bus->directory"),
 ]
 
@@ -194,6 +195,41 @@ def test_capacity_drop_queues_work_behind_a_slower_single_slot():
 def test_capacity_drop_needs_a_fraction_within_zero_and_one(fraction):
     with pytest.raises(Exception, match=r"faults\[0\]\.fraction|faults.0.fraction"):
         make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": fraction})
+
+
+def spiked_world(multiplier: float) -> World:
+    route = {**ROUTE, "rate": "2/s"}
+    return make_world({"kind": "load_spike", "route": "chat", "multiplier": multiplier},
+                      traffic={"routes": [route]})[0]
+
+
+def test_a_load_spike_multiplies_the_routes_rate_while_it_lasts():
+    world = spiked_world(4.0)
+    run_to(world, DURING)
+    assert world.traffic.rate_at(world.scenario.traffic.routes[0], DURING) == 8.0
+    run_to(world, AFTER)
+    assert world.traffic.spikes == {}
+    assert world.traffic.rate_at(world.scenario.traffic.routes[0], AFTER) == 2.0
+
+
+def test_a_load_spike_sends_more_only_during_the_spike():
+    # The same seed: before the spike the arrivals are the same draws; during it a
+    # four-fold rate sends about four times as many (20 s at 8/s against 2/s).
+    plain, spiked = spiked_world(1.0), spiked_world(4.0)
+    for world in (plain, spiked):
+        run_to(world, AT)
+    assert spiked.traffic.sent == plain.traffic.sent
+    counts = []
+    for world in (plain, spiked):
+        before = world.traffic.sent["chat"]
+        run_to(world, UNTIL)
+        counts.append(world.traffic.sent["chat"] - before)
+    assert counts == [36, 140]
+
+
+def test_a_load_spike_names_a_route_of_the_scenario():
+    with pytest.raises(Exception, match=r"faults\[0\]\.route.*expected one of the route names"):
+        make_world({"kind": "load_spike", "route": "nope", "multiplier": 2}, traffic={"routes": [ROUTE]})
 
 
 def test_agent_errors_fail_with_the_code_then_succeed():

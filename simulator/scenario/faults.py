@@ -166,6 +166,20 @@ class Injection(FaultBase):
         return self.route
 
 
+class LoadSpike(FaultBase):
+    """A route's arrival rate (every route's, without ``route``) is multiplied by
+    ``multiplier`` while the fault lasts: a trigger like a traffic burst, but a fault, so
+    it has events and an operator can end it early."""
+
+    kind: Literal["load_spike"]
+    route: str | None = None
+    multiplier: Annotated[float, Field(gt=0, le=1000)]
+
+    def target(self) -> str:
+        """The route's name, or ``*`` for every route."""
+        return "*" if self.route is None else self.route
+
+
 class InstantFault(FaultBase):
     """A fault that happens at one instant: it has no duration and nothing to revert. Its
     ``fault_end`` comes when its effect is over (a directory restart's after ``downtime``)."""
@@ -216,7 +230,8 @@ class LinkFault(FaultBase):
 
 FaultSpec = Annotated[
     Union[AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
-          ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault],
+          ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, LoadSpike, BusRestart, DirectoryRestart,
+          LinkFault],
     Field(discriminator="kind"),
 ]
 
@@ -225,5 +240,6 @@ INSTANT_KINDS = frozenset({"bus_restart", "directory_restart"})
 FAULT_KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
     for model in (AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
-                  ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault)
+                  ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, LoadSpike, BusRestart,
+                  DirectoryRestart, LinkFault)
 )

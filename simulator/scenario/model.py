@@ -15,7 +15,9 @@ from simulator.kernel.fields import BeamId, Count, Model, Probability
 from simulator.kernel.units import Duration, PositiveDuration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
-from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, RetryBudgetSpec, RetryPolicySpec
+from simulator.scenario.policies import (
+    BeamRetry, CircuitBreakerSpec, ClientRetrySpec, RetryBudgetSpec, RetryPolicySpec,
+)
 
 #: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
 #: what would exhaust a machine before the run could say so.
@@ -27,6 +29,15 @@ MAX_LIMIT: Final[int] = 1_000_000_000
 MAX_SEED: Final[int] = 2**63 - 1
 #: Beam's ``max_retries`` (attempts in all, beam-model §4.4).
 DEFAULT_MAX_RETRIES: Final[int] = 5
+
+
+def _without_off(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``data`` without the optional settings that are off (None), so a resolved scenario
+    reads as it did before those settings existed."""
+    for name in names:
+        if data.get(name, True) is None:
+            del data[name]
+    return data
 
 
 class QuoteDeskHandler(Model):
@@ -84,6 +95,11 @@ class AgentSpec(Model):
     flagged: bool = False
     shield: ShieldSpec = Field(default_factory=ShieldSpec)
     clock_skew: Annotated[float, Field(ge=-86_400, le=86_400)] = 0.0
+    client_retry: ClientRetrySpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_client_retry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_off(handler(self), "client_retry")
 
 
 class BusSpec(Model):
@@ -191,6 +207,19 @@ class RouteSpec(Model):
     rate: Rate
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: Annotated[Count, Field(ge=-1_000_000, le=1_000_000)] = 0
+    client_retry: ClientRetrySpec | None = None
+
+    @field_validator("client_retry")
+    @classmethod
+    def _client_sends_only(cls, retry: ClientRetrySpec | None, info: ValidationInfo) -> ClientRetrySpec | None:
+        if retry is not None and info.data.get("via") == "bus":
+            raise ValueError("expected no client_retry on a bus route: the bus retries its own sends "
+                             "(bus.retry_policy); client retries are for via http or ws")
+        return retry
+
+    @model_serializer(mode="wrap")
+    def _without_client_retry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_off(handler(self), "client_retry")
 
     @property
     def label(self) -> str:
