@@ -57,7 +57,8 @@ class Arrivals:
     exponential gaps are memoryless.
     """
 
-    __slots__ = ("traffic", "route", "env", "expovariate", "send", "shaped", "rate", "change", "sent", "pending")
+    __slots__ = ("traffic", "route", "env", "expovariate", "send", "shaped", "rate", "change", "sent", "pending",
+                 "limit")
 
     def __init__(self, traffic: "Traffic", route: RouteSpec, stream: random.Random,
                  send: Callable[[], Any], shaped: bool) -> None:
@@ -70,6 +71,8 @@ class Arrivals:
         self.rate = route.rate
         self.change = 0.0 if shaped else math.inf
         self.sent = 0
+        #: How many the route sends in all (-1: no end).
+        self.limit = -1 if route.count is None else route.count
         #: The timer whose firing is the next arrival or redraw; an older one is ignored.
         self.pending: simpy.Event | None = None
         self._schedule()
@@ -94,7 +97,8 @@ class Arrivals:
             return  # the rate changed since this gap was drawn
         self.sent += 1
         self.send()
-        self._schedule()
+        if self.sent != self.limit:
+            self._schedule()
 
     def _redraw(self, event: simpy.Event) -> None:
         if event is self.pending:
@@ -103,6 +107,8 @@ class Arrivals:
     def reshape(self) -> None:
         """The route's rate changed now (a load spike started or ended): draw the next gap
         at the new rate (exact, as exponential gaps are memoryless)."""
+        if self.sent == self.limit:
+            return
         self.change = self.env.now
         self._schedule()
 

@@ -197,7 +197,12 @@ class RetentionSpec(Model):
 
 
 class RouteSpec(Model):
-    """Background traffic: Poisson arrivals of one intent type from one agent to another."""
+    """Background traffic: Poisson arrivals of one intent type from one agent to another.
+
+    ``count`` ends the route after that many intents (a crowd of clients arriving at
+    once, as in Brooker's contention simulator); ``client_retry`` (off unless given)
+    retries its HTTP or WebSocket sends as the sender's client would.
+    """
 
     name: str | None = None
     sender: BeamId = Field(alias="from")
@@ -207,6 +212,7 @@ class RouteSpec(Model):
     rate: Rate
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: Annotated[Count, Field(ge=-1_000_000, le=1_000_000)] = 0
+    count: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] | None = None
     client_retry: ClientRetrySpec | None = None
 
     @field_validator("client_retry")
@@ -219,7 +225,7 @@ class RouteSpec(Model):
 
     @model_serializer(mode="wrap")
     def _without_client_retry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_off(handler(self), "client_retry")
+        return _without_off(handler(self), "count", "client_retry")
 
     @property
     def label(self) -> str:
