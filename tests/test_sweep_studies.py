@@ -137,7 +137,7 @@ def test_metastability_draws_the_boundary_and_checks_the_expected_results() -> N
     lines = study_section(plan, records_for(plan, make), [])
     start = lines.index("**clients: retries**, load 1")
     assert lines[start + 2:start + 8] == [
-        "| trigger | 5 | 15 | 30 |", "|---|---|---|---|",
+        "| trigger | 5 s | 15 s | 30 s |", "|---|---|---|---|",
         "| capacity to 40% | ✓ 10 | ✓ 11 | ✓ 12 |",
         "| capacity to 25% | ✓ 10 | ✗ | ✗ |",
         "| load ×2 | ✓ 10 | ✓ 11 | ✓ 12 |",

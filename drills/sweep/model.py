@@ -93,7 +93,8 @@ class SweepFile(Model):
     ``x`` is the axis charts plot measures against (default: the ``load`` axis, else the
     first); ``compare`` the axis whose levels are compared pairwise (default: the last
     axis other than ``x``). ``study`` names a built-in study whose report adds its own
-    section (its axes are named as the study expects: :mod:`drills.sweep.studies`).
+    section (its axes are named as the study expects: :mod:`drills.sweep.studies`);
+    ``charts: false`` skips the per-measure charts (for a study that draws its own).
     """
 
     name: NonEmpty
@@ -109,6 +110,7 @@ class SweepFile(Model):
     compare: NonEmpty | None = None
     recovery: Recovery = Recovery()
     study: StudyName | None = None
+    charts: bool = True
 
     def axis(self, label: str) -> Axis | None:
         """The axis with this name or path."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from drills.runs.files import atomic_write_text, shown_path, versions, write_json
+from drills.sweep.boundary import render_boundary
 from drills.sweep.charts import level_text, render_charts
 from drills.sweep.grid import Plan
 from drills.sweep.model import MEASURES
@@ -155,7 +156,8 @@ def write_outputs(plan: Plan, records: Records, out: Path, interrupted: bool) ->
     total = len(plan.cells) * len(plan.seeds)
     summaries = cell_summaries(plan, records)
     diffs = differences(plan, records)
-    charts = render_charts(plan, summaries, out / "charts")
+    charts = render_charts(plan, summaries, out / "charts") if plan.sweep.charts else []
+    charts += render_boundary(plan, records, out / "charts")
     failed = sum(record["status"] != "ok" for record in records.values())
     document = {"sweep": plan.sweep.name, "status": "interrupted" if interrupted else "complete",
                 "runs_total": total, "runs_done": len(records), "runs_failed": failed,

@@ -186,35 +186,57 @@ def _mode(value: Any) -> str:
     return "budget" if isinstance(value, dict) and value.get("retry_budget") is not None else "retries"
 
 
+class Outcomes:
+    """The metastability study's runs as its maps read them: per cell, how many runs
+    recovered, how many were judged, and their mean time to recover."""
+
+    def __init__(self, plan: Plan, records: Records, clients: Axis, trigger: Axis, duration: Axis,
+                 load: Axis | None) -> None:
+        self.plan, self.clients, self.trigger, self.duration, self.load = plan, clients, trigger, duration, load
+        self.cells: dict[tuple[int, ...], tuple[int, int, float | None]] = {}
+        for cell in plan.cells:
+            judged = [run for run in _runs(records, cell) if run["recovered"] is not None]
+            returned = [run for run in judged if run["recovered"]]
+            self.cells[cell.positions] = (len(returned), len(judged),
+                                          _mean([run["time_to_recover"] for run in returned]))
+        self.loads: list[int | None] = list(range(len(load.values))) if load is not None else [None]
+
+    def at(self, mode: int, index: int, length: int, level: int | None) -> tuple[int, int, float | None]:
+        """(recovered runs, judged runs, mean seconds to recover) of one cell."""
+        axes = self.plan.axes
+        positions = [0] * len(axes)
+        positions[axes.index(self.clients)] = mode
+        positions[axes.index(self.trigger)] = index
+        positions[axes.index(self.duration)] = length
+        if self.load is not None and level is not None:
+            positions[axes.index(self.load)] = level
+        return self.cells.get(tuple(positions), (0, 0, None))
+
+
+def metastability_outcomes(plan: Plan, records: Records) -> Outcomes | None:
+    """The metastability study's outcomes, or None when the sweep lacks its axes."""
+    axes = _axes(plan, "clients", "trigger", "duration")
+    if isinstance(axes, str):
+        return None
+    return Outcomes(plan, records, *axes, plan.sweep.axis("load"))
+
+
 def _metastability(plan: Plan, records: Records, summaries: list[CellSummary]) -> list[str]:
     axes = _axes(plan, "clients", "trigger", "duration")
     if isinstance(axes, str):
         return [axes]
-    clients, trigger, duration = axes
-    load = plan.sweep.axis("load")
-    outcome: dict[tuple[int, ...], tuple[int, int, float | None]] = {}
-    for cell in plan.cells:
-        judged = [run for run in _runs(records, cell) if run["recovered"] is not None]
-        returned = [run for run in judged if run["recovered"]]
-        outcome[cell.positions] = (len(returned), len(judged), _mean([run["time_to_recover"] for run in returned]))
-
-    def at(mode: int, index: int, length: int, level: int | None) -> tuple[int, int, float | None]:
-        positions = [0] * len(plan.axes)
-        positions[plan.axes.index(clients)] = mode
-        positions[plan.axes.index(trigger)] = index
-        positions[plan.axes.index(duration)] = length
-        if load is not None and level is not None:
-            positions[plan.axes.index(load)] = level
-        return outcome.get(tuple(positions), (0, 0, None))
+    outcomes = Outcomes(plan, records, *axes, plan.sweep.axis("load"))
+    clients, trigger, duration, load, loads, at = (outcomes.clients, outcomes.trigger, outcomes.duration,
+                                                   outcomes.load, outcomes.loads, outcomes.at)
 
     kinds: dict[str, list[int]] = {}
     for index, value in enumerate(trigger.values):
         kinds.setdefault(value.get("kind", "?") if isinstance(value, dict) else str(value), []).append(index)
-    loads: list[int | None] = list(range(len(load.values))) if load is not None else [None]
     lines = ["Each map is one clients mode at one base load: a row per trigger (smallest first), a column per "
              "trigger duration. `✓ 12` recovered in every replication (mean seconds to recover after the trigger "
-             "ended), `✗` in none, `k/n` in k of n; the line between ✓ and ✗ is the boundary of the vulnerable "
-             "region.", ""]
+             "ended; a world back at once reads about the recovery window, "
+             f"{plan.sweep.recovery.window:g} s), `✗` in none, `k/n` in k of n; the line between ✓ and ✗ is the "
+             "boundary of the vulnerable region.", ""]
     for mode in range(len(clients.values)):
         for level in loads:
             title = f"**clients: {clients.text(clients.values[mode])}**"
@@ -231,6 +253,7 @@ def _metastability(plan: Plan, records: Records, summaries: list[CellSummary]) -
                 rows.append(row)
             lines += _table(["trigger", *(duration.text(value) for value in duration.values)], rows)
             lines.append("")
+    lines += ["The same maps are drawn in `charts/boundary.png` (green: recovered, red: collapsed).", ""]
     lines += ["**Do the expected qualitative results hold?** (Bronson et al., HotOS'21; Huang et al., OSDI'22)", ""]
     lines += _metastability_checks(clients, trigger, duration, load, kinds, loads, at)
     return lines
