@@ -218,14 +218,16 @@ def metastability_outcomes(plan: Plan, records: Records) -> Outcomes | None:
     axes = _axes(plan, "clients", "trigger", "duration")
     if isinstance(axes, str):
         return None
-    return Outcomes(plan, records, *axes, plan.sweep.axis("load"))
+    clients, trigger, duration = axes
+    return Outcomes(plan, records, clients, trigger, duration, plan.sweep.axis("load"))
 
 
 def _metastability(plan: Plan, records: Records, summaries: list[CellSummary]) -> list[str]:
     axes = _axes(plan, "clients", "trigger", "duration")
     if isinstance(axes, str):
         return [axes]
-    outcomes = Outcomes(plan, records, *axes, plan.sweep.axis("load"))
+    outcomes = metastability_outcomes(plan, records)
+    assert outcomes is not None
     clients, trigger, duration, load, loads, at = (outcomes.clients, outcomes.trigger, outcomes.duration,
                                                    outcomes.load, outcomes.loads, outcomes.at)
 
