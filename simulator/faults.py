@@ -39,7 +39,19 @@ def apply(world: World, fault: Any) -> Revert | None:
         return _set_limit(world, fault.layer, fault.limit)
     if kind == "injection":
         return world.traffic.inject(fault.route, fault.text)
+    if kind == "load_spike":
+        return _spike(world, fault.route, fault.multiplier)
     return _apply_agent(world, fault)
+
+
+def _spike(world: World, route: str | None, multiplier: float) -> Revert:
+    labels = [route] if route is not None else list(world.traffic.sent)
+    ends = [world.traffic.spike(label, multiplier) for label in labels]
+
+    def end_spikes() -> None:
+        for end in ends:
+            end()
+    return end_spikes
 
 
 def _apply_agent(world: World, fault: Any) -> Revert:
@@ -53,6 +65,8 @@ def _apply_agent(world: World, fault: Any) -> Revert:
         return agent.set_latency(fault.latency)
     if kind == "agent_errors":
         return agent.set_results(failure_rate=fault.rate, failure_code=fault.code)
+    if kind == "capacity_drop":
+        return agent.set_capacity(fault.fraction)
     if kind == "agent_async_only":
         return agent.set_results(failure_rate=0.0, async_accept=1.0)
     if kind == "clock_skew":

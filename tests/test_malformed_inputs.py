@@ -276,6 +276,20 @@ CASES: tuple[Case, ...] = (
           "{dir}/w.yaml: grid: expected at least 1 item, found []"),
     option("sweep file missing", "sweep {dir}/none.yaml --out {dir}/out",
            "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
+    option("sweep unknown built-in name", "sweep metastable --out {dir}/out",
+           "(command line): SWEEP: expected a sweep file or one of backoff-contention, metastability, ..."),
+    sweep("sweep labels not one per value", SWEEP.replace("values: [2, 5]}", "values: [2, 5], labels: [two]}"),
+          "{dir}/w.yaml: grid[0]: expected one label per value (2), found 1"),
+    scenario("client retry on a bus route", SCENARIO + ROUTE.replace("rate: RATE}", "rate: 1/s, via: bus, "
+             "client_retry: {policy: fixed}}"),
+             "{dir}/s.yaml: traffic.routes[0].client_retry: expected no client_retry on a bus route: ..."),
+    scenario("client retry with beam's schedule", SCENARIO + ROUTE.replace("rate: RATE}", "rate: 1/s, via: http, "
+             "client_retry: {policy: beam}}"),
+             "{dir}/s.yaml: traffic.routes[0].client_retry.policy: expected a client retry preset (none, ..."),
+    scenario("capacity drop to nothing", SCENARIO + "faults:\n  - {kind: capacity_drop, agent: b@x.beam, "
+             "fraction: 0}\n", "{dir}/s.yaml: faults[0].fraction: expected ..."),
+    scenario("load spike on an unknown route", SCENARIO + "faults:\n  - {kind: load_spike, route: nope, "
+             "multiplier: 2}\n", "{dir}/s.yaml: faults[0].route: expected one of the route names [], found 'nope'"),
     option("sweep workers zero", "sweep {dir}/w.yaml --workers 0 --out {dir}/out",
            "(command line): --workers: expected at least 1, found 0", files={"w.yaml": SWEEP}),
     option("gate unknown requirement", "gate {dir}/p.yaml --evidence {dir}",

@@ -203,7 +203,8 @@ def test_unknown_key_in_list_item(tmp_path):
     assert problem.field == "agents[0].latncy"
     assert problem.message == (
         "unknown key; expected one of: id, connected, latency, failure_rate, failure_code, "
-        "async_accept, concurrency, handler, ip, verified, tier, age_days, flagged, shield, clock_skew"
+        "async_accept, concurrency, handler, ip, verified, tier, age_days, flagged, shield, clock_skew, "
+        "client_retry"
     )
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from simulator.kernel.problems import InputError, Problem, validation_problems
 from simulator.kernel.yamlfile import read_yaml_mapping
-from simulator.scenario.faults import AgentFault, Injection, LinkFault
+from simulator.scenario.faults import AgentFault, Injection, LinkFault, LoadSpike
 from simulator.scenario.model import QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
 
@@ -64,7 +64,8 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
                                    f"found {fault.at:g} s")
         if isinstance(fault, AgentFault):
             agent_ref(f"{field}.agent", fault.agent)
-        elif isinstance(fault, Injection) and fault.route not in route_labels:
+        elif isinstance(fault, (Injection, LoadSpike)) and fault.route is not None \
+                and fault.route not in route_labels:
             problem(f"{field}.route", f"expected one of the route names {sorted(route_labels)}, found {fault.route!r}")
         elif isinstance(fault, LinkFault) and fault.link.startswith("directory->"):
             agent_ref(f"{field}.link", fault.link.removeprefix("directory->"))
