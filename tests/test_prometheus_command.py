@@ -134,6 +134,22 @@ def test_the_run_is_served_with_the_rules_until_ctrl_c(served: tuple[Served, int
     assert list(temporary.iterdir()) == []
 
 
+def test_a_snapshot_reads_the_served_run_then_sigterm_stops_it(served: tuple[Served, int, Path], run_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    running, port, temporary = served
+    running.until("Ctrl-C stops it.", START_TIMEOUT_S)
+    out = tmp_path / "snapshot"
+    done = beamdrill("dashboards", "snapshot", run_dir, "--prometheus", f"http://127.0.0.1:{port}", "--out", out)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (f"snapshot of 5 dashboards (27 panels, every one with data) in {out}: "
+                           f"open {out / 'index.html'}\n")
+    assert f"from http://127.0.0.1:{port} every 15 s" in (out / "beamdrill-recovery.html").read_text()
+    code, after, stderr = running.stop(signal.SIGTERM)
+    assert (code, after, stderr) == (0, ["stopped on SIGTERM: Prometheus and its TSDB are gone"], "")
+    assert not port_in_use(port)
+    assert list(temporary.iterdir()) == []
+
+
 def test_the_time_range_is_the_runs_first_and_last_sample(run_dir: Path) -> None:
     metrics = run_metrics(run_dir)
     assert (metrics.start, metrics.end, metrics.duration) == (START, END, 360.0)
