@@ -20,6 +20,7 @@ import pytest
 from conftest import beamdrill
 from drills.prometheus.run import run_metrics
 from drills.prometheus.server import free_port, port_in_use
+from drills.snapshot.board import generated_boards
 from promserver import PromAPI, require_prometheus
 
 BEAMDRILL = Path(sys.executable).parent / "beamdrill"
@@ -117,8 +118,7 @@ def test_the_run_is_served_with_the_rules_until_ctrl_c(served: tuple[Served, int
         "  apiVersion: 1", "  datasources:", "  - name: beamdrill", "    type: prometheus",
         "    uid: beamdrill-prometheus", "    access: proxy", f"    url: {url}", "    isDefault: false",
         "    jsonData:", "      timeInterval: 15s",
-        *(f"dashboard: http://localhost:3000/d/beamdrill-{uid}?{window}"
-          for uid in ("delivery", "retries", "shield", "drill-timeline", "recovery")),
+        *(f"dashboard: http://localhost:3000/d/{board.uid}?{window}" for board in generated_boards()),
         f"snapshot: beamdrill dashboards snapshot {run_dir} --prometheus {url}", "Ctrl-C stops it."]
     api = PromAPI(url)
     assert api.vector("beamdrill_agents_connected", END) == {("beamdrill_agents_connected", ()):
@@ -141,8 +141,9 @@ def test_a_snapshot_reads_the_served_run_then_sigterm_stops_it(served: tuple[Ser
     out = tmp_path / "snapshot"
     done = beamdrill("dashboards", "snapshot", run_dir, "--prometheus", f"http://127.0.0.1:{port}", "--out", out)
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == (f"snapshot of 5 dashboards (27 panels, every one with data) in {out}: "
-                           f"open {out / 'index.html'}\n")
+    boards = generated_boards()
+    assert done.stdout == (f"snapshot of {len(boards)} dashboards ({sum(len(board.panels) for board in boards)} "
+                           f"panels, every one with data) in {out}: open {out / 'index.html'}\n")
     assert f"from http://127.0.0.1:{port} every 15 s" in (out / "beamdrill-recovery.html").read_text()
     code, after, stderr = running.stop(signal.SIGTERM)
     assert (code, after, stderr) == (0, ["stopped on SIGTERM: Prometheus and its TSDB are gone"], "")

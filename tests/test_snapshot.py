@@ -69,14 +69,15 @@ def panel_images(board: Board) -> list[str]:
 def test_every_panel_of_every_dashboard_is_drawn_with_data(taken: Taken) -> None:
     out = taken.run / "dashboards"
     assert (taken.code, taken.stderr) == (0, "")
-    assert taken.stdout == (f"snapshot of 5 dashboards (27 panels, every one with data) in {out}: "
-                            f"open {out / 'index.html'}\n")
     boards = generated_boards()
+    panels = sum(len(board.panels) for board in boards)
+    assert taken.stdout == (f"snapshot of {len(boards)} dashboards ({panels} panels, every one with data) in "
+                            f"{out}: open {out / 'index.html'}\n")
     expected = {"index.html", *(f"{board.uid}.html" for board in boards),
                 *(f"{board.uid}/drill-events.png" for board in boards),
                 *(image for board in boards for image in panel_images(board))}
     assert {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()} == expected
-    assert sum(len(board.panels) for board in boards) == 27
+    assert (len(boards), panels) >= (5, 27)
     for board in boards:
         for image, panel in zip(panel_images(board), board.panels):
             height, width, _ = matplotlib.image.imread(out / image).shape

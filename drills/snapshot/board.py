@@ -4,8 +4,6 @@ layout, the template variables and the annotation queries."""
 from __future__ import annotations
 
 import json
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from drills.dashboards.generate import DASHBOARDS, dashboard_json
@@ -58,9 +56,10 @@ class GridPos(_Read):
 
 
 class Panel(_Read):
-    """A panel: its kind, title, description, place and queries."""
+    """A panel: its kind (``timeseries``, ``stat``, ``state-timeline``; a snapshot draws any
+    other kind as a time series), title, description, place and queries."""
 
-    type: Literal["timeseries", "stat", "state-timeline"]
+    type: str
     title: str
     description: str = ""
     grid_pos: GridPos = Field(alias="gridPos")
