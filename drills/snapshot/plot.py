@@ -97,6 +97,7 @@ def _timeseries(fig: Figure, ax: Axes, data: PanelData, marks: Sequence[Mark], m
                 width_in: float) -> None:
     step = query_step(metrics.duration)
     handles: list[Artist] = []
+    below: list[float] = []
     if data.panel.stacked:
         grid = sorted({time for series in data.series for time in series.times})
         below = [0.0] * len(grid)
@@ -115,8 +116,12 @@ def _timeseries(fig: Figure, ax: Axes, data: PanelData, marks: Sequence[Mark], m
             handles += ax.plot(xs, ys, color=PALETTE[index % len(PALETTE)], linewidth=1.4, label=series.name,
                                zorder=3)
     handles += _draw_marks(ax, marks)
-    highest = max((value for series in data.series for value in series.values if math.isfinite(value)), default=0)
-    ax.set_ylim(0, None if highest > 0 else 1)  # Grafana's 0 to 1 for a flat zero
+    if data.panel.stacked:
+        highest = max(below, default=0.0)
+    else:
+        highest = max((value for series in data.series for value in series.values if math.isfinite(value)),
+                      default=0.0)
+    ax.set_ylim(0, highest * 1.1 if highest > 0 else 1)  # headroom over the top line; Grafana's 0 to 1 for a flat zero
     ax.yaxis.set_major_formatter(lambda value, _position: format_value(value, data.panel.unit))
     if data.panel.unit in AXIS_LABELS:
         ax.set_ylabel(AXIS_LABELS[data.panel.unit], fontsize=8)
