@@ -17,7 +17,7 @@ from drills.cli.console import console, fail_input
 from drills.dashboards.generate import DASHBOARDS, yaml_text
 from drills.dashboards.provisioning import PROMETHEUS_URL, datasources
 from drills.prometheus.api import PrometheusError
-from drills.prometheus.run import RunMetricsError, run_metrics, serve_run
+from drills.prometheus.run import RunMetrics, RunMetricsError, run_metrics, serve_run
 from drills.prometheus.server import binaries, port_in_use
 from drills.runs.interrupt import stop_on_signals
 from simulator.kernel.problems import Problem
@@ -38,6 +38,23 @@ def utc(seconds: float) -> str:
 def _say(text: str) -> None:
     console.print(text, highlight=False, markup=False)
     sys.stdout.flush()
+
+
+def _announce(run_dir: Path, metrics: RunMetrics, url: str, rules: int) -> None:
+    """What is served and where, the datasource for Grafana, a link to each dashboard over the run."""
+    _say(f"Prometheus serves {metrics.path} at {url} ({rules} alert rules loaded)")
+    _say(f"time range: {utc(metrics.start)} to {utc(metrics.end)} (the run's epoch, not now)")
+    if url == PROMETHEUS_URL:
+        _say("Grafana: grafana/provisioning/datasources/beamdrill.yaml points at it; that datasource:")
+    else:
+        _say("Grafana: provision this datasource (grafana/provisioning/datasources/beamdrill.yaml "
+             f"points at port {DEFAULT_PORT}):")
+    for line in yaml_text(datasources(url)).splitlines():
+        _say(f"  {line}")
+    window = f"from={int(metrics.start * 1000)}&to={int(metrics.end * 1000) + 1000}"
+    for spec in DASHBOARDS:
+        _say(f"dashboard: {GRAFANA_URL}/d/{spec.uid}?{window}")
+    _say(f"snapshot: beamdrill dashboards snapshot {run_dir} --prometheus {url}")
 
 
 @app.command(epilog="Example: beamdrill prometheus runs/drills/recovery-drill   |   "
@@ -64,21 +81,8 @@ def prometheus(run_dir: Annotated[Path, typer.Argument(help="A run directory wit
     with stop_on_signals() as stop:
         try:
             with serve_run(metrics, port) as server:
-                url = server.api.base
                 rules = sum(len(group["rules"]) for group in server.api.get("/api/v1/rules")["groups"])
-                _say(f"Prometheus serves {metrics.path} at {url} ({rules} alert rules loaded)")
-                _say(f"time range: {utc(metrics.start)} to {utc(metrics.end)} (the run's epoch, not now)")
-                if url == PROMETHEUS_URL:
-                    _say("Grafana: grafana/provisioning/datasources/beamdrill.yaml points at it; that datasource:")
-                else:
-                    _say("Grafana: provision this datasource (grafana/provisioning/datasources/beamdrill.yaml "
-                         f"points at port {DEFAULT_PORT}):")
-                for line in yaml_text(datasources(url)).splitlines():
-                    _say(f"  {line}")
-                window = f"from={int(metrics.start * 1000)}&to={int(metrics.end * 1000) + 1000}"
-                for spec in DASHBOARDS:
-                    _say(f"dashboard: {GRAFANA_URL}/d/{spec.uid}?{window}")
-                _say(f"snapshot: beamdrill dashboards snapshot {run_dir} --prometheus {url}")
+                _announce(run_dir, metrics, server.api.base, rules)
                 _say("Ctrl-C stops it.")
                 while stop.signum is None:
                     if server.exited() is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -65,7 +65,7 @@ def take_snapshot(api: PromAPI, metrics: RunMetrics, out: Path, boards: Sequence
                 snapshot.panels += 1
                 if not data.has_data:
                     snapshot.empty.append(f"dashboard {board.title!r}, panel {panel.title!r}")
-            page_info = RunInfo(**{**info.__dict__, "variables": variables(board, step, metrics.duration)})
+            page_info = replace(info, variables=variables(board, step, metrics.duration))
             atomic_write_text(staging / f"{board.uid}.html",
                               dashboard_page(board, boards, drawn, marks, f"{board.uid}/{EVENTS_IMAGE}", page_info))
             snapshot.pages.append(out / f"{board.uid}.html")
