@@ -87,10 +87,15 @@ class Served:
         return code, self.lines[before:], self.process.stderr.read() if self.process.stderr else ""
 
     def kill(self) -> None:
-        """Stop the process whatever state it is in (cleanup after a failed test)."""
+        """Stop the process whatever state it is in (cleanup after a failed test): SIGTERM,
+        so it stops its Prometheus, then SIGKILL."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_S)
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT_S)
 
 
 @pytest.fixture
@@ -149,6 +154,18 @@ def test_a_snapshot_reads_the_served_run_then_sigterm_stops_it(served: tuple[Ser
     assert (code, after, stderr) == (0, ["stopped on SIGTERM: Prometheus and its TSDB are gone"], "")
     assert not port_in_use(port)
     assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_prometheus_does_not_outlive_a_killed_beamdrill(served: tuple[Served, int, Path]) -> None:
+    running, port, _ = served
+    running.until("Ctrl-C stops it.", START_TIMEOUT_S)
+    running.process.kill()
+    running.process.wait(timeout=STOP_TIMEOUT_S)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while port_in_use(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not port_in_use(port), "Prometheus kept running after beamdrill was killed"
 
 
 def test_the_time_range_is_the_runs_first_and_last_sample(run_dir: Path) -> None:

@@ -2,14 +2,19 @@
 OpenMetrics text into one with promtool.
 
 The server runs in a session of its own, so a Ctrl-C at the terminal reaches beamdrill
-only; beamdrill then stops it (SIGTERM, then SIGKILL after a grace period).
+only; beamdrill then stops it (SIGTERM, then SIGKILL after a grace period). On Linux the
+server also gets SIGTERM if beamdrill dies without stopping it (killed with SIGKILL), so
+it is never left running alone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +67,15 @@ def backfill(metrics: Path, data: Path) -> None:
         raise PrometheusError(f"{metrics}: promtool could not backfill it: {tail[0]}")
 
 
+#: prctl's option that signals a process when its parent dies (Linux).
+_PR_SET_PDEATHSIG: Final[int] = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class PrometheusProcess:
     """A Prometheus server over TSDB ``data`` with ``config`` on 127.0.0.1:``port``; its log
     goes to ``log``."""
@@ -74,7 +88,8 @@ class PrometheusProcess:
             self.process = subprocess.Popen(
                 [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
                  "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                stdout=stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
     def log_tail(self, lines: int = 5) -> str:
         """The last ``lines`` lines of the server's log."""
