@@ -24,6 +24,21 @@ CHART_PANELS = ("Over virtual time: lifecycle counts per path, the directory's e
                 "critical); a panel where nothing happened is left out and named under the title.")
 
 
+#: The heading of the report's section about the dashboards' snapshot.
+DASHBOARDS_HEADING = "## Dashboards"
+
+
+def dashboards_section(link: str | None) -> list[str]:
+    """The report's dashboards section: a link to the snapshot's index page (``link``,
+    relative to the report) once ``beamdrill dashboards snapshot`` has made it, else how to make it."""
+    if link is not None:
+        return [DASHBOARDS_HEADING, "", f"[The dashboards over this drill]({link}) (`beamdrill dashboards snapshot`: "
+                "every panel's queries run against a real Prometheus, one PNG per panel and a page per dashboard)."]
+    return [DASHBOARDS_HEADING, "", "No snapshot yet. `beamdrill dashboards snapshot DIR` (DIR: this report's "
+            "directory) draws every dashboard over this drill from a real Prometheus into `dashboards/` and links "
+            "it here; `beamdrill prometheus DIR` serves the drill to a Grafana instead."]
+
+
 def _cell(value: Any) -> str:
     text = "—" if value is None else str(value)
     return text.replace("|", "\\|").replace("\n", " ")
@@ -139,7 +154,8 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
                   for d in journal.deviations]
     faults = fault_timeline(ctx.fault_log, journal.virtual_duration)
     lines += ["", "## Chart", "", "![lifecycle counts, dead letters and alerts over virtual time](chart.png)", "",
-              CHART_PANELS + " " + faults.caption, "", "## Traces of the affected intents", ""]
+              CHART_PANELS + " " + faults.caption, "", *dashboards_section(None), "",
+              "## Traces of the affected intents", ""]
     shown = 0
     for nonce in journal.affected_nonces:
         try:
