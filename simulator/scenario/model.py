@@ -16,6 +16,7 @@ from simulator.kernel.units import Duration, PositiveDuration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
 from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, RetryBudgetSpec, RetryPolicySpec
+from simulator.scenario.tenants import TenantSpec
 
 #: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
 #: what would exhaust a machine before the run could say so.
@@ -248,6 +249,8 @@ class Scenario(Model):
 
     ``epoch`` is the wall-clock instant virtual time 0 stands for; every exported
     timestamp is ``epoch + virtual seconds``. A time without a zone is read as UTC.
+    ``tenants`` declares tenants with traffic weights (:mod:`simulator.scenario.tenants`);
+    a resolved scenario leaves the list out while it is empty.
     """
 
     name: Annotated[str, StringConstraints(min_length=1)]
@@ -264,6 +267,14 @@ class Scenario(Model):
     faults: Annotated[list[FaultSpec], Field(max_length=10_000)] = Field(default_factory=list)
     fidelity: Literal["documented", "as-coded"] = "documented"
     quirks: QuirksSpec = QuirksSpec()
+    tenants: Annotated[list[TenantSpec], Field(max_length=MAX_AGENTS)] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_undeclared_tenants(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("tenants", True):
+            del data["tenants"]
+        return data
 
     @field_validator("epoch")
     @classmethod
@@ -279,6 +290,10 @@ class Scenario(Model):
         """Every quirk switch resolved: set ones as given, unset ones from ``fidelity``."""
         default = self.fidelity == "as-coded"
         return {name: default if value is None else value for name, value in self.quirks.model_dump().items()}
+
+    def tenant_weights(self) -> dict[str, float]:
+        """Each declared tenant's traffic weight, by name."""
+        return {tenant.name: tenant.weight for tenant in self.tenants}
 
     def agent(self, beam_id: str) -> AgentSpec:
         """Return the agent with id ``beam_id``."""
