@@ -75,11 +75,12 @@ def _default_judge() -> JudgeConfig:
 class Analysis(Model):
     """How each ``interval`` is judged: the judge's configuration over the metrics
     :data:`METRIC_NAMES`, Flagger-style ``thresholds`` on the canary cohort's
-    ``request_success_rate_pct`` and ``request_duration_p99_ms``, the bucket error rates
-    are counted in, and ``min_samples``: a side with fewer values counts as no data."""
+    ``request_success_rate_pct`` and ``request_duration_p99_ms``, the ``bucket`` error
+    rates are counted in (per tenant), and ``min_samples``: a cohort that settled fewer
+    intents in the interval has no data."""
 
     interval: PositiveDuration = 120.0
-    bucket: PositiveDuration = 30.0
+    bucket: PositiveDuration = 10.0
     min_samples: Annotated[Count, Field(ge=1, le=1_000_000)] = 20
     judge: JudgeConfig = Field(default_factory=_default_judge)
     thresholds: list[ThresholdCheck] = Field(default_factory=lambda: list(FLAGGER_DEFAULTS))
