@@ -23,6 +23,17 @@ class CohortFigures(Model):
     error_rate_pct: float | None
 
 
+class ChartPoint(Model):
+    """Both cohorts over one short window (the chart's resolution), and the exposure then."""
+
+    start: float
+    end: float
+    phase: Literal["shadow", "canary", "pause", "rollback"]
+    exposure_pct: float
+    baseline: CohortFigures
+    canary: CohortFigures
+
+
 class IntervalVerdict(Model):
     """One analysis interval: the step it belongs to, the exposure, both cohorts'
     figures, the judge's result, the threshold checks and the interval's decision."""
@@ -86,6 +97,7 @@ class CanaryResult(Model):
     shadow_period: dict[str, Any] | None
     tenant_shares_pct: dict[str, float]
     intervals: list[IntervalVerdict]
+    chart: list[ChartPoint]
     decision: Decision
     reason: str
     promoted: bool

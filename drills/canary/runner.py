@@ -14,7 +14,7 @@ from typing import Any, Callable
 from drills.canary.cohorts import cohort_order, exposure_pct, grow_cohort, traffic_shares
 from drills.canary.judge import Decision, JudgeResult, judge
 from drills.canary.result import (
-    BlastRadius, CanaryResult, CohortFigures, IntervalVerdict, RollbackReport,
+    BlastRadius, CanaryResult, ChartPoint, CohortFigures, IntervalVerdict, RollbackReport,
 )
 from drills.canary.rollout import CanaryStep, PauseStep, Rollout, ShadowStep
 from drills.canary.samples import CohortSample, IntervalSamples, live_samples, shadow_samples
@@ -25,6 +25,8 @@ from simulator import ShadowAnswer, StagedChange, World
 DRAIN_STEP = 1.0
 #: The longest a rollback waits for the new version's intents to settle.
 DRAIN_LIMIT = 3600.0
+#: The chart's resolution: the longest window one chart point covers, in virtual seconds.
+CHART_WINDOW = 30.0
 #: Final statuses of a directory row.
 SETTLED = frozenset({"acked", "failed", "delivered"})
 
@@ -43,12 +45,14 @@ class RolloutRun:
     served_seen: int = 0
     shadow_answers: list[tuple[float, ShadowAnswer]] = field(default_factory=list)
     shadowed: int = 0
+    shadowed_nonces: set[str] = field(default_factory=set)
     exposed: set[str] = field(default_factory=set)
     failed: int = 0
     counted_until: float = 0.0
     cohort: list[str] = field(default_factory=list)
     weight: float = 0.0
     resolved_steps: list[dict[str, Any]] = field(default_factory=list)
+    chart: list[ChartPoint] = field(default_factory=list)
     decision: Decision | None = None
     reason: str = ""
     rollback: RollbackReport | None = None
@@ -65,6 +69,7 @@ def start(rollout: Rollout, seed: int) -> RolloutRun:
     def mirrored(answer: ShadowAnswer) -> None:
         run.shadow_answers.append((world.now, answer))
         run.shadowed += 1
+        run.shadowed_nonces.add(answer.nonce)
     change.on_shadow(mirrored)
     return run
 
@@ -91,12 +96,41 @@ def _judge(run: RolloutRun, samples: IntervalSamples) -> tuple[JudgeResult, Any,
     decision: Decision = result.decision
     reason = result.reason
     if broken:
+        checks = "; ".join(verdict.reason for verdict in broken)
+        reason = (f"{result.reason}; threshold {checks}" if decision == "Failed"
+                  else f"Failed: threshold {checks} (judge: {result.reason})")
         decision = "Failed"
-        reason = "Failed: threshold " + "; ".join(verdict.reason for verdict in broken) + f" (judge: {result.reason})"
     elif decision == "Successful" and any(not verdict.passed for verdict in thresholds):
         decision = "Inconclusive"
         reason = "Inconclusive: threshold checks had no data (judge: " + result.reason + ")"
     return result, thresholds, decision, harmful, reason
+
+
+def _windows(begin: float, end: float) -> list[tuple[float, float]]:
+    edges = [begin + CHART_WINDOW * index for index in range(int((end - begin) // CHART_WINDOW) + 1)]
+    if edges[-1] < end:
+        edges.append(end)
+    return list(zip(edges, edges[1:]))
+
+
+def _chart_live(run: RolloutRun, begin: float, end: float, phase: Any, exposure: float) -> None:
+    """Add the chart points of ``(begin, end]`` from the intents settled then."""
+    spec = run.rollout.rollout
+    for low, high in _windows(begin, end):
+        settled = run.world.settled_intents(low, high, recipient=spec.change.agent)
+        samples = live_samples(settled, run.served, frozenset(run.cohort), low, spec.analysis.bucket)
+        run.chart.append(ChartPoint(start=low, end=high, phase=phase, exposure_pct=exposure,
+                                    baseline=_figures(samples.baseline), canary=_figures(samples.canary)))
+
+
+def _chart_shadow(run: RolloutRun, begin: float, end: float, exposure: float) -> None:
+    """Add the chart points of a shadow interval from its mirrored answers."""
+    bucket = run.rollout.rollout.analysis.bucket
+    for low, high in _windows(begin, end):
+        answers = [(time, answer) for time, answer in run.shadow_answers if low < time <= high]
+        samples = shadow_samples(answers, low, bucket)
+        run.chart.append(ChartPoint(start=low, end=high, phase="shadow", exposure_pct=exposure,
+                                    baseline=_figures(samples.baseline), canary=_figures(samples.canary)))
 
 
 def _advance(run: RolloutRun, until: float, stop: Callable[[], None]) -> None:
@@ -144,19 +178,21 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
             run.shadow_answers.clear()
             _advance(run, begin + interval, stop)
             _note_served(run)
+            exposure = 100.0 if isinstance(step, ShadowStep) else round(exposure_pct(run.cohort, run.shares), 4)
             if isinstance(step, ShadowStep):
                 samples = shadow_samples(run.shadow_answers, begin, spec.analysis.bucket)
                 tenants = everyone
+                _chart_shadow(run, begin, world.now, 0.0)
             else:
                 settled = world.settled_intents(begin, world.now, recipient=spec.change.agent)
                 samples = live_samples(settled, run.served, frozenset(run.cohort), begin, spec.analysis.bucket)
                 tenants = list(run.cohort)
                 _count_canary(run, samples.canary, world.now)
+                _chart_live(run, begin, world.now, step.action, exposure)
             result, thresholds, decision, harmful, reason = _judge(run, samples)
             run.intervals.append(IntervalVerdict(
                 index=len(run.intervals), step=number, action=step.action, start=begin, end=world.now,
-                weight_pct=100.0 if isinstance(step, ShadowStep) else run.weight,
-                exposure_pct=100.0 if isinstance(step, ShadowStep) else round(exposure_pct(run.cohort, run.shares), 4),
+                weight_pct=100.0 if isinstance(step, ShadowStep) else run.weight, exposure_pct=exposure,
                 tenants=tenants, baseline=_figures(samples.baseline), canary=_figures(samples.canary),
                 judge=result, thresholds=thresholds, decision=decision, harmful=harmful, reason=reason))
             if decision == "Failed":
@@ -181,8 +217,10 @@ def roll_back(run: RolloutRun, stop: Callable[[], None]) -> None:
     spec, world = run.rollout.rollout, run.world
     decided = world.now
     _advance(run, decided + spec.rollback.redeploy, stop)
-    run.change.roll_back()
+    exposure = round(exposure_pct(run.cohort, run.shares), 4)
     _note_served(run)
+    _chart_live(run, decided, world.now, "rollback", exposure)
+    run.change.roll_back()
     waited = 0.0
     while _unsettled(run) and waited < DRAIN_LIMIT:
         _advance(run, world.now + DRAIN_STEP, stop)
@@ -242,6 +280,6 @@ def result_of(run: RolloutRun, files: list[str], interrupted: str | None = None)
         shadow_period=None if declared is None else {"duration": declared.duration,
                                                      "ran": shadow is not None, "mirrored_intents": run.shadowed},
         tenant_shares_pct={tenant: round(share, 4) for tenant, share in run.shares.items()},
-        intervals=run.intervals, decision=run.decision or "Inconclusive",
+        intervals=run.intervals, chart=run.chart, decision=run.decision or "Inconclusive",
         reason=run.reason or "interrupted before a decision", promoted=run.decision == "Successful",
         rollback=rollback, blast_radius=blast_radius(run), virtual_seconds=run.world.now, files=files)
