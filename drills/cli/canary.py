@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from drills.canary.builtin import resolve_rollout
-from drills.canary.chart import write_chart
-from drills.canary.report import report_text
-from drills.canary.rollout import load_rollout, scenario_path
-from drills.canary.runner import RolloutRun, result_of, run_steps, start
-from drills.canary.telemetry import cohort_series, label_traces
 from drills.cli.app import app
 from drills.cli.console import console, fail_input, json_option, print_json
 from drills.runs.files import write_json
@@ -24,6 +18,9 @@ from drills.runs.runner import Outputs, run_world
 from simulator import InputError, Problem, Summary, World
 from simulator.telemetry.ids import trace_id
 from simulator.telemetry.sampling import parse_sampling
+
+if TYPE_CHECKING:
+    from drills.canary.runner import RolloutRun
 
 #: The scrape interval of the run's metrics.om, in virtual seconds.
 SCRAPE_INTERVAL = 15.0
@@ -52,6 +49,11 @@ def canary(
 
     Exit code 0 Successful, 1 Failed or Inconclusive, 2 bad input; SIGINT or SIGTERM
     stops at the virtual time reached and still writes every file."""
+    # The canary package brings in SciPy (the judge): imported only when this command runs.
+    from drills.canary.builtin import resolve_rollout
+    from drills.canary.rollout import load_rollout, scenario_path
+    from drills.canary.runner import run_steps, start
+    from drills.canary.telemetry import cohort_series
     if seed is not None and seed < 0:
         fail_input([Problem(file="(command line)", field="--seed", message=f"expected a non-negative integer, "
                                                                            f"found {seed}")])
@@ -114,6 +116,11 @@ def canary(
 def _write(run: RolloutRun, out: Path, files: list[str], interrupted: str | None) -> None:
     """Replace the run's result.json by the rollout's (the run's own under ``run``), and
     write report.md and chart.png; label the traces by cohort."""
+    from drills.canary.chart import write_chart
+    from drills.canary.report import report_text
+    from drills.canary.runner import result_of
+    from drills.canary.telemetry import label_traces
+
     seed = run.world.seed
     cohorts = {trace_id(seed, nonce): "shadowed" for nonce in run.shadowed_nonces}
     cohorts.update({trace_id(seed, nonce): "canary" for nonce in run.served})
