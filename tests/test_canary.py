@@ -230,3 +230,26 @@ def test_the_same_seed_gives_the_same_result_and_telemetry_is_labelled_by_cohort
 def test_every_built_in_rollout_loads() -> None:
     assert [load_rollout(path).rollout.name for path in builtin_rollouts()] == [
         path.stem for path in builtin_rollouts()]
+
+
+def test_an_interrupted_rollout_writes_every_file_up_to_where_it_stopped(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from drills.runs.interrupt import Interrupted, StopRequest
+    checks = [0]
+
+    def check(self: StopRequest, _now: float | None = None) -> None:
+        checks[0] += 1
+        if checks[0] == 12:  # the warm-up is 10 slices: stop in the first canary interval
+            raise Interrupted(signal.SIGINT)
+    monkeypatch.setattr(StopRequest, "check", check)
+    done = beamdrill("canary", "assistant-v3-slow", "--out", tmp_path / "out", "--no-telemetry")
+    assert done.returncode == 130
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert (result["status"], result["interrupted_by"], result["intervals"], result["virtual_seconds"]) == \
+        ("interrupted", "SIGINT", [], 720.0)
+    assert result["run"]["status"] == "interrupted"
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
+        "alerts.json", "audit.jsonl", "chart.png", "dead-letters.json", "inbox.json", "report.md", "result.json"]
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
