@@ -98,12 +98,22 @@ class StagedChange:
         """Nonces the live version answered, from the ``start``-th on, in order."""
         return self.variant.served[start:]
 
-    def expose(self, tenants: Collection[str], exposure: Exposure) -> None:
-        """From now on, answer the intents ``tenants`` send with the change (``live``), work
-        the change's answer out beside the agent's own (``shadow``), or not at all (``off``)."""
-        self.variant.cohort = frozenset(tenants)
+    def expose(self, tenants: Collection[str], exposure: Exposure, at: float | None = None) -> None:
+        """From now (or from virtual time ``at``, if later), answer the intents ``tenants``
+        send with the change (``live``), work the change's answer out beside the agent's
+        own (``shadow``), or not at all (``off``)."""
+        cohort = frozenset(tenants)
+        env = self.agent.env
+        if at is not None and at > env.now:
+            env.timeout(at - env.now).callbacks.append(lambda _event: self._set(cohort, exposure))
+            return
+        self._set(cohort, exposure)
+
+    def _set(self, cohort: frozenset[str], exposure: Exposure) -> None:
+        self.variant.cohort = cohort
         self.variant.mode = exposure
 
-    def roll_back(self) -> None:
-        """Stop exposing the change: every later intent gets the agent's own version."""
-        self.expose((), "off")
+    def roll_back(self, at: float | None = None) -> None:
+        """Stop exposing the change from now (or from ``at``): every later intent gets the
+        agent's own version."""
+        self.expose((), "off", at)

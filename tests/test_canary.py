@@ -253,3 +253,15 @@ def test_an_interrupted_rollout_writes_every_file_up_to_where_it_stopped(tmp_pat
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
         "alerts.json", "audit.jsonl", "chart.png", "dead-letters.json", "inbox.json", "report.md", "result.json"]
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_change_exposed_from_a_virtual_time_and_rolled_back_at_another_serves_only_between() -> None:
+    world = _small_world()
+    staged = world.stage_change(AgentVersionChange(kind="agent_version", agent=SVC, latency_factor=2.0))
+    staged.expose(["acme", "globex"], "live", at=30.0)
+    staged.roll_back(at=90.0)
+    world.run(until=120.0, steps=1)
+    served = set(staged.served)
+    starts = sorted(row.accepted_at for row in world.settled_intents(-1.0, 120.0, SVC) if row.nonce in served)
+    assert len(served) == 28 and 30.0 <= starts[0] and starts[-1] < 90.0
+    assert staged.exposure == "off" and staged.cohort == frozenset()
