@@ -265,3 +265,22 @@ def test_a_change_exposed_from_a_virtual_time_and_rolled_back_at_another_serves_
     starts = sorted(row.accepted_at for row in world.settled_intents(-1.0, 120.0, SVC) if row.nonce in served)
     assert len(served) == 28 and 30.0 <= starts[0] and starts[-1] < 90.0
     assert staged.exposure == "off" and staged.cohort == frozenset()
+
+
+def test_wilson_intervals_for_the_power_table() -> None:
+    from drills.canary.power import proportion
+    assert proportion(20, 20).model_dump() == {"count": 20, "fraction": 1.0, "low": 0.838875, "high": 1.0}
+    assert proportion(1, 20).model_dump() == {"count": 1, "fraction": 0.05, "low": 0.008881, "high": 0.236131}
+
+
+def test_canary_power_counts_how_often_the_slow_version_is_caught_at_the_first_step(tmp_path: Path) -> None:
+    done = beamdrill("canary-power", "assistant-v3-slow", "--replications", "2", "--seed", "7", "--out",
+                     tmp_path / "power", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    [row] = document["rollouts"]
+    assert (document["status"], document["seeds"], row["replications"]) == ("completed", [7, 8], 2)
+    assert row["caught_at_first_step"]["count"] == row["rolled_back_within_limit"]["count"] == 2
+    assert [(seed["seed"], seed["decision"], seed["decided_at_step"]) for seed in row["seeds"]] == [
+        (7, "Failed", 0), (8, "Failed", 0)]
+    assert sorted(path.name for path in (tmp_path / "power").iterdir()) == ["power.json", "power.md"]

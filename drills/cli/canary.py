@@ -12,7 +12,7 @@ import typer
 from drills.cli.app import app
 from drills.cli.console import console, fail_input, json_option, print_json
 from drills.runs.files import write_json
-from drills.runs.interrupt import stop_on_signals
+from drills.runs.interrupt import Interrupted, stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from drills.runs.runner import Outputs, run_world
 from simulator import InputError, Problem, Summary, World
@@ -134,3 +134,75 @@ def _write(run: RolloutRun, out: Path, files: list[str], interrupted: str | None
     write_json(run_file, document)
     (out / "report.md").write_text(report_text(result), encoding="utf-8")
     write_chart(result, out / "chart.png")
+
+
+@app.command("canary-power", epilog="Example: beamdrill canary-power assistant-v3-slow assistant-v2-harmless "
+                                    "--replications 20 --out runs/canary/power")
+def canary_power(
+    rollout_files: Annotated[list[str], typer.Argument(metavar="ROLLOUT...", help="Rollout YAML files or built-in "
+                                                       "rollouts' names.")],
+    replications: Annotated[int, typer.Option(help="Seeds per rollout: SEED, SEED+1, ...")] = 20,
+    seed: Annotated[int, typer.Option(help="The first seed.")] = 1,
+    out: Annotated[Path, typer.Option(help="Result directory.")] = Path("runs/canary/power"),
+    as_json: Annotated[bool, json_option("DIR/power.json")] = False,
+) -> None:
+    """The judge's power: run each rollout once per seed (no telemetry) and count how often
+    its change was caught at the first canary step, failed, was Inconclusive or promoted,
+    and rolled back within its limit, with Wilson 95 % intervals. Writes power.json and
+    power.md. Exit 0 when every run finished, 2 bad input."""
+    from drills.canary.builtin import resolve_rollout
+    from drills.canary.power import power_text, rollout_power
+    from drills.canary.rollout import load_rollout
+
+    problems = []
+    if not 1 <= replications <= 10_000:
+        problems.append(Problem(file="(command line)", field="--replications",
+                                message=f"expected 1 to 10000, found {replications}"))
+    if seed < 0:
+        problems.append(Problem(file="(command line)", field="--seed",
+                                message=f"expected a non-negative integer, found {seed}"))
+    rollouts = []
+    for name in rollout_files:
+        found = resolve_rollout(name)
+        if isinstance(found, Problem):
+            problems.append(found)
+            continue
+        try:
+            rollouts.append(load_rollout(found))
+        except InputError as error:
+            problems += error.problems
+    if problems:
+        fail_input(problems)
+    try:
+        directory = ResultDirectory(out)
+    except OutError as error:
+        fail_input(error.problems)
+        return
+    seeds = list(range(seed, seed + replications))
+    rows = []
+    interrupted: Interrupted | None = None
+    try:
+        with stop_on_signals() as stop:
+            try:
+                for rollout in rollouts:
+                    rows.append(rollout_power(rollout, seeds, stop.check))
+            except Interrupted as signal:
+                interrupted = signal
+        document = {"status": "completed" if interrupted is None else "interrupted", "seeds": seeds,
+                    "rollouts": [row.model_dump(mode="json") for row in rows]}
+        write_json(directory.staging / "power.json", document)
+        (directory.staging / "power.md").write_text(power_text(rows, seeds), encoding="utf-8")
+    finally:
+        directory.publish()
+    if as_json:
+        print_json(document)
+    else:
+        for row in rows:
+            caught = row.caught_at_first_step
+            console.print(f"{row.rollout}: caught at the first canary step {caught.count}/{row.replications} "
+                          f"[{caught.low:.0%}, {caught.high:.0%}], promoted {row.promoted.count}, "
+                          f"inconclusive {row.inconclusive.count}", highlight=False)
+    print(f"wrote power.json, power.md {directory.note()}", file=sys.stderr)
+    if interrupted is not None:
+        print(f"interrupted by {interrupted.name}: {len(rows)} of {len(rollouts)} rollouts done", file=sys.stderr)
+        raise typer.Exit(interrupted.exit_code)
