@@ -284,3 +284,18 @@ def test_canary_power_counts_how_often_the_slow_version_is_caught_at_the_first_s
     assert [(seed["seed"], seed["decision"], seed["decided_at_step"]) for seed in row["seeds"]] == [
         (7, "Failed", 0), (8, "Failed", 0)]
     assert sorted(path.name for path in (tmp_path / "power").iterdir()) == ["power.json", "power.md"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32), st.floats(0.1, 5.0), st.floats(0.0, 1.0), st.sampled_from(["off", "shadow"]))
+def test_a_change_that_is_not_live_never_changes_an_outcome(seed: int, factor: float, failure_rate: float,
+                                                             exposure: str) -> None:
+    scenario = parse_scenario(yaml.safe_load(SMALL))
+    reference = World(scenario, seed=seed)
+    reference.run(until=60.0, steps=1)
+    changed = World(scenario, seed=seed)
+    staged = changed.stage_change(AgentVersionChange(kind="agent_version", agent=SVC, latency_factor=factor,
+                                                     failure_rate=failure_rate))
+    staged.expose(["acme"], exposure)  # type: ignore[arg-type]
+    changed.run(until=60.0, steps=1)
+    assert _outcomes(changed) == _outcomes(reference) and staged.served == []
