@@ -170,9 +170,10 @@ def test_the_harmless_change_is_promoted(rollouts: dict[str, tuple[int, dict[str
                                   "completed_at": None, "seconds": None, "decision_to_complete_seconds": None,
                                   "limit_seconds": 300.0, "completed_within_5_minutes": False}
     assert result["shadow_period"] == {"duration": 240.0, "ran": True, "mirrored_intents": 2678}
-    assert [(s["action"], s.get("weight"), s.get("max_tenant_exposure_pct")) for s in result["steps"]] == [
-        ("shadow", None, None), ("canary", 5.0, 5.0), ("canary", 25.0, 5.0), ("pause", 25.0, None),
-        ("canary", 50.0, 5.0)]
+    assert [(s["action"], s["weight"], s["max_tenant_exposure_pct"], s["exposure_pct"], len(s["tenants"]))
+            for s in result["steps"]] == [
+        ("shadow", 0.0, 5.0, 0.0, 43), ("canary", 5.0, 5.0, 3.9855, 4), ("canary", 25.0, 5.0, 23.913, 13),
+        ("pause", 25.0, 5.0, 23.913, 13), ("canary", 50.0, 5.0, 49.2754, 24)]
 
 
 def test_the_slow_version_is_caught_at_five_percent_and_rolled_back_within_five_minutes(

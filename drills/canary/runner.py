@@ -155,10 +155,11 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
     _advance(run, spec.start, stop)
     everyone = sorted(run.shares)
     for number, step in enumerate(spec.steps):
-        resolved: dict[str, Any] = {"action": step.action, "duration": step.duration, "start": world.now}
+        resolved: dict[str, Any] = {"action": step.action, "duration": step.duration, "start": world.now,
+                                    "max_tenant_exposure_pct": spec.max_tenant_exposure_pct}
         if isinstance(step, ShadowStep):
             run.change.expose(everyone, "shadow")
-            resolved["tenants"] = everyone
+            resolved.update(weight=0.0, exposure_pct=0.0, tenants=everyone)
         elif isinstance(step, CanaryStep):
             if step.tenants is not None:
                 run.cohort = list(dict.fromkeys(run.cohort + step.tenants))
@@ -166,11 +167,12 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
                 run.cohort = grow_cohort(run.cohort, run.order, run.shares, step.weight)
             run.weight = step.weight
             run.change.expose(run.cohort, "live")
-            resolved.update(weight=step.weight, max_tenant_exposure_pct=spec.max_tenant_exposure_pct,
-                            exposure_pct=round(exposure_pct(run.cohort, run.shares), 4), tenants=list(run.cohort))
+            resolved.update(weight=step.weight, exposure_pct=round(exposure_pct(run.cohort, run.shares), 4),
+                            tenants=list(run.cohort))
         else:
             assert isinstance(step, PauseStep)
-            resolved.update(weight=run.weight, tenants=list(run.cohort))
+            resolved.update(weight=run.weight, exposure_pct=round(exposure_pct(run.cohort, run.shares), 4),
+                            tenants=list(run.cohort))
         run.resolved_steps.append(resolved)
         count = max(1, int(step.duration // interval))
         for _ in range(count):
