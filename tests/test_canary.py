@@ -170,6 +170,7 @@ def test_the_harmless_change_is_promoted(rollouts: dict[str, tuple[int, dict[str
                                   "completed_at": None, "seconds": None, "decision_to_complete_seconds": None,
                                   "limit_seconds": 300.0, "completed_within_5_minutes": False}
     assert result["shadow_period"] == {"duration": 240.0, "ran": True, "mirrored_intents": 2678}
+    assert (result["rollout"]["shadow_period"], result["rollout"]["max_tenant_exposure_pct"]) == (240.0, 5.0)
     assert [(s["action"], s["weight"], s["max_tenant_exposure_pct"], s["exposure_pct"], len(s["tenants"]))
             for s in result["steps"]] == [
         ("shadow", 0.0, 5.0, 0.0, 43), ("canary", 5.0, 5.0, 3.9855, 4), ("canary", 25.0, 5.0, 23.913, 13),
@@ -180,6 +181,7 @@ def test_the_slow_version_is_caught_at_five_percent_and_rolled_back_within_five_
         rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
     code, result = rollouts["assistant-v3-slow"]
     assert (code, result["decision"], result["promoted"]) == (1, "Failed", False)
+    assert result["rollout"]["shadow_period"] is None and result["shadow_period"] is None
     [interval] = result["intervals"]
     assert (interval["step"], interval["action"], interval["weight_pct"], interval["decision"]) == \
         (0, "canary", 5.0, "Failed")

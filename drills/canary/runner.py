@@ -275,9 +275,12 @@ def result_of(run: RolloutRun, files: list[str], interrupted: str | None = None)
     declared = next((step for step in spec.steps if isinstance(step, ShadowStep)), None)
     rollback = run.rollback or RollbackReport(happened=False, limit_seconds=spec.rollback.limit,
                                               completed_within_5_minutes=False)
+    resolved = spec.model_dump(mode="json", by_alias=True)
+    # What a readiness gate reads off the rollout: the shadow period's length (None without one).
+    resolved["shadow_period"] = sum(step.duration for step in spec.steps if isinstance(step, ShadowStep)) or None
     return CanaryResult(
         status="completed" if interrupted is None else "interrupted", interrupted_by=interrupted,
-        rollout_file=run.rollout.file, seed=run.world.seed, rollout=spec.model_dump(mode="json", by_alias=True),
+        rollout_file=run.rollout.file, seed=run.world.seed, rollout=resolved,
         scenario=run.rollout.scenario.name, change=spec.change.describe(), steps=run.resolved_steps,
         shadow_period=None if declared is None else {"duration": declared.duration,
                                                      "ran": shadow is not None, "mirrored_intents": run.shadowed},
