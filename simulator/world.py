@@ -15,7 +15,7 @@ from typing import Any, Callable, Literal, NamedTuple
 
 import simpy
 
-from simulator import faults
+from simulator import faults, golive
 from simulator.beam.agents import Agent, AgentResult, HandlerFactory
 from simulator.beam.audit import AuditRow
 from simulator.beam.bus import Bus
@@ -38,11 +38,13 @@ from simulator.operator.alerts import AlertEngine
 from simulator.operator.exports import Exports
 from simulator.operator.inbox import Inbox
 from simulator.operator.observations import Observations
-from simulator.operator.partners import Partners
+from simulator.operator.partners import PartnerRequest, Partners
 from simulator.operator.prune import Pruner
 from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
+from simulator.scenario.readiness import PartnerRequestSpec
+from simulator.slo import BurnRateMonitor
 from simulator.summary import BusSummary, DirectorySummary, HistoryReport, PathSummary, Summary
 from simulator.traffic import QuoteRun, Traffic
 
@@ -132,6 +134,14 @@ class World:
         for agent in self.agents.values():
             agent.handler = self._handler(agent)
         faults.schedule(self, list(scenario.faults))
+        if scenario.partner_requests:
+            golive.take_in(self.env, self.partners, scenario.partner_requests)
+        #: The SLO burn-rate alerts' watcher when the scenario declares objectives.
+        self.slo_monitor: BurnRateMonitor | None = None
+        if scenario.slos:
+            self.slo_monitor = BurnRateMonitor(scenario.slos)
+            self.subscribe(self.slo_monitor)
+            self.alerts.more_alerts = self.slo_monitor.alerts
 
     def _handler(self, agent: Agent) -> HandlerFactory | None:
         handler = agent.spec.handler
@@ -244,6 +254,10 @@ class World:
     def revertible_faults(self) -> list[Any]:
         """The faults active now that an operator could still revert, in scenario order."""
         return [fault for index, fault in sorted(self.active_faults.items()) if index in self.fault_reverts]
+
+    def acl_allows(self, target: str, intent: str, sender: str) -> bool:
+        """Whether the directory's ACL admits ``intent`` from ``sender`` to ``target`` now."""
+        return self.directory.security.acl.allows(target, intent, sender)
 
     def add_acl_entry(self, entry: AclEntry) -> None:
         """``POST /acl``: add the row and audit ``acl.created``."""
@@ -402,6 +416,11 @@ class World:
     def delivery_history(self) -> HistoryReport | None:
         """The delivery history as it stands now; None unless :meth:`check_history` keeps it."""
         return None if self.history is None else self.history.report()
+
+    def partner_request_plans(self) -> list[tuple[PartnerRequest, PartnerRequestSpec]]:
+        """The partner requests the scenario declares, as taken in so far, each with its
+        declaration (go-live plan); the readiness gate reads them."""
+        return golive.declared_requests(self.partners, self.scenario.partner_requests)
 
     def conservation_problems(self) -> list[str]:
         """Every conservation problem now (an empty list when nothing was lost)."""

@@ -286,6 +286,25 @@ CASES: tuple[Case, ...] = (
            "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
     option("sweep workers zero", "sweep {dir}/w.yaml --workers 0 --out {dir}/out",
            "(command line): --workers: expected at least 1, found 0", files={"w.yaml": SWEEP}),
+    option("gate unknown requirement", "gate {dir}/p.yaml --evidence {dir}",
+           "{dir}/p.yaml: rollout.require[0]: expected 'trace_coverage', 'policy_prechecks', 'capability_owners', "
+           "'offline_eval_pass', 'slo_defined', 'rollback_plan' or 'oncall_owner', found 'trace_coverag'",
+           files={"p.yaml": "rollout:\n  require: [trace_coverag]\n"}),
+    option("gate unknown key", "gate {dir}/p.yaml --evidence {dir}",
+           "{dir}/p.yaml: rollout.colour: unknown key; expected one of: require, rollout_mode, block_if",
+           files={"p.yaml": "rollout:\n  require: [slo_defined]\n  colour: red\n"}),
+    option("gate unknown block condition", "gate {dir}/p.yaml --evidence {dir}",
+           "{dir}/p.yaml: rollout.block_if[0]: expected 'unknown_side_effect_path_missing', "
+           "'direct_tool_access_present' or 'policy_decisions_not_traced', found 'cosmic_rays'",
+           files={"p.yaml": "rollout:\n  require: []\n  block_if: [cosmic_rays]\n"}),
+    option("gate without evidence", "gate {dir}/p.yaml", "(command line): --evidence: expected at least one result "
+           "directory", files={"p.yaml": "rollout:\n  require: []\n"}),
+    option("gate evidence not a result", "gate {dir}/p.yaml --evidence {dir}/e",
+           "{dir}/e: (directory): expected a result directory of beamdrill run, drill run or canary (result.json or "
+           "summary.json), found none", files={"p.yaml": "rollout:\n  require: []\n", "e/x.txt": "x"}),
+    option("gate canary without rollout", "gate {dir}/p.yaml --evidence {dir}/c",
+           "{dir}/c/result.json: rollout: missing; expected a value", files={"p.yaml": "rollout:\n  require: []\n",
+                                                           "c/result.json": '{"decision": "Failed"}'}),
     option("sweep scheduler not tcp", "sweep {dir}/w.yaml --scheduler http://h:1 --out {dir}/out",
            "(command line): --scheduler: expected a Dask scheduler address like tcp://127.0.0.1:8786, found "
            "'http://h:1'", files={"w.yaml": SWEEP}),

@@ -10,6 +10,7 @@
 - :mod:`~drills.cli.canary`: ``beamdrill canary``;
 - :mod:`~drills.cli.bench`: ``beamdrill bench``;
 - :mod:`~drills.cli.dashboards`: ``beamdrill dashboards``;
+- :mod:`~drills.cli.gate`: ``beamdrill gate``;
 - :mod:`~drills.cli.console`: where output goes, and bad input as one line and exit 2.
 
 Importing this package registers every command on :data:`app`. A new command group is a
@@ -18,7 +19,7 @@ module here that registers on ``app`` and is imported below.
 
 from drills.cli.app import app, main
 # Registration order is the order --help lists the commands in.
-from drills.cli import run, views, schema, sweep, canary, bench  # noqa: E402,I001
+from drills.cli import run, views, schema, sweep, canary, bench, gate  # noqa: E402,I001
 from drills.cli.drill import drill_app
 from drills.cli.scenario import scenario_app
 from drills.cli.dashboards import dashboards_app
@@ -27,4 +28,4 @@ app.add_typer(drill_app, name="drill")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(dashboards_app, name="dashboards")
 
-__all__ = ["app", "bench", "canary", "main", "run", "schema", "sweep", "views"]
+__all__ = ["app", "bench", "canary", "gate", "main", "run", "schema", "sweep", "views"]

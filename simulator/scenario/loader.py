@@ -90,6 +90,13 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
         agent_ref(f"traffic.workflows[{index}].desk", workflow.desk)
         if workflow.desk in known and not isinstance(scenario.agent(workflow.desk).handler, QuoteDeskHandler):
             problem(f"traffic.workflows[{index}].desk", f"expected an agent with handler kind quote-desk, found {workflow.desk!r}")
+    for index, capability in enumerate(scenario.capabilities):
+        agent_ref(f"capabilities[{index}].agent", capability.agent)
+    for index, request in enumerate(scenario.partner_requests):
+        plan = request.go_live
+        for side, beam_id in (("sender", plan.sender), ("receiver", plan.receiver)):
+            if beam_id is not None:
+                agent_ref(f"partner_requests[{index}].go_live.{side}", beam_id)
     return problems
 
 

@@ -16,6 +16,7 @@ from simulator.kernel.units import Duration, PositiveDuration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
 from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, RetryBudgetSpec, RetryPolicySpec
+from simulator.scenario.readiness import CapabilitySpec, OperationsSpec, PartnerRequestSpec, SloSpec
 from simulator.scenario.tenants import TenantSpec
 
 #: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
@@ -240,6 +241,9 @@ class TrafficSpec(Model):
         return profile
 
 
+#: The scenario's optional launch-readiness fields, left out of a resolved scenario while empty.
+READINESS_FIELDS: Final[tuple[str, ...]] = ("slos", "capabilities", "operations", "partner_requests")
+
 #: The default epoch: virtual time 0 is this instant, so exported timestamps are reproducible.
 DEFAULT_EPOCH = datetime(2026, 4, 3, 8, 0, tzinfo=timezone.utc)
 
@@ -268,12 +272,19 @@ class Scenario(Model):
     fidelity: Literal["documented", "as-coded"] = "documented"
     quirks: QuirksSpec = QuirksSpec()
     tenants: Annotated[list[TenantSpec], Field(max_length=MAX_AGENTS)] = Field(default_factory=list)
+    # Launch readiness (simulator.scenario.readiness), read by the readiness gate; a resolved
+    # scenario leaves them out while they are not declared.
+    slos: list[SloSpec] = Field(default_factory=list)
+    capabilities: Annotated[list[CapabilitySpec], Field(max_length=MAX_ROUTES)] = Field(default_factory=list)
+    operations: OperationsSpec | None = None
+    partner_requests: Annotated[list[PartnerRequestSpec], Field(max_length=1000)] = Field(default_factory=list)
 
     @model_serializer(mode="wrap")
-    def _without_undeclared_tenants(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_undeclared_tenants_and_readiness(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if not data.get("tenants", True):
-            del data["tenants"]
+        for name in ("tenants", *READINESS_FIELDS):
+            if name in data and not data[name]:
+                del data[name]
         return data
 
     @field_validator("epoch")
