@@ -48,7 +48,7 @@ def write_chart(result: CanaryResult, path: Path) -> None:
         xs += [point.start / 60, point.end / 60]
         ys += [point.exposure_pct] * 2
     rollback = result.rollback
-    if rollback.happened and rollback.completed_at is not None and xs:
+    if rollback is not None and rollback.completed_at is not None and xs:
         xs += [xs[-1], rollback.completed_at / 60]
         ys += [0.0, 0.0]
     weights.fill_between(xs, ys, color="tab:purple", alpha=0.3, linewidth=0)
@@ -62,7 +62,7 @@ def write_chart(result: CanaryResult, path: Path) -> None:
                              xytext=(2, -10), textcoords="offset points", fontsize=7)
         if step["action"] == "shadow":
             weights.axvspan(begin, (step["start"] + step["duration"]) / 60, color="tab:gray", alpha=0.25, linewidth=0)
-    if rollback.happened and rollback.decided_at is not None and rollback.completed_at is not None:
+    if rollback is not None and rollback.decided_at is not None and rollback.completed_at is not None:
         for axes in (*metric_axes, weights):
             axes.axvspan(rollback.decided_at / 60, rollback.completed_at / 60, color="tab:red", alpha=0.12,
                          linewidth=0)

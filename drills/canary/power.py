@@ -72,8 +72,10 @@ def rollout_power(rollout: Rollout, seeds: list[int], stop: Callable[[], None]) 
         last = result.intervals[-1] if result.intervals else None
         first = next((step.get("exposure_pct") for step in result.steps if step["action"] == "canary"), None)
         outcomes.append(SeedOutcome(seed=seed, decision=result.decision, reason=result.reason, decided_at_step=None if last is None else last.step,
-                                    first_step_exposure_pct=first, rollback_seconds=result.rollback.seconds,
-                                    rolled_back_within_limit=result.rollback.completed_within_5_minutes,
+                                    first_step_exposure_pct=first,
+                                    rollback_seconds=None if result.rollback is None else result.rollback.seconds,
+                                    rolled_back_within_limit=result.rollback is not None
+                                    and result.rollback.completed_within_5_minutes,
                                     blast_radius_intents=result.blast_radius.intents))
     total = len(outcomes)
 

@@ -17,7 +17,7 @@ def report_text(result: CanaryResult) -> str:
              f"- change: {result.change}",
              f"- world: scenario `{result.scenario}`, seed {result.seed}, {result.virtual_seconds:g} virtual seconds",
              f"- decision: **{result.decision}**: {result.reason}"]
-    if rollback.happened:
+    if rollback is not None and rollback.seconds is not None:
         fit = "within" if rollback.completed_within_5_minutes else "NOT within"
         lines.append(f"- rollback: {rollback.seconds:g} s from the first harmful interval (t={rollback.first_harmful_at:g} s) "
                      f"to rollback complete (t={rollback.completed_at:g} s); {rollback.decision_to_complete_seconds:g} s "

@@ -84,7 +84,8 @@ class BlastRadius(Model):
 
 
 class CanaryResult(Model):
-    """``result.json``: the resolved rollout, every interval, the decision and its consequences."""
+    """``result.json``: the resolved rollout, every interval, the decision and its consequences
+    (``rollback`` is None when the rollout did not roll back)."""
 
     status: Literal["completed", "interrupted"]
     interrupted_by: str | None = None
@@ -101,7 +102,7 @@ class CanaryResult(Model):
     decision: Decision
     reason: str
     promoted: bool
-    rollback: RollbackReport
+    rollback: RollbackReport | None
     blast_radius: BlastRadius
     virtual_seconds: float
     files: list[str]

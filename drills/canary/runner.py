@@ -273,8 +273,6 @@ def result_of(run: RolloutRun, files: list[str], interrupted: str | None = None)
     spec = run.rollout.rollout
     shadow = next((step for step in run.resolved_steps if step["action"] == "shadow"), None)
     declared = next((step for step in spec.steps if isinstance(step, ShadowStep)), None)
-    rollback = run.rollback or RollbackReport(happened=False, limit_seconds=spec.rollback.limit,
-                                              completed_within_5_minutes=False)
     resolved = spec.model_dump(mode="json", by_alias=True)
     # What a readiness gate reads off the rollout: the shadow period's length (None without one).
     resolved["shadow_period"] = sum(step.duration for step in spec.steps if isinstance(step, ShadowStep)) or None
@@ -287,4 +285,4 @@ def result_of(run: RolloutRun, files: list[str], interrupted: str | None = None)
         tenant_shares_pct={tenant: round(share, 4) for tenant, share in run.shares.items()},
         intervals=run.intervals, chart=run.chart, decision=run.decision or "Inconclusive",
         reason=run.reason or "interrupted before a decision", promoted=run.decision == "Successful",
-        rollback=rollback, blast_radius=blast_radius(run), virtual_seconds=run.world.now, files=files)
+        rollback=run.rollback, blast_radius=blast_radius(run), virtual_seconds=run.world.now, files=files)

@@ -94,7 +94,7 @@ def canary(
     else:
         console.print(f"{rollout.rollout.name}: [bold]{result['decision']}[/bold]: {result['reason']}", highlight=False)
         rollback = result["rollback"]
-        if rollback["happened"]:
+        if rollback is not None:
             fit = "within" if rollback["completed_within_5_minutes"] else "NOT within"
             console.print(f"rollback complete {rollback['seconds']:g} s after the first harmful interval "
                           f"({fit} {rollback['limit_seconds']:g} s)", highlight=False)
