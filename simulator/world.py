@@ -235,13 +235,15 @@ class World:
         if path == "directory":
             for row in self.directory.rows.values():
                 finished = row.finished_at
-                if finished is not None and since < finished <= until and (recipient is None or row.recipient == recipient):
+                if (finished is not None and since < finished <= until
+                        and (recipient is None or row.recipient == recipient)):
                     rows.append(SettledIntent(row.nonce, "directory", row.sender, row.recipient, row.status,
                                               row.error_code, row.requested_at, finished))
             return rows
         for message in self.bus.by_nonce.values():
             finished = message.finished_at
-            if finished is not None and since < finished <= until and (recipient is None or message.recipient == recipient):
+            if (finished is not None and since < finished <= until
+                    and (recipient is None or message.recipient == recipient)):
                 rows.append(SettledIntent(message.nonce, "bus", message.sender, message.recipient, message.status,
                                           message.error_code, message.created_at, finished))
         return rows

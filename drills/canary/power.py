@@ -71,7 +71,8 @@ def rollout_power(rollout: Rollout, seeds: list[int], stop: Callable[[], None]) 
         result = result_of(run, [])
         last = result.intervals[-1] if result.intervals else None
         first = next((step.get("exposure_pct") for step in result.steps if step["action"] == "canary"), None)
-        outcomes.append(SeedOutcome(seed=seed, decision=result.decision, reason=result.reason, decided_at_step=None if last is None else last.step,
+        outcomes.append(SeedOutcome(seed=seed, decision=result.decision, reason=result.reason,
+                                    decided_at_step=None if last is None else last.step,
                                     first_step_exposure_pct=first,
                                     rollback_seconds=None if result.rollback is None else result.rollback.seconds,
                                     rolled_back_within_limit=result.rollback is not None
@@ -93,7 +94,8 @@ def rollout_power(rollout: Rollout, seeds: list[int], stop: Callable[[], None]) 
 def power_text(rows: list[RolloutPower], seeds: list[int]) -> str:
     """``power.md``: one row per rollout."""
     def shown(value: Proportion) -> str:
-        return f"{value.count}/{rows[0].replications if rows else 0} ({value.fraction:.0%}, 95 % CI {value.low:.0%}–{value.high:.0%})"
+        total = rows[0].replications if rows else 0
+        return f"{value.count}/{total} ({value.fraction:.0%}, 95 % CI {value.low:.0%}–{value.high:.0%})"
     lines = [f"# The canary judge's power over seeds {seeds[0]}–{seeds[-1]}", "",
              "| rollout | change | caught at the first canary step | failed | inconclusive | promoted | "
              "rolled back within the limit |", "|---|---|---|---|---|---|---|"]

@@ -19,8 +19,9 @@ def report_text(result: CanaryResult) -> str:
              f"- decision: **{result.decision}**: {result.reason}"]
     if rollback is not None and rollback.seconds is not None:
         fit = "within" if rollback.completed_within_5_minutes else "NOT within"
-        lines.append(f"- rollback: {rollback.seconds:g} s from the first harmful interval (t={rollback.first_harmful_at:g} s) "
-                     f"to rollback complete (t={rollback.completed_at:g} s); {rollback.decision_to_complete_seconds:g} s "
+        lines.append(f"- rollback: {rollback.seconds:g} s from the first harmful interval "
+                     f"(t={rollback.first_harmful_at:g} s) to rollback complete (t={rollback.completed_at:g} s); "
+                     f"{rollback.decision_to_complete_seconds:g} s "
                      f"after the decision; {fit} the {rollback.limit_seconds:g} s limit")
     else:
         lines.append("- rollback: none")

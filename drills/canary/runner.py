@@ -87,7 +87,8 @@ def _judge(run: RolloutRun, samples: IntervalSamples) -> tuple[JudgeResult, Any,
     enough = [side if side.intents >= analysis.min_samples else CohortSample()
               for side in (samples.baseline, samples.canary)]
     base, new = enough
-    values = {"latency_ms": (base.latency_ms, new.latency_ms), "error_rate_pct": (base.error_rates(), new.error_rates())}
+    values = {"latency_ms": (base.latency_ms, new.latency_ms),
+              "error_rate_pct": (base.error_rates(), new.error_rates())}
     result = judge({metric.name: values[metric.name] for metric in analysis.judge.metrics}, analysis.judge)
     thresholds = check_thresholds({"request_success_rate_pct": new.success_rate_pct(),
                                    "request_duration_p99_ms": new.p99_ms()}, analysis.thresholds)
@@ -198,7 +199,8 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
                 tenants=tenants, baseline=_figures(samples.baseline), canary=_figures(samples.canary),
                 judge=result, thresholds=thresholds, decision=decision, harmful=harmful, reason=reason))
             if decision == "Failed":
-                run.decision, run.reason = "Failed", f"step {number} ({step.action}), interval {len(run.intervals) - 1}: {reason}"
+                run.decision = "Failed"
+                run.reason = f"step {number} ({step.action}), interval {len(run.intervals) - 1}: {reason}"
                 if spec.rollback.automatic:
                     roll_back(run, stop)
                 return
@@ -210,7 +212,8 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
         if isinstance(step, ShadowStep):
             run.change.expose(run.cohort, "live" if run.cohort else "off")
     run.change.expose(everyone, "live")
-    run.decision, run.reason = "Successful", f"every interval of {len(spec.steps)} steps passed: promoted to every tenant"
+    run.decision = "Successful"
+    run.reason = f"every interval of {len(spec.steps)} steps passed: promoted to every tenant"
 
 
 def roll_back(run: RolloutRun, stop: Callable[[], None]) -> None:
