@@ -10,15 +10,18 @@ the subpackages (``kernel``, ``scenario``, ``beam``, ``operator``, ``telemetry``
 layers, described in the README's architecture map.
 """
 
+from simulator.beam.agents import ShadowAnswer
+from simulator.changes import AgentVersionChange, Change, Exposure, StagedChange
 from simulator.conservation import ConservationError, HistoryError
 from simulator.kernel.lifecycle import IllegalTransition
 from simulator.kernel.problems import InputError, Problem
 from simulator.loading import load_scenario, parse_scenario
 from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import Scenario
+from simulator.scenario.tenants import TenantSpec, tenant_of
 from simulator.summary import Summary
 from simulator.workload import expected_intents
 from simulator.world import World
 
-__all__ = ["ConservationError", "HistoryError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
-           "World", "expected_intents", "load_scenario", "parse_scenario"]
+__all__ = ["AgentVersionChange", "Change", "Exposure", "ShadowAnswer", "StagedChange", "ConservationError", "HistoryError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
+           "TenantSpec", "World", "expected_intents", "tenant_of", "load_scenario", "parse_scenario"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import TYPE_CHECKING, Any, Callable, Generator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Generator, Literal, Sequence
 
 import simpy
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from simulator.beam.directory import Directory
 from simulator.beam.relay import Frame, IntentRow
 from simulator.kernel.rng import Streams, random_hex_id, random_uuid
 from simulator.policies import CLIENT_RETRY_STREAM, breaker_maker, budget_maker, client_policy
+from simulator.scenario.tenants import TenantSpec, tenant_of
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Arrivals:
         self.expovariate = stream.expovariate
         self.send = send
         self.shaped = shaped
-        self.rate = route.rate
+        self.rate = traffic.base_rate(route)
         self.change = 0.0 if shaped else math.inf
         self.sent = 0
         #: How many the route sends in all (-1: no end).
@@ -117,7 +118,8 @@ class Traffic:
     """Starts every arrival process and workflow of a scenario in a world."""
 
     def __init__(self, env: simpy.Environment, spec: TrafficSpec, directory: Directory,
-                 bus: Bus, agents: dict[str, Agent], streams: Streams) -> None:
+                 bus: Bus, agents: dict[str, Agent], streams: Streams,
+                 tenants: Sequence[TenantSpec] = ()) -> None:
         self.env = env
         self.agents = agents
         self.payloads: dict[str, dict[str, Any]] = {route.label: route.payload for route in spec.routes}
@@ -132,6 +134,10 @@ class Traffic:
         #: The retrying clients of routes and agents that ask for client retries, by the
         #: route's label or the agent's id (none unless a scenario asks).
         self.clients: dict[str, ClientRetrier] = {}
+        weights = {tenant.name: tenant.weight for tenant in tenants}
+        #: Each weighted route's factor from its sender's tenant (:mod:`simulator.scenario.tenants`).
+        self.weights = {route.label: weights[tenant_of(route.sender)] for route in spec.routes
+                        if tenant_of(route.sender) in weights}
         self.routes = [self._start_route(route, streams(f"route:{route.label}")) for route in spec.routes]
         for workflow in spec.workflows:
             env.process(self._workflows(workflow))
@@ -143,9 +149,15 @@ class Traffic:
         """Background intents sent so far, per route label."""
         return {arrivals.route.label: arrivals.sent for arrivals in self.routes}
 
+    def base_rate(self, route: RouteSpec) -> float:
+        """The route's rate (per second) with its sender tenant's weight, before the daily
+        profile and bursts."""
+        weight = self.weights.get(route.label)
+        return route.rate if weight is None else route.rate * weight
+
     def rate_at(self, route: RouteSpec, t: float) -> float:
         """Return the route's arrival rate (per second) at virtual time ``t``."""
-        rate = route.rate
+        rate = self.base_rate(route)
         profile = self.spec.daily_profile
         if profile is not None:
             rate *= profile[int((t % DAY) // HOUR)]

@@ -25,6 +25,7 @@ from simulator.beam.links import Links
 from simulator.beam.relay import Frame
 from simulator.beam.retry import follows_schedule
 from simulator.beam.security import Security
+from simulator.changes import AgentVersionChange, StagedChange
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
 from simulator.kernel.events import EventStream, Sink, clock
@@ -60,6 +61,20 @@ class IntentState(NamedTuple):
     status: str
     error: str | None
     retry_count: int
+
+
+class SettledIntent(NamedTuple):
+    """One intent that reached a final state: where it was held, who sent it to whom, how
+    it ended, when it was accepted and when it settled (virtual seconds)."""
+
+    nonce: str
+    path: IntentPath
+    sender: str
+    recipient: str
+    status: str
+    error: str | None
+    accepted_at: float
+    settled_at: float
 
 
 class World:
@@ -103,7 +118,8 @@ class World:
             attempt_timeout=spec.attempt_timeout, retention=retention, ip=spec.ip, links=self.links,
             budget=budget_maker(spec.retry_budget), breaker=breaker_maker(spec.circuit_breaker),
         )
-        self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.agents, self.rng)
+        self.traffic = Traffic(self.env, scenario.traffic, self.directory, self.bus, self.agents, self.rng,
+                               scenario.tenants)
         # Operator surfaces (§9.3, §9.4): the facts alerts read, fed by the directory; the
         # inbox; the alert engine, evaluating (= reading the alerts) every 15 virtual seconds.
         self.observations = Observations(self.env, self.directory.rows, self.directory.security.shield)
@@ -198,6 +214,39 @@ class World:
              via: Via) -> None:
         """Send one intent now as agent ``sender`` would (nobody waits for the answer)."""
         self.traffic.send(sender, recipient, intent, payload, nonce, via)
+
+    def stage_change(self, change: AgentVersionChange) -> StagedChange:
+        """Install ``change`` (:mod:`simulator.changes`), exposed to no tenant until its
+        handle says so. Raises ValueError for an agent the world does not have, or one
+        running a scripted handler (the demo's desk and warehouse)."""
+        agent = self.agents.get(change.agent)
+        if agent is None:
+            raise ValueError(f"no agent {change.agent!r} in this world")
+        if agent.handler is not None:
+            raise ValueError(f"agent {change.agent!r} runs a scripted handler; a version change needs a plain agent")
+        return StagedChange(change, agent, self.rng)
+
+    def settled_intents(self, since: float, until: float, recipient: str | None = None,
+                        path: IntentPath = "directory") -> list[SettledIntent]:
+        """The intents ``path`` holds that settled in ``(since, until]``, optionally only
+        those sent to ``recipient``, in the store's order. Rows retention already
+        compacted are not among them."""
+        rows: list[SettledIntent] = []
+        if path == "directory":
+            for row in self.directory.rows.values():
+                finished = row.finished_at
+                if (finished is not None and since < finished <= until
+                        and (recipient is None or row.recipient == recipient)):
+                    rows.append(SettledIntent(row.nonce, "directory", row.sender, row.recipient, row.status,
+                                              row.error_code, row.requested_at, finished))
+            return rows
+        for message in self.bus.by_nonce.values():
+            finished = message.finished_at
+            if (finished is not None and since < finished <= until
+                    and (recipient is None or message.recipient == recipient)):
+                rows.append(SettledIntent(message.nonce, "bus", message.sender, message.recipient, message.status,
+                                          message.error_code, message.created_at, finished))
+        return rows
 
     def end_fault(self, index: int) -> bool:
         """Revert the active fault ``index`` of ``scenario.faults`` now (the root cause is

@@ -15,6 +15,9 @@ from drills.drillfile.schema import Drill
 
 NARROW = {"COLUMNS": "40"}
 SCENARIOS = [
+    {"name": "canary-day", "file": "drills/scenarios/canary-day.yaml",
+     "description": "43 tenants sharing one assistant agent: the world canary rollouts run in",
+     "agents": 44, "duration": 7200.0, "faults": 0},
     {"name": "demo", "file": "drills/scenarios/demo.yaml",
      "description": "Beam quickstart demo stack, one run of the quote approval workflow",
      "agents": 4, "duration": 120.0, "faults": 0},
@@ -41,6 +44,7 @@ def test_scenario_list_shows_name_file_agents_duration_and_faults_whole() -> Non
     assert header == ["scenario", "file", "agents", "duration", "faults", "description"]
     rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines if line.startswith("│")]
     assert [row[:5] for row in rows if row[0]] == [
+        ["canary-day", "drills/scenarios/canary-day.yaml", "44", "2h", "0"],
         ["demo", "drills/scenarios/demo.yaml", "4", "2m", "0"],
         ["partner-day", "drills/scenarios/partner-day.yaml", "34", "1d", "0"],
         ["partner-incident", "drills/scenarios/partner-incident.yaml", "34", "3h", "17"]]

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import pytest
 
+import drills.canary  # noqa: F401  (SciPy, which rollout files' judge brings in, imported once before the bounds)
 from conftest import beamdrill
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +34,8 @@ ROUTE = "traffic:\n  routes:\n    - {from: a@x.beam, to: b@x.beam, intent: ping,
 DRILL = ("title: t\nrehearses: dead-letter\nscenario: {demo}\nduration: 5m\n"
          "expectations:\n  - {probe: dead_letters, equals: 0, at: 1m}\n")
 SWEEP = "name: s\nscenario: {demo}\ngrid:\n  - {path: bus.max_retries, values: [2, 5]}\n"
+ROLLOUT = ("name: r\nscenario: canary-day\nchange: {kind: agent_version, agent: assistant@beamco.beam.directory}\n"
+           "steps:\n  - {action: canary, weight: 5, duration: 4m}\n")
 DURATION = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
 RATE = "a rate like 10/s, 30/min, 600/h or a number per second"
 
@@ -60,6 +63,11 @@ def drill(name: str, text: str, *lines: str) -> Case:
 def sweep(name: str, text: str, *lines: str) -> Case:
     """``beamdrill sweep`` on a sweep file holding ``text``."""
     return Case(name, ("sweep", "{dir}/w.yaml", "--out", "{dir}/out"), lines, {"w.yaml": text})
+
+
+def rollout(name: str, text: str, *lines: str) -> Case:
+    """``beamdrill canary`` on a rollout file holding ``text``."""
+    return Case(name, ("canary", "{dir}/r.yaml", "--out", "{dir}/out"), lines, {"r.yaml": text})
 
 
 def option(name: str, argv: str, *lines: str, files: dict[str, str | bytes] | None = None) -> Case:
@@ -314,6 +322,38 @@ CASES: tuple[Case, ...] = (
     option("sweep scheduler not tcp", "sweep {dir}/w.yaml --scheduler http://h:1 --out {dir}/out",
            "(command line): --scheduler: expected a Dask scheduler address like tcp://127.0.0.1:8786, found "
            "'http://h:1'", files={"w.yaml": SWEEP}),
+    # -- canary rollout files
+    rollout("rollout unknown key", ROLLOUT + "colour: blue\n", "{dir}/r.yaml: colour: unknown key; expected ..."),
+    rollout("rollout first step above 5 %", ROLLOUT.replace("weight: 5,", "weight: 10,"),
+            "{dir}/r.yaml: steps[0].weight: expected the first canary step to expose at most max_tenant_exposure_pct "
+            "(5 %), found 10 %"),
+    rollout("rollout weights going down", ROLLOUT + "  - {action: canary, weight: 2, duration: 4m}\n",
+            "{dir}/r.yaml: steps[1].weight: expected a weight no lower than the step before (5 %), found 2 %"),
+    rollout("rollout step action unknown", ROLLOUT.replace("action: canary", "action: blue-green"),
+            "{dir}/r.yaml: steps[0].action: expected a kind among 'shadow', 'canary', 'pause', found 'blue-green'"),
+    rollout("rollout change kind unknown", ROLLOUT.replace("agent_version", "feature_flag"),
+            "{dir}/r.yaml: change.kind: expected a kind among 'agent_version', found 'feature_flag'"),
+    rollout("rollout agent unknown", ROLLOUT.replace("assistant@beamco", "nobody@beamco"),
+            "{dir}/r.yaml: change.agent: expected one of the scenario's agents, found 'nobody@beamco.beam.directory'"),
+    rollout("rollout failure rate above 1", ROLLOUT.replace("beam.directory}", "beam.directory, failure_rate: 2}"),
+            "{dir}/r.yaml: change.failure_rate: expected ..."),
+    rollout("rollout step shorter than an interval", ROLLOUT.replace("duration: 4m", "duration: 1m"),
+            "{dir}/r.yaml: steps[0].duration: expected at least one analysis interval (120 s), found 60 s"),
+    rollout("rollout tenant unknown", ROLLOUT.replace("duration: 4m}", "duration: 4m, tenants: [nobody]}"),
+            "{dir}/r.yaml: steps[0].tenants[0]: expected a tenant sending to assistant@beamco.beam.directory, "
+            "found 'nobody'"),
+    rollout("rollout scenario unknown", ROLLOUT.replace("canary-day", "nowhere"),
+            "{dir}/r.yaml: scenario: expected a scenario file or one of canary-day, demo, partner-day, "
+            "partner-incident, found 'nowhere'"),
+    rollout("rollout judge metric unknown", ROLLOUT + "analysis: {judge: {metrics: [{name: cpu}]}}\n",
+            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, found 'cpu'"),
+    rollout("rollout no steps", ROLLOUT.split("steps:")[0] + "steps: []\n",
+            "{dir}/r.yaml: steps: expected at least 1 item, found []"),
+    option("rollout name unknown", "canary nope --out {dir}/out",
+           "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, "
+           "assistant-v2-harmless, assistant-v3-slow, found 'nope'"),
+    option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
+           "(command line): --seed: expected a non-negative integer, found -1"),
 )
 
 

@@ -44,6 +44,58 @@ class AgentResult(NamedTuple):
 _SUCCESS = AgentResult(True)
 _ACCEPTED = AgentResult(True, None, ASYNC_ACCEPTED)
 
+class ShadowAnswer(NamedTuple):
+    """One intent a shadow version worked out beside the agent's own answer: the sender's
+    tenant, the agent's latency and success, and the shadow's."""
+
+    nonce: str
+    tenant: str
+    latency: float
+    success: bool
+    shadow_latency: float
+    shadow_success: bool
+
+
+class Variant:
+    """Another version of an agent, answering the intents of a cohort of sender tenants.
+
+    It draws nothing of its own but from ``stream`` (a latency of its own, when it has one):
+    the agent's own latency and result draws are made for every intent as before, and the
+    variant reuses them (common random numbers): its latency is the agent's times
+    ``latency_factor`` (or a draw from its own distribution), its result the agent's
+    uniform draw against its own failure rate and async acceptance. ``mode`` is ``off``,
+    ``shadow`` (the variant's answer is worked out and reported to ``shadowed`` but the
+    agent's own answer is sent) or ``live`` (the cohort gets the variant's answer).
+    """
+
+    def __init__(self, stream: random.Random, latency: Latency | None, latency_factor: float,
+                 failure_rate: float, failure_code: str, async_accept: float) -> None:
+        self._own_latency = None if latency is None else latency_sampler(latency, stream)
+        self.latency_factor = latency_factor
+        self.failure_rate = failure_rate
+        self.async_threshold = failure_rate + async_accept * (1.0 - failure_rate)
+        self.failure = AgentResult(False, failure_code)
+        self.mode = "off"
+        #: The sender tenants that get this version.
+        self.cohort: frozenset[str] = frozenset()
+        #: Told of each shadowed intent: :class:`ShadowAnswer`.
+        self.shadowed: Callable[[ShadowAnswer], None] | None = None
+        #: The nonces the variant answered live, in order.
+        self.served: list[str] = []
+
+    def latency(self, base: float) -> float:
+        """The variant's latency for an intent the agent itself would answer in ``base`` seconds."""
+        return base * self.latency_factor if self._own_latency is None else self._own_latency()
+
+    def result(self, draw: float) -> AgentResult:
+        """The variant's answer for the agent's uniform draw ``draw``."""
+        if draw < self.failure_rate:
+            return self.failure
+        if draw < self.async_threshold:
+            return _ACCEPTED
+        return _SUCCESS
+
+
 class WorkObserver(Protocol):
     """Told when a recipient takes an intent and when its handler has run: the delivery
     history (:mod:`simulator.history`) listens, nothing else does. Calls carry the
@@ -119,6 +171,8 @@ class Agent:
         self._waiting: deque[tuple[IntentRow, Reply, Any, int]] = deque()
         self.received = 0
         self.answered = 0
+        #: Another version answering a cohort of tenants (canary rollouts); None: this one only.
+        self.variant: Variant | None = None
         #: Told of every delivery taken and every handler run; None (the default) costs nothing.
         self.observer: WorkObserver | None = None
 
@@ -195,7 +249,28 @@ class Agent:
             process.callbacks.append(lambda event: self._finish(row, event.value, reply, ticket, connection))
             return None
         latency = self._service_time()
+        if self.variant is not None and self.variant.mode != "off":
+            return self._start_variant(self.variant, row, latency, reply, ticket, connection)
         timer = self.env.timeout(latency, (row, self._draw_result(), reply, ticket, connection))
+        timer.callbacks.append(self._on_timer)
+        return latency
+
+    def _start_variant(self, variant: Variant, row: IntentRow, latency: float, reply: Reply, ticket: Any,
+                       connection: int) -> float:
+        """Answer ``row`` with the agent's own draws, through the variant when its cohort
+        (the sender's tenant) gets it live; report the variant's answer when it shadows."""
+        draw = self._stream.random()
+        result = self._result_of(draw)
+        tenant = row.sender.partition("@")[2].split(".", 1)[0]
+        if tenant in variant.cohort:
+            own_latency = variant.latency(latency)
+            own = variant.result(draw)
+            if variant.mode == "live":
+                latency, result = own_latency, own
+                variant.served.append(row.nonce)
+            elif variant.shadowed is not None:
+                variant.shadowed(ShadowAnswer(row.nonce, tenant, latency, result.success, own_latency, own.success))
+        timer = self.env.timeout(latency, (row, result, reply, ticket, connection))
         timer.callbacks.append(self._on_timer)
         return latency
 
@@ -210,6 +285,13 @@ class Agent:
 
     def _draw_result(self) -> AgentResult:
         draw = self._stream.random()
+        if draw < self._failure_rate:
+            return self._failure
+        if draw < self._async_threshold:
+            return _ACCEPTED
+        return _SUCCESS
+
+    def _result_of(self, draw: float) -> AgentResult:
         if draw < self._failure_rate:
             return self._failure
         if draw < self._async_threshold:

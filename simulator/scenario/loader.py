@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from simulator.kernel.problems import InputError, Problem, validation_problems
 from simulator.kernel.yamlfile import read_yaml_mapping
 from simulator.scenario.faults import AgentFault, Injection, LinkFault, LoadSpike
+from simulator.scenario.tenants import tenant_of
 from simulator.scenario.model import QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
 
@@ -75,6 +76,16 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
             if fault.kind == "acl_remove" and entry not in scenario.acl:
                 problem(field, f"expected one of the scenario's acl rows, found {fault.target_agent} "
                         f"{fault.intent} from {fault.allowed_from}")
+    tenants = sorted({tenant_of(agent.id) for agent in scenario.agents})
+    declared: set[str] = set()
+    for index, tenant in enumerate(scenario.tenants):
+        if tenant.name in declared:
+            problem(f"tenants[{index}].name", f"expected a unique tenant name, found {tenant.name!r} twice")
+        elif tenant.name not in tenants:
+            shown = ", ".join(tenants[:10]) + (", ..." if len(tenants) > 10 else "")
+            problem(f"tenants[{index}].name", f"expected the tenant of one of the scenario's agents ({shown}), "
+                                              f"found {tenant.name!r}")
+        declared.add(tenant.name)
     for index, workflow in enumerate(scenario.traffic.workflows):
         agent_ref(f"traffic.workflows[{index}].requester", workflow.requester)
         agent_ref(f"traffic.workflows[{index}].desk", workflow.desk)

@@ -19,6 +19,7 @@ from simulator.scenario.policies import (
     BeamRetry, CircuitBreakerSpec, ClientRetrySpec, RetryBudgetSpec, RetryPolicySpec,
 )
 from simulator.scenario.readiness import CapabilitySpec, OperationsSpec, PartnerRequestSpec, SloSpec
+from simulator.scenario.tenants import TenantSpec
 
 #: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
 #: what would exhaust a machine before the run could say so.
@@ -287,6 +288,8 @@ class Scenario(Model):
 
     ``epoch`` is the wall-clock instant virtual time 0 stands for; every exported
     timestamp is ``epoch + virtual seconds``. A time without a zone is read as UTC.
+    ``tenants`` declares tenants with traffic weights (:mod:`simulator.scenario.tenants`);
+    a resolved scenario leaves the list out while it is empty.
     """
 
     name: Annotated[str, StringConstraints(min_length=1)]
@@ -303,6 +306,7 @@ class Scenario(Model):
     faults: Annotated[list[FaultSpec], Field(max_length=10_000)] = Field(default_factory=list)
     fidelity: Literal["documented", "as-coded"] = "documented"
     quirks: QuirksSpec = QuirksSpec()
+    tenants: Annotated[list[TenantSpec], Field(max_length=MAX_AGENTS)] = Field(default_factory=list)
     # Launch readiness (simulator.scenario.readiness), read by the readiness gate; a resolved
     # scenario leaves them out while they are not declared.
     slos: list[SloSpec] = Field(default_factory=list)
@@ -311,9 +315,9 @@ class Scenario(Model):
     partner_requests: Annotated[list[PartnerRequestSpec], Field(max_length=1000)] = Field(default_factory=list)
 
     @model_serializer(mode="wrap")
-    def _without_undeclared_readiness(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _without_undeclared_tenants_and_readiness(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for name in READINESS_FIELDS:
+        for name in ("tenants", *READINESS_FIELDS):
             if name in data and not data[name]:
                 del data[name]
         return data
@@ -332,6 +336,10 @@ class Scenario(Model):
         """Every quirk switch resolved: set ones as given, unset ones from ``fidelity``."""
         default = self.fidelity == "as-coded"
         return {name: default if value is None else value for name, value in self.quirks.model_dump().items()}
+
+    def tenant_weights(self) -> dict[str, float]:
+        """Each declared tenant's traffic weight, by name."""
+        return {tenant.name: tenant.weight for tenant in self.tenants}
 
     def agent(self, beam_id: str) -> AgentSpec:
         """Return the agent with id ``beam_id``."""
