@@ -17,7 +17,7 @@ import pytest
 
 from drills.gameday.server import GameDay, GameDayResult, run_gameday
 from drills.gameday.session import load_gameday
-from promserver import free_port
+from drills.prometheus.server import free_port
 
 
 def _browser() -> tuple[str, str]:

@@ -20,7 +20,8 @@ import pytest
 from conftest import beamdrill
 from drills.gameday.server import GameDay, GameDayResult, run_gameday
 from drills.gameday.session import load_gameday
-from promserver import free_port, serve
+from drills.prometheus.server import free_port
+from promserver import serve
 
 TOKEN = "live-test-token-1234"
 
