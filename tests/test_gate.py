@@ -137,6 +137,24 @@ def test_rollback_and_rollout_mode_from_the_canary(tmp_path: Path, canary: dict[
             if blocker.check in ("rollback_plan", "rollout_mode")] == reasons
 
 
+def test_real_canary_results_a_launched_rollout_and_a_rollback_rehearsal(tmp_path: Path) -> None:
+    """beamdrill canary's own result.json: the harmless rollout (shadow, then 5 %) is the rollout
+    mode; the slow one (no shadow, rolled back within 5 minutes) is the rollback plan."""
+    for name in ("assistant-v2-harmless", "assistant-v3-slow"):
+        done = beamdrill("canary", name, "--out", tmp_path / name)
+        assert done.returncode == (0 if name.endswith("harmless") else 1), done.stderr
+    policy = GatePolicy.model_validate({"rollout": {"require": ["rollback_plan"], "rollout_mode": {
+        "initial": "canary", "max_tenant_exposure_pct": 5, "require_shadow_period": True}}})
+    both = gate(policy, tmp_path / "assistant-v2-harmless", tmp_path / "assistant-v3-slow")
+    assert [(c.check, c.detail) for c in both.checks if c.check in ("rollback_plan", "rollout_mode")] == [
+        ("rollback_plan", "rollback completed in 150 s, within 5 minutes"),
+        ("rollout_mode", "first step 5.0 %, shadow period")]
+    assert [b.check for b in both.blockers] == ["go_live"]  # no run's scenario among this evidence
+    rehearsal_only = gate(policy, tmp_path / "assistant-v3-slow")
+    assert [(b.check, b.reason) for b in rehearsal_only.blockers if b.check != "go_live"] == [
+        ("rollout_mode", "the rollout has no shadow period")]
+
+
 def crafted_run(directory: Path, **changes: Any) -> Path:
     """A run directory whose result.json holds launch-ready's scenario with ``changes``."""
     scenario = load_scenario(EXAMPLES / "launch-ready.yaml").model_copy(update=changes)

@@ -277,12 +277,15 @@ def rollback_plan(evidence: Evidence) -> Finding:
 
 def rollout_mode(evidence: Evidence, mode: RolloutMode) -> Finding:
     """The canary's rollout starts with a canary step exposing at most the policy's share of
-    tenants, after a shadow period when the policy requires one."""
+    tenants, after a shadow period when the policy requires one. The rollout being launched is
+    the one that did not roll back; a rollback rehearsal is evidence for ``rollback_plan`` only,
+    unless every canary result rolled back."""
     if not evidence.canaries:
         return _canary_missing("rollout_mode", evidence)
-    finding = Finding("", [str(canary.directory / "result.json") for canary in evidence.canaries])
+    launched = [canary for canary in evidence.canaries if canary.result.rollback is None] or evidence.canaries
+    finding = Finding("", [str(canary.directory / "result.json") for canary in launched])
     details = []
-    for canary in evidence.canaries:
+    for canary in launched:
         source = str(canary.directory / "result.json")
         rollout = canary.result.rollout
         exposure = rollout.first_exposure_pct()
