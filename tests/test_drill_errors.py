@@ -355,7 +355,7 @@ CASES: dict[str, tuple[dict[str, Any] | str, list[tuple[str, str]]]] = {
     "override_with_an_unknown_key": (
         drill(overrides={"colour": "red"}),
         [("overrides → colour", "unknown key; expected one of: name, description, seed, duration, epoch, bus, "
-                                "directory, retention, agents, acl, traffic, faults, fidelity, quirks "
+                                "directory, retention, backups, agents, acl, traffic, faults, fidelity, quirks "
                                 f"(in {DEMO} after the overrides)")]),
     "override_making_the_seed_negative": (
         drill(overrides={"seed": -1}),

@@ -25,7 +25,7 @@ VALID = "name: t\n" + AGENTS
 
 RATE_HINT = "a rate like 10/s, 30/min, 600/h or a number per second"
 DURATION_HINT = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
-SCENARIO_KEYS = ("name, description, seed, duration, epoch, bus, directory, retention, agents, acl, traffic, "
+SCENARIO_KEYS = ("name, description, seed, duration, epoch, bus, directory, retention, backups, agents, acl, traffic, "
                  "faults, fidelity, quirks")
 
 
