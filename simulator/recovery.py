@@ -99,8 +99,11 @@ class Recovery:
                 self.take()
 
     def take(self, label: str | None = None) -> Backup:
-        """Back both stores up now, as the drill copies each database with its WAL."""
+        """Back both stores up now, as the drill copies each database with its WAL. Raises
+        RuntimeError while the stores are destroyed (there is nothing to copy)."""
         world = self.world
+        if self.destroyed_at is not None:
+            raise RuntimeError(f"the stores were destroyed at t={self.destroyed_at:g}s: nothing to back up")
         self.taken += 1
         directory, bus = snapshot_directory(world.directory), snapshot_bus(world.bus)
         backup = Backup(f"backup-{self.taken}", label, world.now, directory, bus, world.partners.snapshot(),

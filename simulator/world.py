@@ -322,7 +322,8 @@ class World:
 
     def take_backup(self, label: str | None = None) -> BackupReport:
         """Back up both stores now (a consistent snapshot, as Beam's drill copies each
-        database with its write-ahead log) and return what the backup holds."""
+        database with its write-ahead log) and return what the backup holds. Raises
+        RuntimeError while the stores are destroyed."""
         return self.recovery.take(label).report()
 
     def backups(self) -> list[BackupReport]:

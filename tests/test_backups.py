@@ -152,6 +152,14 @@ def test_a_restore_from_a_missing_backup_is_refused() -> None:
         world.restore_stores("nightly")
 
 
+def test_destroyed_stores_cannot_be_backed_up() -> None:
+    world = make_world()
+    world.env.run(until=5)
+    world.destroy_stores()
+    with pytest.raises(RuntimeError, match="the stores were destroyed at t=5s: nothing to back up"):
+        world.take_backup()
+
+
 def test_a_disaster_fault_restores_the_newest_backup_after_its_downtime() -> None:
     world = make_world(backups={"every": "20s", "keep": 2},
                        faults=[{"kind": "disaster", "at": "50s", "downtime": "10s", "restore": "latest"}])

@@ -137,7 +137,10 @@ def _partner_request(ctx: DrillContext, step: steps.PartnerRequestStep) -> Any:
 
 
 def _backup(ctx: DrillContext, step: steps.BackupStores) -> Any:
-    taken = ctx.world.take_backup(step.label)
+    try:
+        taken = ctx.world.take_backup(step.label)
+    except RuntimeError as refused:
+        raise StepFailed(str(refused)) from None
     return {"backup": taken.id, "label": taken.label, "directory_rows": taken.directory_rows,
             "bus_messages": taken.bus_messages}
 
