@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import open_acl
@@ -179,7 +179,7 @@ def test_a_disaster_fault_restores_the_newest_backup_after_its_downtime() -> Non
 # -- the property --------------------------------------------------------------------------
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(every=st.integers(min_value=20, max_value=300), disaster=st.integers(min_value=1, max_value=540),
        downtime=st.integers(min_value=0, max_value=120), seed=st.integers(min_value=0, max_value=2**16))
 def test_conservation_holds_with_lost_in_restore_for_any_backup_and_disaster_times(
@@ -189,7 +189,9 @@ def test_conservation_holds_with_lost_in_restore_for_any_backup_and_disaster_tim
     after ``downtime`` (left destroyed when there is none yet). Conservation holds with
     the ledgers' lost-in-restore counted, every transition replays legally, nothing is
     lost silently in the history, and the restore's losses are exactly the intents
-    admitted after its backup."""
+    admitted after its backup. (A disaster at the very instant of a scheduled backup is
+    left out: which of the two comes first there is SimPy's event order, not a rule.)"""
+    assume(disaster % every != 0)
     routes = [{"name": via, "from": A, "to": B, "intent": "agent.ping", "via": via, "rate": "1/s"}
               for via in ("bus", "http", "ws")]
     world = World(parse_scenario({
@@ -201,7 +203,8 @@ def test_conservation_holds_with_lost_in_restore_for_any_backup_and_disaster_tim
         "faults": [{"kind": "disaster", "at": disaster, "downtime": downtime, "restore": "latest"}]}), seed=seed)
     world.check_history()
     world.audit_transitions()
-    summary = world.run()  # raises ConservationError or HistoryError if anything was lost silently
+    # past the restore, whenever it is; raises ConservationError or HistoryError if anything was lost silently
+    summary = world.run(until=max(600, disaster + downtime + 1))
     assert summary.conservation == []
     assert summary.history is not None and summary.history.lost == 0
     for path in ("directory", "bus"):
