@@ -219,3 +219,17 @@ def test_conservation_holds_with_lost_in_restore_for_any_backup_and_disaster_tim
     assert restore.backup_taken_at == disaster // every * every
     assert restore.digests_match
     assert summary.bus.stats["total"] == world.bus.ledger.accepted - len(world.bus.ledger.lost_in_restore)
+
+
+def test_bad_backup_settings_are_one_line_each_and_exit_2(tmp_path: Any) -> None:
+    from conftest import beamdrill
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nagents: [{id: a@x.beam}]\nbackups: {every: 0s, keep: 0}\n"
+                   "faults: [{kind: disaster, at: 10s, restore: ''}]\n")
+    done = beamdrill("run", bad, "--out", tmp_path / "out")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        f"{bad}: backups.every: expected greater than 0, found '0s'",
+        f"{bad}: backups.keep: expected greater than or equal to 1, found 0",
+        f"{bad}: faults[0].restore: expected string should have at least 1 character, found ''"]
