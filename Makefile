@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: drills test bench bench-full clean
+.PHONY: drills test bench bench-full bench-gameday clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ bench: $(STAMP)
 
 bench-full: $(STAMP)
 	$(BIN)/beamdrill bench
+
+# The live GameDay under load on loopback: 50 API clients for 30 s at --speed 60 on partner-day.
+bench-gameday: $(STAMP)
+	$(BIN)/python -m drills.gameday.load
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

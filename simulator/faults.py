@@ -48,7 +48,19 @@ def apply(world: World, fault: Any) -> Revert | None:
         return _set_limit(world, fault.layer, fault.limit)
     if kind == "injection":
         return world.traffic.inject(fault.route, fault.text)
+    if kind == "load_spike":
+        return _spike(world, fault.route, fault.multiplier)
     return _apply_agent(world, fault)
+
+
+def _spike(world: World, route: str | None, multiplier: float) -> Revert:
+    labels = [route] if route is not None else list(world.traffic.sent)
+    ends = [world.traffic.spike(label, multiplier) for label in labels]
+
+    def end_spikes() -> None:
+        for end in ends:
+            end()
+    return end_spikes
 
 
 def _apply_agent(world: World, fault: Any) -> Revert:
@@ -62,6 +74,8 @@ def _apply_agent(world: World, fault: Any) -> Revert:
         return agent.set_latency(fault.latency)
     if kind == "agent_errors":
         return agent.set_results(failure_rate=fault.rate, failure_code=fault.code)
+    if kind == "capacity_drop":
+        return agent.set_capacity(fault.fraction)
     if kind == "agent_async_only":
         return agent.set_results(failure_rate=0.0, async_accept=1.0)
     if kind == "clock_skew":
@@ -134,6 +148,11 @@ def schedule(world: World, faults: list[Any]) -> None:
     """Start every fault at its time and revert it at its end, emitting both as events."""
     for index, fault in enumerate(faults):
         world.env.process(_run(world, index, fault))
+
+
+def schedule_one(world: World, index: int, fault: Any) -> None:
+    """Start fault ``index`` at its time (now, if that has passed) and revert it at its end."""
+    world.env.process(_run(world, index, fault))
 
 
 def end(world: World, index: int) -> bool:

@@ -12,10 +12,13 @@ from simulator.beam.budget import RetryBudget
 from simulator.beam.bus import BreakerMaker, BudgetMaker
 from simulator.beam.retry import RetryPolicy, retry_policy
 from simulator.scenario.model import BusSpec
-from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, NoRetrySpec, RetryBudgetSpec
+from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, ClientRetrySpec, NoRetrySpec, RetryBudgetSpec
 
 #: The world's random stream jittered bus retry presets draw from.
 BUS_RETRY_STREAM = "retry:bus"
+#: The prefix of the streams client retries draw from: ``retry:client:<route label>`` for
+#: a route's own client, ``retry:client:<agent id>`` for an agent's.
+CLIENT_RETRY_STREAM = "retry:client:"
 
 
 class BusRetry(NamedTuple):
@@ -34,6 +37,17 @@ def bus_retry(spec: BusSpec, stream: random.Random | None = None) -> BusRetry:
         return BusRetry(retry_policy("beam"), spec.max_retries)
     if isinstance(chosen, NoRetrySpec):
         return BusRetry(retry_policy("none", stream), 0)
+    knobs = chosen.model_dump(exclude={"preset", "max_retries"})
+    return BusRetry(retry_policy(chosen.preset, stream, **knobs), chosen.max_retries)
+
+
+def client_policy(spec: ClientRetrySpec, stream: random.Random | None = None) -> BusRetry:
+    """The client retry policy ``spec`` selects and its retries after the first attempt
+    (none for ``none``), drawing from ``stream``."""
+    chosen = spec.policy
+    if isinstance(chosen, NoRetrySpec):
+        return BusRetry(retry_policy("none", stream), 0)
+    assert not isinstance(chosen, BeamRetry)  # the schema refuses it for clients
     knobs = chosen.model_dump(exclude={"preset", "max_retries"})
     return BusRetry(retry_policy(chosen.preset, stream, **knobs), chosen.max_retries)
 

@@ -12,9 +12,11 @@ import simpy
 from pydantic import BaseModel
 
 from simulator.beam.agents import Agent, AgentResult, HandlerFactory
+from simulator.beam.client import ClientRetrier
 from simulator.beam.directory import Directory
 from simulator.beam.relay import Frame, IntentRow
 from simulator.kernel.rng import Streams, random_hex_id, random_uuid
+from simulator.policies import CLIENT_RETRY_STREAM, breaker_maker, budget_maker, client_policy
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
 
 if TYPE_CHECKING:
@@ -55,7 +57,8 @@ class Arrivals:
     exponential gaps are memoryless.
     """
 
-    __slots__ = ("traffic", "route", "env", "expovariate", "send", "shaped", "rate", "change", "sent")
+    __slots__ = ("traffic", "route", "env", "expovariate", "send", "shaped", "rate", "change", "sent", "pending",
+                 "limit")
 
     def __init__(self, traffic: "Traffic", route: RouteSpec, stream: random.Random,
                  send: Callable[[], Any], shaped: bool) -> None:
@@ -68,6 +71,10 @@ class Arrivals:
         self.rate = route.rate
         self.change = 0.0 if shaped else math.inf
         self.sent = 0
+        #: How many the route sends in all (-1: no end).
+        self.limit = -1 if route.count is None else route.count
+        #: The timer whose firing is the next arrival or redraw; an older one is ignored.
+        self.pending: simpy.Event | None = None
         self._schedule()
 
     def _schedule(self) -> None:
@@ -79,16 +86,30 @@ class Arrivals:
         if self.rate > 0.0:
             gap = self.expovariate(self.rate)
             if now + gap < self.change:
-                env.timeout(gap).callbacks.append(self._arrive)
+                timer = self.pending = env.timeout(gap)
+                timer.callbacks.append(self._arrive)
                 return
-        env.timeout(self.change - now).callbacks.append(self._redraw)
+        timer = self.pending = env.timeout(self.change - now)
+        timer.callbacks.append(self._redraw)
 
-    def _arrive(self, _event: simpy.Event) -> None:
+    def _arrive(self, event: simpy.Event) -> None:
+        if event is not self.pending:
+            return  # the rate changed since this gap was drawn
         self.sent += 1
         self.send()
-        self._schedule()
+        if self.sent != self.limit:
+            self._schedule()
 
-    def _redraw(self, _event: simpy.Event) -> None:
+    def _redraw(self, event: simpy.Event) -> None:
+        if event is self.pending:
+            self._schedule()
+
+    def reshape(self) -> None:
+        """The route's rate changed now (a load spike started or ended): draw the next gap
+        at the new rate (exact, as exponential gaps are memoryless)."""
+        if self.sent == self.limit:
+            return
+        self.change = self.env.now
         self._schedule()
 
 
@@ -105,7 +126,12 @@ class Traffic:
         self.bus = bus
         self.streams = streams
         self.quote_runs: dict[str, QuoteRun] = {}
+        #: Load spikes in force, as a factor on each spiked route's rate (``load_spike`` faults).
+        self.spikes: dict[str, float] = {}
         self._ids = streams("ids:workflows")
+        #: The retrying clients of routes and agents that ask for client retries, by the
+        #: route's label or the agent's id (none unless a scenario asks).
+        self.clients: dict[str, ClientRetrier] = {}
         self.routes = [self._start_route(route, streams(f"route:{route.label}")) for route in spec.routes]
         for workflow in spec.workflows:
             env.process(self._workflows(workflow))
@@ -126,7 +152,23 @@ class Traffic:
         for burst in self.spec.bursts:
             if burst.route == route.label and burst.start <= t < burst.start + burst.duration:
                 rate *= burst.multiplier
+        if route.label in self.spikes:
+            rate *= self.spikes[route.label]
         return rate
+
+    def spike(self, label: str, multiplier: float) -> Callable[[], None]:
+        """Multiply route ``label``'s rate by ``multiplier`` from now on (a load spike);
+        return the function that ends the spike."""
+        arrivals = next(arrivals for arrivals in self.routes if arrivals.route.label == label)
+        self.spikes[label] = self.spikes.get(label, 1.0) * multiplier
+        arrivals.reshape()
+
+        def end() -> None:
+            remaining = self.spikes.pop(label) / multiplier
+            if remaining != 1.0:
+                self.spikes[label] = remaining
+            arrivals.reshape()
+        return end
 
     def next_change(self, route: RouteSpec, t: float) -> float:
         """Return the first time after ``t`` at which the route's rate may change."""
@@ -155,8 +197,29 @@ class Traffic:
         ip = agent.spec.ip if origin == "http" else None
         prefix = f"{random_hex_id(stream)[:12]}-"
         numbers = itertools.count(1)
+        client = self.client(route)
+        if client is not None:
+            retrying, skew = client.send, lambda: agent.clock_skew
+            return lambda: retrying(Frame(sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
+                                          env.now + agent.clock_skew), origin, ip, skew)
         return lambda: post(Frame(sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
                                   env.now + agent.clock_skew), origin, None, ip)
+
+    def client(self, route: RouteSpec) -> ClientRetrier | None:
+        """The retrying client of ``route`` (its own ``client_retry``, else its sender's),
+        made on first use; None when neither asks for client retries."""
+        spec, key = route.client_retry, route.label
+        if spec is None:
+            spec, key = self.agents[route.sender].spec.client_retry, route.sender
+        if spec is None:
+            return None
+        client = self.clients.get(key)
+        if client is None:
+            chosen = client_policy(spec, self.streams(CLIENT_RETRY_STREAM + key))
+            client = self.clients[key] = ClientRetrier(
+                self.env, self.directory.events, self.directory.submit, chosen.policy, chosen.max_retries,
+                spec.timeout, budget_maker(spec.retry_budget), breaker_maker(spec.circuit_breaker))
+        return client
 
     def send(self, sender: str, recipient: str, intent: str, payload: dict[str, Any], nonce: str,
              via: Literal["bus", "http", "ws"], priority: int = 0) -> None:

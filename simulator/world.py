@@ -15,7 +15,7 @@ from typing import Any, Callable, Literal, NamedTuple
 
 import simpy
 
-from simulator import faults
+from simulator import faults, golive
 from simulator.beam.agents import Agent, AgentResult, HandlerFactory
 from simulator.beam.audit import AuditRow
 from simulator.beam.bus import Bus
@@ -37,12 +37,14 @@ from simulator.operator.alerts import AlertEngine
 from simulator.operator.exports import Exports
 from simulator.operator.inbox import Inbox
 from simulator.operator.observations import Observations
-from simulator.operator.partners import Partners
+from simulator.operator.partners import PartnerRequest, Partners
 from simulator.operator.prune import Pruner
 from simulator.recovery import Recovery
 from simulator.scenario.loader import ScenarioError
-from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario
+from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario, ShieldSpec
 from simulator.scenario.parts import AclEntry
+from simulator.scenario.readiness import PartnerRequestSpec
+from simulator.slo import BurnRateMonitor
 from simulator.summary import (
     BackupReport, BusSummary, DirectorySummary, HistoryReport, PathSummary, RecoveryReport, Summary,
 )
@@ -120,6 +122,14 @@ class World:
         for agent in self.agents.values():
             agent.handler = self._handler(agent)
         faults.schedule(self, list(scenario.faults))
+        if scenario.partner_requests:
+            golive.take_in(self.env, self.partners, scenario.partner_requests)
+        #: The SLO burn-rate alerts' watcher when the scenario declares objectives.
+        self.slo_monitor: BurnRateMonitor | None = None
+        if scenario.slos:
+            self.slo_monitor = BurnRateMonitor(scenario.slos)
+            self.subscribe(self.slo_monitor)
+            self.alerts.more_alerts = self.slo_monitor.alerts
 
     def _handler(self, agent: Agent) -> HandlerFactory | None:
         handler = agent.spec.handler
@@ -202,9 +212,51 @@ class World:
         """The faults active now that an operator could still revert, in scenario order."""
         return [fault for index, fault in sorted(self.active_faults.items()) if index in self.fault_reverts]
 
+    def acl_allows(self, target: str, intent: str, sender: str) -> bool:
+        """Whether the directory's ACL admits ``intent`` from ``sender`` to ``target`` now."""
+        return self.directory.security.acl.allows(target, intent, sender)
+
     def add_acl_entry(self, entry: AclEntry) -> None:
         """``POST /acl``: add the row and audit ``acl.created``."""
         faults.add_acl_row(self, entry)
+
+    def remove_acl_entry(self, entry: AclEntry) -> bool:
+        """``DELETE /acl/:id``: delete the exact row and audit ``acl.deleted``; False when
+        no such row exists."""
+        if entry not in self.directory.security.acl.entries:
+            return False
+        faults.remove_acl_row(self, entry)
+        return True
+
+    def acl_entries(self, target: str | None = None) -> list[AclEntry]:
+        """``GET /acl/:beamId``: the ACL rows now (of ``target`` only, when given)."""
+        return [entry for entry in self.directory.security.acl.entries if target is None or entry.target == target]
+
+    def shield_config(self, agent: str) -> ShieldSpec | None:
+        """``GET /shield/config/:beamId``: the agent's Shield configuration now; None for
+        an agent the directory does not know."""
+        config = self.directory.security.configs.get(agent)
+        if config is None:
+            return None
+        return ShieldSpec(mode=config.mode, allowlist=list(config.allowlist), blocklist=list(config.blocklist),  # type: ignore[arg-type]
+                          min_trust=config.min_trust, rate_limit=config.rate_limit)
+
+    def set_shield_config(self, agent: str, spec: ShieldSpec) -> None:
+        """``PATCH /shield/config/:beamId``: replace the agent's Shield configuration now
+        and audit ``shield.config.updated``."""
+        config = self.directory.security.configs[agent]
+        config.mode, config.allowlist, config.blocklist = spec.mode, list(spec.allowlist), list(spec.blocklist)
+        config.min_trust, config.rate_limit = spec.min_trust, spec.rate_limit
+        self.directory.security.audit.write(self.now, "shield.config.updated", agent)
+
+    def inject_fault(self, fault: Any) -> int:
+        """Start ``fault`` (a scenario fault spec) now, as if the scenario had held it: it is
+        appended to ``scenario.faults`` (so results name it) and its index is returned."""
+        index = len(self.scenario.faults)
+        started = fault.model_copy(update={"at": self.now})
+        self.scenario.faults.append(started)
+        faults.schedule_one(self, index, started)
+        return index
 
     def intent(self, nonce: str, path: IntentPath) -> IntentState | None:
         """The intent ``nonce`` as the bus or the directory holds it now; None if unknown
@@ -397,6 +449,11 @@ class World:
     def delivery_history(self) -> HistoryReport | None:
         """The delivery history as it stands now; None unless :meth:`check_history` keeps it."""
         return None if self.history is None else self.history.report()
+
+    def partner_request_plans(self) -> list[tuple[PartnerRequest, PartnerRequestSpec]]:
+        """The partner requests the scenario declares, as taken in so far, each with its
+        declaration (go-live plan); the readiness gate reads them."""
+        return golive.declared_requests(self.partners, self.scenario.partner_requests)
 
     def conservation_problems(self) -> list[str]:
         """Every conservation problem now (an empty list when nothing was lost)."""

@@ -355,8 +355,8 @@ CASES: dict[str, tuple[dict[str, Any] | str, list[tuple[str, str]]]] = {
     "override_with_an_unknown_key": (
         drill(overrides={"colour": "red"}),
         [("overrides → colour", "unknown key; expected one of: name, description, seed, duration, epoch, bus, "
-                                "directory, retention, backups, agents, acl, traffic, faults, fidelity, quirks "
-                                f"(in {DEMO} after the overrides)")]),
+                                "directory, retention, backups, agents, acl, traffic, faults, fidelity, quirks, slos, "
+                                f"capabilities, operations, partner_requests (in {DEMO} after the overrides)")]),
     "override_making_the_seed_negative": (
         drill(overrides={"seed": -1}),
         [("overrides → seed", f"expected greater than or equal to 0, found -1 (in {DEMO} after the overrides)")]),

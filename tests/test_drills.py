@@ -457,6 +457,16 @@ def test_report_is_a_proof_pack(tmp_path: Path):
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_report_shows_the_partner_request_and_its_inbox_item_following_it(tmp_path: Path):
+    run_drill(load_drill(CATALOG / "clean-demo.yaml"), tmp_path)
+    timeline = (tmp_path / "report.md").read_text().split("## Timeline", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in timeline.splitlines() if "beta-request:1" in line or "partner request 1" in line]
+    assert lines == ["- t=0s (08:00:00Z): inbox item beta-request:1 created (warning, new)",
+                     "- t=60s (08:01:00Z): partner request 1 → reviewing, owner dana",
+                     "- t=60s (08:01:00Z): inbox item beta-request:1 → acted, following its partner request "
+                     "(by drill-operator)"]
+
+
 def test_a_drill_replays_byte_for_byte(tmp_path: Path):
     loaded = load_drill(CATALOG / "fm3-dead-letter.yaml")
     run_drill(loaded, tmp_path / "a")

@@ -88,6 +88,7 @@ KINDS = [
     ({"kind": "agent_latency", "agent": TARGET, "latency": "5s"}, TARGET),
     ({"kind": "agent_errors", "agent": TARGET}, TARGET),
     ({"kind": "agent_async_only", "agent": TARGET}, TARGET),
+    ({"kind": "capacity_drop", "agent": TARGET, "fraction": 0.5}, TARGET),
     ({"kind": "clock_skew", "agent": SENDER, "skew": 400}, SENDER),
     ({"kind": "trust_drop", "agent": SENDER, "trust": 0.1}, SENDER),
     ({"kind": "shield_config", "agent": TARGET, "mode": "closed"}, TARGET),
@@ -96,6 +97,7 @@ KINDS = [
      f"{TARGET}:agent.ping:{SENDER}"),
     ({"kind": "rate_limit", "layer": "bus", "limit": 1}, "bus"),
     ({"kind": "injection", "route": "chat"}, "chat"),
+    ({"kind": "load_spike", "route": "chat", "multiplier": 3}, "chat"),
     ({"kind": "link", "link": "bus->directory", "toxic": "loss"}, "bus->directory"),
 ]
 
@@ -164,6 +166,70 @@ def test_agent_latency_changes_answer_times_then_back():
     assert relay_at(world, 5, "n-before")[0] == pytest.approx(5.05)
     assert relay_at(world, DURING, "n-during")[0] == DURING + 5
     assert relay_at(world, AFTER, "n-after")[0] == pytest.approx(AFTER + 0.05)
+
+
+def test_capacity_drop_slows_work_started_while_it_lasts_then_back():
+    # 0.05 s of work at a quarter of the capacity takes 0.2 s; work started before the
+    # drop keeps its own time, work started after it ends is back to 0.05 s.
+    world, _ = make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": 0.25})
+    run_to(world, AT - 0.01)
+    before = relay(world, "n-before")
+    assert settle(world, before)[0] == pytest.approx(AT + 0.04)
+    assert relay_at(world, DURING, "n-during")[0] == pytest.approx(DURING + 0.2)
+    assert world.agents[TARGET].capacity == 0.25
+    assert relay_at(world, AFTER, "n-after")[0] == pytest.approx(AFTER + 0.05)
+    assert world.agents[TARGET].capacity == 1.0
+
+
+def test_capacity_drop_queues_work_behind_a_slower_single_slot():
+    # One slot at half capacity: three intents at t=15 finish 0.1 s apart.
+    world, _ = make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": 0.5},
+                          agents=[{"id": SENDER}, {"id": TARGET, "concurrency": 1}, {"id": OTHER}])
+    run_to(world, DURING)
+    events = [relay(world, f"n{i}") for i in range(3)]
+    times = [settle(world, event)[0] for event in events]
+    assert times == pytest.approx([DURING + 0.1, DURING + 0.2, DURING + 0.3])
+
+
+@pytest.mark.parametrize("fraction", [0, 1.5, -0.1])
+def test_capacity_drop_needs_a_fraction_within_zero_and_one(fraction):
+    with pytest.raises(Exception, match=r"faults\[0\]\.fraction|faults.0.fraction"):
+        make_world({"kind": "capacity_drop", "agent": TARGET, "fraction": fraction})
+
+
+def spiked_world(multiplier: float) -> World:
+    route = {**ROUTE, "rate": "2/s"}
+    return make_world({"kind": "load_spike", "route": "chat", "multiplier": multiplier},
+                      traffic={"routes": [route]})[0]
+
+
+def test_a_load_spike_multiplies_the_routes_rate_while_it_lasts():
+    world = spiked_world(4.0)
+    run_to(world, DURING)
+    assert world.traffic.rate_at(world.scenario.traffic.routes[0], DURING) == 8.0
+    run_to(world, AFTER)
+    assert world.traffic.spikes == {}
+    assert world.traffic.rate_at(world.scenario.traffic.routes[0], AFTER) == 2.0
+
+
+def test_a_load_spike_sends_more_only_during_the_spike():
+    # The same seed: before the spike the arrivals are the same draws; during it a
+    # four-fold rate sends about four times as many (20 s at 8/s against 2/s).
+    plain, spiked = spiked_world(1.0), spiked_world(4.0)
+    for world in (plain, spiked):
+        run_to(world, AT)
+    assert spiked.traffic.sent == plain.traffic.sent
+    counts = []
+    for world in (plain, spiked):
+        before = world.traffic.sent["chat"]
+        run_to(world, UNTIL)
+        counts.append(world.traffic.sent["chat"] - before)
+    assert counts == [36, 140]
+
+
+def test_a_load_spike_names_a_route_of_the_scenario():
+    with pytest.raises(Exception, match=r"faults\[0\]\.route.*expected one of the route names"):
+        make_world({"kind": "load_spike", "route": "nope", "multiplier": 2}, traffic={"routes": [ROUTE]})
 
 
 def test_agent_errors_fail_with_the_code_then_succeed():

@@ -276,8 +276,41 @@ CASES: tuple[Case, ...] = (
           "{dir}/w.yaml: grid: expected at least 1 item, found []"),
     option("sweep file missing", "sweep {dir}/none.yaml --out {dir}/out",
            "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
+    option("sweep unknown built-in name", "sweep metastable --out {dir}/out",
+           "(command line): SWEEP: expected a sweep file or one of backoff-contention, metastability, ..."),
+    sweep("sweep labels not one per value", SWEEP.replace("values: [2, 5]}", "values: [2, 5], labels: [two]}"),
+          "{dir}/w.yaml: grid[0]: expected one label per value (2), found 1"),
+    scenario("client retry on a bus route", SCENARIO + ROUTE.replace("rate: RATE}", "rate: 1/s, via: bus, "
+             "client_retry: {policy: fixed}}"),
+             "{dir}/s.yaml: traffic.routes[0].client_retry: expected no client_retry on a bus route: ..."),
+    scenario("client retry with beam's schedule", SCENARIO + ROUTE.replace("rate: RATE}", "rate: 1/s, via: http, "
+             "client_retry: {policy: beam}}"),
+             "{dir}/s.yaml: traffic.routes[0].client_retry.policy: expected a client retry preset (none, ..."),
+    scenario("capacity drop to nothing", SCENARIO + "faults:\n  - {kind: capacity_drop, agent: b@x.beam, "
+             "fraction: 0}\n", "{dir}/s.yaml: faults[0].fraction: expected ..."),
+    scenario("load spike on an unknown route", SCENARIO + "faults:\n  - {kind: load_spike, route: nope, "
+             "multiplier: 2}\n", "{dir}/s.yaml: faults[0].route: expected one of the route names [], found 'nope'"),
     option("sweep workers zero", "sweep {dir}/w.yaml --workers 0 --out {dir}/out",
            "(command line): --workers: expected at least 1, found 0", files={"w.yaml": SWEEP}),
+    option("gate unknown requirement", "gate {dir}/p.yaml --evidence {dir}",
+           "{dir}/p.yaml: rollout.require[0]: expected 'trace_coverage', 'policy_prechecks', 'capability_owners', "
+           "'offline_eval_pass', 'slo_defined', 'rollback_plan' or 'oncall_owner', found 'trace_coverag'",
+           files={"p.yaml": "rollout:\n  require: [trace_coverag]\n"}),
+    option("gate unknown key", "gate {dir}/p.yaml --evidence {dir}",
+           "{dir}/p.yaml: rollout.colour: unknown key; expected one of: require, rollout_mode, block_if",
+           files={"p.yaml": "rollout:\n  require: [slo_defined]\n  colour: red\n"}),
+    option("gate unknown block condition", "gate {dir}/p.yaml --evidence {dir}",
+           "{dir}/p.yaml: rollout.block_if[0]: expected 'unknown_side_effect_path_missing', "
+           "'direct_tool_access_present' or 'policy_decisions_not_traced', found 'cosmic_rays'",
+           files={"p.yaml": "rollout:\n  require: []\n  block_if: [cosmic_rays]\n"}),
+    option("gate without evidence", "gate {dir}/p.yaml", "(command line): --evidence: expected at least one result "
+           "directory", files={"p.yaml": "rollout:\n  require: []\n"}),
+    option("gate evidence not a result", "gate {dir}/p.yaml --evidence {dir}/e",
+           "{dir}/e: (directory): expected a result directory of beamdrill run, drill run or canary (result.json or "
+           "summary.json), found none", files={"p.yaml": "rollout:\n  require: []\n", "e/x.txt": "x"}),
+    option("gate canary without rollout", "gate {dir}/p.yaml --evidence {dir}/c",
+           "{dir}/c/result.json: rollout: missing; expected a value", files={"p.yaml": "rollout:\n  require: []\n",
+                                                           "c/result.json": '{"decision": "Failed"}'}),
     option("sweep scheduler not tcp", "sweep {dir}/w.yaml --scheduler http://h:1 --out {dir}/out",
            "(command line): --scheduler: expected a Dask scheduler address like tcp://127.0.0.1:8786, found "
            "'http://h:1'", files={"w.yaml": SWEEP}),

@@ -25,8 +25,8 @@ VALID = "name: t\n" + AGENTS
 
 RATE_HINT = "a rate like 10/s, 30/min, 600/h or a number per second"
 DURATION_HINT = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
-SCENARIO_KEYS = ("name, description, seed, duration, epoch, bus, directory, retention, backups, agents, acl, traffic, "
-                 "faults, fidelity, quirks")
+SCENARIO_KEYS = ("name, description, seed, duration, epoch, bus, directory, retention, backups, agents, acl, "
+                 "traffic, faults, fidelity, quirks, slos, capabilities, operations, partner_requests")
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
@@ -203,7 +203,8 @@ def test_unknown_key_in_list_item(tmp_path):
     assert problem.field == "agents[0].latncy"
     assert problem.message == (
         "unknown key; expected one of: id, connected, latency, failure_rate, failure_code, "
-        "async_accept, concurrency, handler, ip, verified, tier, age_days, flagged, shield, clock_skew"
+        "async_accept, concurrency, handler, ip, verified, tier, age_days, flagged, shield, clock_skew, "
+        "client_retry"
     )
 
 

@@ -15,7 +15,7 @@ from drills.cli.app import app
 from drills.cli.console import console, errors, fail_input, json_option, print_json
 from drills.runs.interrupt import stop_on_signals
 from drills.runs.wholetable import WholeTable
-from drills.sweep.charts import level_text
+from drills.sweep.builtin import resolve_sweep
 from drills.sweep.executors import DaskCluster, Unreachable, executor_for
 from drills.sweep.grid import Plan, load_plan
 from drills.sweep.run import SweepOutcome, run_sweep
@@ -26,9 +26,12 @@ TABLE_MEASURES = ("goodput", "latency_p99", "dead_letters", "attempts_per_intent
                   "time_to_recover")
 
 
-@app.command(epilog="Example: beamdrill sweep sweeps/retries-under-load.yaml --workers 2 --out runs/sweeps/retries")
+@app.command(epilog="Example: beamdrill sweep sweeps/retries-under-load.yaml --workers 2 --out runs/sweeps/retries; "
+                     "beamdrill sweep metastability")
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP", help="Sweep YAML file.")],
+    sweep_name: Annotated[str, typer.Argument(metavar="SWEEP", help="Sweep YAML file, or a built-in sweep's name "
+                                                                    "(retries-under-load, retry-policies, "
+                                                                    "backoff-contention, metastability).")],
     workers: Annotated[Optional[int], typer.Option(
         help="Worker processes (default: the CPUs; 1 runs in this process).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
@@ -52,6 +55,10 @@ def sweep(
         if address.scheme != "tcp" or not address.hostname or address.port is None:
             problems.append(Problem(file="(command line)", field="--scheduler",
                                     message=f"expected a Dask scheduler address like tcp://127.0.0.1:8786, found {scheduler!r}"))
+    sweep_file = resolve_sweep(sweep_name)
+    if isinstance(sweep_file, Problem):
+        fail_input([*problems, sweep_file])
+        return
     if problems:
         fail_input(problems)
     try:
@@ -117,6 +124,7 @@ def _table(plan: Plan, summary: dict[str, Any]) -> WholeTable:
             estimate = entry["measures"][measure]
             mean, low, high = estimate["mean"], estimate["low"], estimate["high"]
             values.append("—" if mean is None else f"{mean:.4g}" if low is None else f"{mean:.4g} [{low:.3g}, {high:.3g}]")
-        table.add_row(*(level_text(level) for level in cell.levels), f"{entry['runs'] - entry['failed']}/{len(plan.seeds)}",
+        table.add_row(*(axis.text(level) for axis, level in zip(plan.axes, cell.levels)),
+                      f"{entry['runs'] - entry['failed']}/{len(plan.seeds)}",
                       *values)
     return table

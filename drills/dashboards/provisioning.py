@@ -63,10 +63,10 @@ class PrometheusConfig(_Strict):
     scrape_configs: list[dict[str, str]]
 
 
-def datasources() -> DatasourceFile:
-    """The Prometheus datasource the dashboards default to."""
+def datasources(url: str = PROMETHEUS_URL) -> DatasourceFile:
+    """The Prometheus datasource the dashboards default to, at ``url``."""
     return DatasourceFile(apiVersion=1, datasources=[Datasource(
-        name="beamdrill", type="prometheus", uid=PROVISIONED_UID, access="proxy", url=PROMETHEUS_URL,
+        name="beamdrill", type="prometheus", uid=PROVISIONED_UID, access="proxy", url=url,
         isDefault=False, jsonData={"timeInterval": "15s"})])
 
 

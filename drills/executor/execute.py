@@ -94,8 +94,9 @@ def scenario_digest(loaded: LoadedDrill) -> str:
     return "sha256:" + hashlib.sha256(document.encode()).hexdigest()
 
 
-class _Drill:
-    """One run of one drill in one world."""
+class DrillRun:
+    """One run of one drill in one world: :meth:`run` drives it, or a driver of its own
+    (the GameDay's pacer) calls :meth:`begin`, advances the world and calls :meth:`conclude`."""
 
     def __init__(self, loaded: LoadedDrill, world: World, progress: Callable[[float], None] | None) -> None:
         self.loaded = loaded
@@ -208,6 +209,45 @@ class _Drill:
         times = [fault.at for fault in self.drill.faults] + [step.at or 0.0 for step in self.drill.steps]
         return min(times, default=0.0)
 
+    def begin(self) -> bool:
+        """At the method's start: the steady state before, then the method's samples,
+        expectations, steps and guards as processes; False (verdict ``failed``) when the
+        steady state did not hold."""
+        drill, record, env = self.drill, self.record, self.env
+        if not self._steady_state(drill.steady_state.before, "steady-state-before", record.before):
+            record.verdict, record.reason = "failed", "the steady state did not hold before the method"
+            return False
+        env.process(self._sampler(max(drill.duration / SAMPLES, 0.5)))
+        for index, probe in enumerate(drill.expectations):
+            record.pending[index] = probe
+            env.process(self._expect(index, probe))
+        for step in drill.steps:
+            env.process(self._play(step))
+        if drill.guards:
+            env.process(self._guard())
+        return True
+
+    def conclude(self) -> None:
+        """After the method: the expectations still pending, the rollbacks, the settle time
+        and the steady state after (unless a guard aborted), and a last sample."""
+        drill, record, env = self.drill, self.record, self.env
+        for index, pending in sorted(record.pending.items()):
+            self._conclude(index, self._probe(pending, "method", env.now))
+        for step in drill.rollbacks:
+            record.rollbacks.append(self._step(step, "rollback"))
+        if record.verdict != "aborted":
+            self._advance(env.now + drill.settle)
+            self._steady_state(drill.steady_state.after, "steady-state-after", record.after)
+        self._sample()
+
+    def failed(self, error: Exception) -> None:
+        """Record that the drill could not go on because of ``error``."""
+        record = self.record
+        record.verdict = "failed"
+        record.reason = record.reason or (f"{type(error).__name__}: {error}"
+                                          if isinstance(error, (ConservationError, IllegalTransition))
+                                          else describe_error(error))
+
     def run(self, world: World, end: float) -> Summary:
         """The whole drill, as :func:`run_world`'s run function."""
         drill, record, env = self.drill, self.record, self.env
@@ -216,38 +256,20 @@ class _Drill:
                 start = self.method_start()
                 if start > env.now:
                     env.run(until=start)
-                if not self._steady_state(drill.steady_state.before, "steady-state-before", record.before):
-                    record.verdict, record.reason = "failed", "the steady state did not hold before the method"
-                    return self._summary()
-                env.process(self._sampler(max(drill.duration / SAMPLES, 0.5)))
-                for index, probe in enumerate(drill.expectations):
-                    record.pending[index] = probe
-                    env.process(self._expect(index, probe))
-                for step in drill.steps:
-                    env.process(self._play(step))
-                if drill.guards:
-                    env.process(self._guard())
+                if not self.begin():
+                    return self.summary()
                 try:
                     self._advance(drill.duration, slices=50)
                 except DrillAborted as aborted:
                     record.verdict, record.reason = "aborted", str(aborted)
-                for index, pending in sorted(record.pending.items()):
-                    self._conclude(index, self._probe(pending, "method", env.now))
-                for step in drill.rollbacks:
-                    record.rollbacks.append(self._step(step, "rollback"))
-                if record.verdict != "aborted":
-                    self._advance(env.now + drill.settle)
-                    self._steady_state(drill.steady_state.after, "steady-state-after", record.after)
-                self._sample()
+                self.conclude()
             except Exception as error:
-                record.verdict = "failed"
-                record.reason = record.reason or (f"{type(error).__name__}: {error}"
-                                                  if isinstance(error, (ConservationError, IllegalTransition))
-                                                  else describe_error(error))
+                self.failed(error)
                 raise
-        return self._summary()
+        return self.summary()
 
-    def _summary(self) -> Summary:
+    def summary(self) -> Summary:
+        """The world's summary now; raises (verdict ``failed``) when nothing may be trusted."""
         summary = self.world.summary()
         if summary.conservation:
             self.record.verdict = "failed"
@@ -297,19 +319,25 @@ def _record_drill(result_file: Path, loaded: LoadedDrill, journal: Journal) -> N
     write_json(result_file, without_payloads(document))
 
 
+#: Drives a drill run instead of :meth:`DrillRun.run` (the GameDay paces it in real time).
+Driver = Callable[[DrillRun, World, float], Summary]
+
+
 def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
-              progress: Callable[[float], None] | None = None) -> DrillOutcome:
+              progress: Callable[[float], None] | None = None, driver: Driver | None = None) -> DrillOutcome:
     """Run ``loaded`` into directory ``out`` and return its outcome; never raises for a
-    drill that deviates, aborts or fails: the verdict says so and the files say why."""
+    drill that deviates, aborts or fails: the verdict says so and the files say why.
+    ``driver``, when given, drives the world in place of :meth:`DrillRun.run`."""
     started = time.perf_counter()
     world = World(loaded.scenario, seed)
     world.check_history()
-    drill = _Drill(loaded, world, progress)
+    drill = DrillRun(loaded, world, progress)
     out.mkdir(parents=True, exist_ok=True)
     report: RunReport | None = None
     try:
         outputs = Outputs(out, events=True, scrape_interval=SCRAPE_INTERVAL, more_metrics=drill.event_series)
-        report = run_world(world, loaded.scenario_file, loaded.drill.duration, outputs, drill.run)
+        run = drill.run if driver is None else (lambda world, end: driver(drill, world, end))
+        report = run_world(world, loaded.scenario_file, loaded.drill.duration, outputs, run)
     except Exception as error:  # the drill could not run; keep what there is and say why
         drill.record.verdict, drill.record.reason = "failed", describe_error(error)
     record = drill.record

@@ -1,5 +1,5 @@
 """The proof pack ``report.md``: what the drill was, its verdict, its warnings (expectations
-that held before the drill did anything), the timeline of faults, alerts, inbox changes
+that held before the drill did anything), the timeline of faults, alerts, inbox and partner-request changes
 and operator steps, every expectation with what was observed, the delivery
 history, the runbook violations, the traces of the affected nonces, and the chart."""
 
@@ -15,12 +15,28 @@ from drills.proofpack.faultlog import fault_timeline
 from drills.runs.files import atomic_write_text
 from drills.runs.traceview import TraceError, load_trace, render
 from simulator.operator.inbox import AUDIT_ACTION
+from simulator.operator.partners import AUDIT_ACTION as REQUEST_AUDIT_ACTION
 from simulator.world import World
 
 #: What the chart's panels show, for the report's caption.
 CHART_PANELS = ("Over virtual time: lifecycle counts per path, the directory's errors by code and Shield's holds "
                 "and rejects (counted since the start), and a band per alert while it fires (amber warning, red "
                 "critical); a panel where nothing happened is left out and named under the title.")
+
+
+#: The heading of the report's section about the dashboards' snapshot.
+DASHBOARDS_HEADING = "## Dashboards"
+
+
+def dashboards_section(link: str | None) -> list[str]:
+    """The report's dashboards section: a link to the snapshot's index page (``link``,
+    relative to the report) once ``beamdrill dashboards snapshot`` has made it, else how to make it."""
+    if link is not None:
+        return [DASHBOARDS_HEADING, "", f"[The dashboards over this drill]({link}) (`beamdrill dashboards snapshot`: "
+                "every panel's queries run against a real Prometheus, one PNG per panel and a page per dashboard)."]
+    return [DASHBOARDS_HEADING, "", "No snapshot yet. `beamdrill dashboards snapshot DIR` (DIR: this report's "
+            "directory) draws every dashboard over this drill from a real Prometheus into `dashboards/` and links "
+            "it here; `beamdrill prometheus DIR` serves the drill to a Grafana instead."]
 
 
 def _cell(value: Any) -> str:
@@ -34,7 +50,7 @@ def _clock(world: World, t: float) -> str:
 
 
 def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[float, int, str]]:
-    """(time, order, text) of every fault, alert change, inbox change and operator step;
+    """(time, order, text) of every fault, alert change, inbox and partner-request change and operator step;
     faults at the same time in the order they happened, a bus restart's start before its end."""
     events: list[tuple[float, int, int, str]] = []
     for seq, entry in enumerate(ctx.fault_log):
@@ -53,6 +69,12 @@ def _timeline(world: World, ctx: DrillContext, journal: Journal) -> list[tuple[f
             details = row.details
             events.append((row.time, 2, 0, f"inbox item {details.get('sourceKey')} → {details.get('status')}, owner "
                                            f"{details.get('owner') or '—'}"))
+        elif row.action == REQUEST_AUDIT_ACTION:
+            details = row.details
+            events.append((row.time, 2, 0, f"partner request {details.get('requestId')} → {details.get('status')}, "
+                                           f"owner {details.get('owner') or '—'}"))
+    for time, key, status, actor in world.inbox.sync_moves:
+        events.append((time, 2, 1, f"inbox item {key} → {status}, following its partner request (by {actor})"))
     for activity in [*journal.run, *journal.rollbacks]:
         if activity.type == "action":
             mark = "" if activity.status == "succeeded" else " (could not be done)"
@@ -165,7 +187,8 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
                   for d in journal.deviations]
     faults = fault_timeline(ctx.fault_log, journal.virtual_duration)
     lines += ["", "## Chart", "", "![lifecycle counts, dead letters and alerts over virtual time](chart.png)", "",
-              CHART_PANELS + " " + faults.caption, "", "## Traces of the affected intents", ""]
+              CHART_PANELS + " " + faults.caption, "", *dashboards_section(None), "",
+              "## Traces of the affected intents", ""]
     shown = 0
     for nonce in journal.affected_nonces:
         try:

@@ -118,6 +118,9 @@ def run_world(world: World, scenario_file: Path, end: float, outputs: Outputs,
             summary = world.summary()
         written, problem = write_operator_files(world, out)
         files += written
+        if scenario.partner_requests:
+            write_json(out / PARTNER_REQUESTS_FILE, partner_requests_document(world))
+            files.append(PARTNER_REQUESTS_FILE)
         failure = failure or problem
         if recorder is not None:
             recorder.finish()
@@ -177,6 +180,18 @@ def dead_letters_document(world: World) -> dict[str, Any]:
 _OPERATOR_DOCUMENTS: Final[dict[str, Callable[[World], dict[str, Any]]]] = {
     "alerts.json": alerts_document, "inbox.json": inbox_document, "dead-letters.json": dead_letters_document,
 }
+
+
+#: Written when the scenario declares partner requests: each with its go-live plan.
+PARTNER_REQUESTS_FILE: Final[str] = "partner-requests.json"
+
+
+def partner_requests_document(world: World) -> dict[str, Any]:
+    """partner-requests.json: each partner request the scenario declares as the operator's
+    API shows it now (stage, owner, next action, ``blockedPrerequisites``, attention), with
+    its declared go-live plan (``goLive``)."""
+    return {"requests": [{**world.partners.view(request), "goLive": spec.go_live.model_dump(mode="json")}
+                         for request, spec in world.partner_request_plans()]}
 
 
 def write_operator_files(world: World, out: Path) -> tuple[list[str], str | None]:

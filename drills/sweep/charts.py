@@ -18,7 +18,8 @@ UNITS: Final[dict[str, str]] = {
     "goodput": "delivered intents per virtual second", "latency_p50": "seconds", "latency_p95": "seconds",
     "latency_p99": "seconds", "dead_letters": "bus messages", "attempts_per_intent": "attempts per intent",
     "peak_queue_depth": "bus messages queued", "time_to_recover": "seconds after the last fault ended",
-    "recovered": "share of runs that recovered", "lost": "intents", "duplicated": "intents",
+    "recovered": "share of runs that recovered", "completion_time": "virtual seconds (last delivery)",
+    "lost": "intents", "duplicated": "intents",
     "unexpected": "intents", "recovered_deliveries": "intents",
 }
 
@@ -52,7 +53,7 @@ def render_charts(plan: Plan, summaries: list[CellSummary], folder: Path) -> lis
             x = float(cell.levels[x_index]) if numeric else float(cell.positions[x_index])
             series.setdefault(key, []).append((x, summary))
         for key, points in series.items():
-            label = ", ".join(f"{axis.label}={level_text(axis.values[p])}" for axis, p in zip(others, key)) or measure
+            label = ", ".join(f"{axis.label}={axis.text(axis.values[p])}" for axis, p in zip(others, key)) or measure
             estimates = [(x, s.measures[measure]) for x, s in sorted(points, key=lambda point: point[0])]
             means = [(x, e.mean) for x, e in estimates if e.mean is not None]
             if not means:
@@ -63,7 +64,7 @@ def render_charts(plan: Plan, summaries: list[CellSummary], folder: Path) -> lis
                 axes.fill_between([x for x, _, _ in bands], [low for _, low, _ in bands], [high for _, _, high in bands],
                                   color=line.get_color(), alpha=0.2, linewidth=0)
         if not numeric:
-            axes.set_xticks(range(len(x_axis.values)), [level_text(v) for v in x_axis.values])
+            axes.set_xticks(range(len(x_axis.values)), [x_axis.text(v) for v in x_axis.values])
         axes.set_xlabel(x_axis.label)
         axes.set_ylabel(UNITS.get(measure, measure))
         axes.set_title(f"{plan.sweep.name}: {measure} (mean, 95% CI band, {len(plan.seeds)} replications)",

@@ -157,9 +157,13 @@ def load_plan(path: Path) -> Plan:
     for index, positions in enumerate(itertools.product(*(range(len(axis.values)) for axis in sweep.grid))):
         levels = tuple(axis.values[position] for axis, position in zip(sweep.grid, positions))
         data = copy.deepcopy(base)
-        for axis, level in zip(sweep.grid, levels):
-            apply_override(data, axis.path, level)
         where = ", ".join(f"{axis.label}={level!r}" for axis, level in zip(sweep.grid, levels))
+        try:
+            for axis, level in zip(sweep.grid, levels):
+                apply_override(data, axis.path, level)
+        except PathError as error:  # an earlier axis's value took away a later axis's field
+            problems.append(Problem(file=file, field=f"grid (cell {where})", message=str(error)))
+            continue
         scenario = _validated(data, file, f"grid (cell {where})", problems)
         if scenario is not None:
             cells.append(Cell(index, levels, positions, scenario.model_dump(mode="json", by_alias=True)))

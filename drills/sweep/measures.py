@@ -17,6 +17,8 @@ Definitions (the README's "Sweeps" section says the same):
   directory (every resend counts), divided by intents;
 - **peak queue depth**: the most bus messages waiting for a retry (``queued``) at once;
 - **time to recover**: :mod:`drills.sweep.recovery`;
+- **completion time**: the virtual time of the run's last delivery (when a crowd of
+  clients that each send once is done, as in Brooker's contention simulator);
 - the delivery-history counts (lost, duplicated, unexpected, recovered deliveries) come
   from the world's delivery history (:func:`history_counts`).
 """
@@ -69,6 +71,7 @@ class Measures(BaseModel):
     peak_queue_depth: int
     time_to_recover: float | None
     recovered: bool | None
+    completion_time: float | None
     lost: int | None
     duplicated: int | None
     unexpected: int | None
@@ -162,6 +165,7 @@ class MeasureSink:
             dead_letters=self.dead_letters,
             attempts_per_intent=self.attempts / self.intents if self.intents else None,
             peak_queue_depth=self.peak_queued, time_to_recover=recovery.seconds, recovered=recovery.recovered,
+            completion_time=self.deliveries[-1] if self.deliveries else None,
             lost=None if history is None else history.lost,
             duplicated=None if history is None else history.duplicated,
             unexpected=None if history is None else history.unexpected,

@@ -8,10 +8,11 @@ report, and how time to recover is judged. Paths are checked against the scenari
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from simulator.kernel.fields import Count, Model, NonEmpty
 from simulator.kernel.problems import InputError, validation_problems
@@ -21,12 +22,14 @@ from simulator.scenario.model import MAX_SEED
 
 #: A measure a run reports.
 MeasureName = Literal["goodput", "latency_p50", "latency_p95", "latency_p99", "dead_letters", "attempts_per_intent",
-                      "peak_queue_depth", "time_to_recover", "recovered", "lost", "duplicated", "unexpected",
-                      "recovered_deliveries"]
+                      "peak_queue_depth", "time_to_recover", "recovered", "completion_time", "lost", "duplicated",
+                      "unexpected", "recovered_deliveries"]
 #: Every measure, in the order tables and files list them.
 MEASURES: Final[tuple[MeasureName, ...]] = get_args(MeasureName)
 #: The most cells times replications one sweep may ask for.
 MAX_RUNS: Final[int] = 100_000
+#: The built-in studies whose reports add a section of their own (:mod:`drills.sweep.studies`).
+StudyName = Literal["retry-policies", "backoff-contention", "metastability"]
 #: The special axis path that multiplies every traffic route's rate.
 LOAD: Final[str] = "load"
 
@@ -41,12 +44,30 @@ class Axis(Model):
     ``path`` is dotted with list indexes (``bus.max_retries``, ``agents[2].failure_rate``,
     ``faults[0].duration``, ``traffic.routes[0].rate``), ``[*]`` for every item of a list
     (``agents[*].failure_rate``), or ``load``: a factor on every traffic route's rate.
-    ``name`` is the column header (default: the path).
+    ``name`` is the column header (default: the path); ``labels``, one per value, are how
+    tables and charts show the values (default: the values themselves, mappings as JSON).
     """
 
     path: NonEmpty
     values: Annotated[list[Any], Field(min_length=1, max_length=1000)]
     name: NonEmpty | None = None
+    labels: list[NonEmpty] | None = None
+
+    @model_validator(mode="after")
+    def _one_label_per_value(self) -> "Axis":
+        if self.labels is not None and len(self.labels) != len(self.values):
+            raise ValueError(f"expected one label per value ({len(self.values)}), found {len(self.labels)}")
+        return self
+
+    def text(self, value: Any) -> str:
+        """How tables and charts show ``value``, one of this axis's values."""
+        if self.labels is not None:
+            for candidate, label in zip(self.values, self.labels):
+                if candidate == value:
+                    return label
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, separators=(",", ":"))
+        return str(value)
 
     @property
     def label(self) -> str:
@@ -71,7 +92,9 @@ class SweepFile(Model):
     cell (default ``seed``: the scenario's). ``duration`` replaces the world's run length.
     ``x`` is the axis charts plot measures against (default: the ``load`` axis, else the
     first); ``compare`` the axis whose levels are compared pairwise (default: the last
-    axis other than ``x``).
+    axis other than ``x``). ``study`` names a built-in study whose report adds its own
+    section (its axes are named as the study expects: :mod:`drills.sweep.studies`);
+    ``charts: false`` skips the per-measure charts (for a study that draws its own).
     """
 
     name: NonEmpty
@@ -86,6 +109,8 @@ class SweepFile(Model):
     x: NonEmpty | None = None
     compare: NonEmpty | None = None
     recovery: Recovery = Recovery()
+    study: StudyName | None = None
+    charts: bool = True
 
     def axis(self, label: str) -> Axis | None:
         """The axis with this name or path."""

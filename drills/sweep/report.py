@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from drills.runs.files import atomic_write_text, shown_path, versions, write_json
+from drills.sweep.boundary import render_boundary
 from drills.sweep.charts import level_text, render_charts
 from drills.sweep.grid import Plan
 from drills.sweep.model import MEASURES
+from drills.sweep.studies import study_section
 from drills.sweep.stats import CellSummary, Difference, Estimate, Records, cell_summaries, differences
 
 #: The counts each run record has besides the measures, for the CSV.
@@ -60,7 +62,8 @@ def cells_csv(plan: Plan, records: Records) -> str:
     for record in _ordered(plan, records):
         cell = plan.cells[record["cell"]]
         measures = record["measures"] or {}
-        writer.writerow([cell.index, *(level_text(level) for level in cell.levels), record["replication"],
+        writer.writerow([cell.index, *(axis.text(level) for axis, level in zip(plan.axes, cell.levels)),
+                         record["replication"],
                          record["seed"], record["status"], record["error"] or "",
                          *("" if measures.get(name) is None else measures[name] for name in (*COUNTS, *MEASURES))])
     return stream.getvalue()
@@ -78,6 +81,11 @@ def _estimate(value: Estimate) -> str:
     return f"{_number(value.mean)} [{_number(value.low)}, {_number(value.high)}]"
 
 
+def _text(plan: Plan, label: str, value: Any) -> str:
+    axis = plan.sweep.axis(label)
+    return axis.text(value) if axis is not None else level_text(value)
+
+
 def _measured(plan: Plan, summaries: list[CellSummary]) -> list[str]:
     return [m for m in plan.sweep.measures if any(s.measures[m].mean is not None for s in summaries)]
 
@@ -93,7 +101,7 @@ def report_markdown(plan: Plan, records: Records, summaries: list[CellSummary], 
         lines += [sweep.description.strip(), ""]
     lines += [f"- world: {plan.world}",
               *(f"- axis {axis.label}" + (f" (`{axis.path}`)" if axis.name else "") + ": "
-                + ", ".join(level_text(v) for v in axis.values) for axis in plan.axes),
+                + ", ".join(axis.text(v) for v in axis.values) for axis in plan.axes),
               f"- replications: {len(plan.seeds)}, seeds {plan.seeds[0]} to {plan.seeds[-1]}: replication k runs with "
               f"the same seed in every cell (common random numbers)",
               f"- runs: {len(records)} of {total} done, {len(failed)} failed",
@@ -110,7 +118,7 @@ def report_markdown(plan: Plan, records: Records, summaries: list[CellSummary], 
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cell, summary in zip(plan.cells, summaries):
         runs = f"{summary.runs - summary.failed}/{len(plan.seeds)}"
-        lines.append("| " + " | ".join([str(cell.index), *(level_text(v) for v in cell.levels), runs,
+        lines.append("| " + " | ".join([str(cell.index), *(a.text(v) for a, v in zip(plan.axes, cell.levels)), runs,
                                          *(_estimate(summary.measures[m]) for m in measured)]) + " |")
     if missing:
         history = [m for m in missing if m in HISTORY]
@@ -123,9 +131,11 @@ def report_markdown(plan: Plan, records: Records, summaries: list[CellSummary], 
         header = ["at", f"{diffs[0].axis}: b − a", *measured]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for diff in diffs:
-            at = ", ".join(f"{k}={level_text(v)}" for k, v in diff.at.items()) or "—"
-            lines.append("| " + " | ".join([at, f"{level_text(diff.level_b)} − {level_text(diff.level_a)}",
+            at = ", ".join(f"{k}={_text(plan, k, v)}" for k, v in diff.at.items()) or "—"
+            compared = _text(plan, diff.axis, diff.level_b) + " − " + _text(plan, diff.axis, diff.level_a)
+            lines.append("| " + " | ".join([at, compared,
                                              *(_estimate(diff.measures[m]) for m in measured)]) + " |")
+    lines += study_section(plan, records, summaries)
     if failed:
         lines += ["", "## Failed runs", ""]
         for record in failed:
@@ -146,7 +156,8 @@ def write_outputs(plan: Plan, records: Records, out: Path, interrupted: bool) ->
     total = len(plan.cells) * len(plan.seeds)
     summaries = cell_summaries(plan, records)
     diffs = differences(plan, records)
-    charts = render_charts(plan, summaries, out / "charts")
+    charts = render_charts(plan, summaries, out / "charts") if plan.sweep.charts else []
+    charts += render_boundary(plan, records, out / "charts")
     failed = sum(record["status"] != "ok" for record in records.values())
     document = {"sweep": plan.sweep.name, "status": "interrupted" if interrupted else "complete",
                 "runs_total": total, "runs_done": len(records), "runs_failed": failed,

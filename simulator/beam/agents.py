@@ -112,6 +112,9 @@ class Agent:
         self._failure = AgentResult(False)
         self._use_results(*self._results)
         self._capacity = spec.concurrency
+        #: The share of its capacity the agent has now (a ``capacity_drop`` lowers it): work
+        #: it starts takes ``1 / capacity`` times as long.
+        self.capacity = 1.0
         self._busy = 0
         self._waiting: deque[tuple[IntentRow, Reply, Any, int]] = deque()
         self.received = 0
@@ -142,6 +145,23 @@ class Agent:
         def restore() -> None:
             self._latency = saved
         return restore
+
+    def set_capacity(self, fraction: float) -> Callable[[], None]:
+        """Work at ``fraction`` of the agent's capacity: every intent it starts from now on
+        takes ``1 / fraction`` times its drawn latency (work already started keeps its
+        own); return the function that restores the old capacity."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"a capacity fraction must be within (0, 1], not {fraction}")
+        saved = self.capacity
+        self.capacity = fraction
+
+        def restore() -> None:
+            self.capacity = saved
+        return restore
+
+    def _service_time(self) -> float:
+        latency = self._latency()
+        return latency if self.capacity == 1.0 else latency / self.capacity
 
     def clock(self, now: float) -> float:
         """The agent's own clock reading at virtual time ``now``."""
@@ -174,7 +194,7 @@ class Agent:
             process = self.env.process(self._run_handler(row))
             process.callbacks.append(lambda event: self._finish(row, event.value, reply, ticket, connection))
             return None
-        latency = self._latency()
+        latency = self._service_time()
         timer = self.env.timeout(latency, (row, self._draw_result(), reply, ticket, connection))
         timer.callbacks.append(self._on_timer)
         return latency
@@ -184,7 +204,7 @@ class Agent:
         self._finish(row, result, reply, ticket, connection)
 
     def _run_handler(self, row: IntentRow) -> Generator[simpy.Event, Any, AgentResult]:
-        yield self.env.timeout(self._latency())
+        yield self.env.timeout(self._service_time())
         assert self.handler is not None
         return (yield from self.handler(self, row))
 

@@ -43,6 +43,18 @@ KINDS: dict[str, str] = {
     "breaker_rejected": "the pair's circuit breaker failed a bus attempt fast: sender, recipient, state",
     "breaker_transition": "a pair's circuit breaker changed state after a call (the nonce's): sender, recipient, "
                           "from, to, reason",
+    "client_attempt": "a client's send (HTTP or WebSocket) settled an attempt: number, success, http status "
+                      "(None: no answer) and code (CLIENT_TIMEOUT: the client stopped waiting; CIRCUIT_OPEN: "
+                      "its breaker failed it fast)",
+    "client_retry_scheduled": "a client will send the nonce again: retry_count (failed attempts so far), delay, "
+                              "code of the failure, policy",
+    "client_gave_up": "a client stopped retrying a send: reason (not_retryable, retries_exhausted, retry_budget), "
+                      "attempts, code of the last failure",
+    "client_retry_budget_refused": "the client pair's retry budget refused a retry, so the send gives up: sender, "
+                                   "recipient, retry_count, code, balance",
+    "client_breaker_rejected": "the client pair's circuit breaker failed an attempt fast: sender, recipient, state",
+    "client_breaker_transition": "a client pair's circuit breaker changed state after a call (the nonce's): "
+                                 "sender, recipient, from, to, reason",
     "send_rejected": "bus send refused before insert: http status and error code",
     "deduped": "bus send answered from an existing row with the same body",
     "requeue": "a dead-lettered or failed bus row sent again with its original nonce",

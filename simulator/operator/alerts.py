@@ -56,6 +56,10 @@ NEXT_ACTIONS: Final[dict[str, str]] = {
     "shield-review-load": "Inspect the Shield context of the flagged senders, correlate with Errors, and change "
                           "policy only for confirmed-valid traffic.",
 }
+#: Alert ids of the scenario's SLO burn-rate alerts start with this (:mod:`simulator.slo`).
+SLO_PREFIX: Final[str] = "slo-"
+SLO_ACTION: Final[str] = ("Find what the failing or slow intents share (recipient, error code, route) in the latest "
+                          "traces, and stop the burn before the error budget is spent.")
 HOTSPOT_ACTIONS: Final[dict[str, str]] = {
     "TIMEOUT": "Open the latest TIMEOUT trace, check the recipient's latency and connection, fix it, then requeue "
                "with the original nonce.",
@@ -71,6 +75,8 @@ def default_next_action(alert: Alert) -> str:
     """The next action a new critical-alert item for ``alert`` starts with."""
     if alert.id in NEXT_ACTIONS:
         return NEXT_ACTIONS[alert.id]
+    if alert.id.startswith(SLO_PREFIX):
+        return SLO_ACTION
     code = alert.title.removeprefix("Error hotspot: ")
     return HOTSPOT_ACTIONS.get(code, f"Open the latest {code} trace, fix the root cause and record an owner, then "
                                      "requeue with the original nonce.")
@@ -116,6 +122,8 @@ class AlertEngine:
         self._hrefs: dict[str, str] = {}
         self.interval: float | None = None
         self.process: simpy.Process | None = None
+        #: More alerts each evaluation adds to the rules' (the world's SLO burn-rate alerts), given the time.
+        self.more_alerts: Callable[[float], list[Alert]] | None = None
         if interval is not None:
             self.start(interval)
 
@@ -154,6 +162,8 @@ class AlertEngine:
         now = self.env.now
         self.observations.advance()
         alerts = build_alerts(self.observations, self.peers, now, full)
+        if self.more_alerts is not None:
+            alerts = alerts + self.more_alerts(now)
         for alert in alerts:
             if alert.severity == "critical":
                 self._upsert(alert)

@@ -140,6 +140,8 @@ class Inbox:
         self._items: dict[int, _Item] = {}
         self._by_key: dict[str, _Item] = {}
         self._next_id = 1
+        #: Every status a partner request's sync set, in order: (time, source key, status, actor).
+        self.sync_moves: list[tuple[float, str, str, str]] = []
 
     # -- writers ---------------------------------------------------------------------------
 
@@ -234,7 +236,9 @@ class Inbox:
         changed): the same timestamps as a patch, no audit row of its own."""
         if normalize_status(status) != status:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        return self._transition(notification_id, status, actor, ..., ..., "sync").view()
+        item = self._transition(notification_id, status, actor, ..., ..., "sync")
+        self.sync_moves.append((self.env.now, item.source_key, item.status, actor))
+        return item.view()
 
     def _transition(self, notification_id: int, status: str | None, actor: str, owner: Any,
                     next_action: Any, by: Literal["patch", "sync"]) -> _Item:

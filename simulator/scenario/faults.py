@@ -90,6 +90,14 @@ class AgentAsyncOnly(AgentFault):
     kind: Literal["agent_async_only"]
 
 
+class CapacityDrop(AgentFault):
+    """The agent works at ``fraction`` of its capacity (concurrency over latency): every
+    intent it starts meanwhile takes ``1 / fraction`` times as long."""
+
+    kind: Literal["capacity_drop"]
+    fraction: Annotated[float, Field(gt=0, le=1)]
+
+
 class ClockSkew(AgentFault):
     """The agent's clock runs ``skew`` seconds ahead (positive) or behind."""
 
@@ -158,6 +166,20 @@ class Injection(FaultBase):
         return self.route
 
 
+class LoadSpike(FaultBase):
+    """A route's arrival rate (every route's, without ``route``) is multiplied by
+    ``multiplier`` while the fault lasts: a trigger like a traffic burst, but a fault, so
+    it has events and an operator can end it early."""
+
+    kind: Literal["load_spike"]
+    route: str | None = None
+    multiplier: Annotated[float, Field(gt=0, le=1000)]
+
+    def target(self) -> str:
+        """The route's name, or ``*`` for every route."""
+        return "*" if self.route is None else self.route
+
+
 class InstantFault(FaultBase):
     """A fault that happens at one instant: it has no duration and nothing to revert. Its
     ``fault_end`` comes when its effect is over (a directory restart's after ``downtime``)."""
@@ -223,8 +245,9 @@ class LinkFault(FaultBase):
 
 
 FaultSpec = Annotated[
-    Union[AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, ClockSkew, TrustDrop, ShieldChange,
-          AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault, Disaster],
+    Union[AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
+          ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, LoadSpike, BusRestart, DirectoryRestart,
+          LinkFault, Disaster],
     Field(discriminator="kind"),
 ]
 
@@ -232,6 +255,7 @@ FaultSpec = Annotated[
 INSTANT_KINDS = frozenset({"bus_restart", "directory_restart", "disaster"})
 FAULT_KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-    for model in (AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, ClockSkew, TrustDrop, ShieldChange,
-                  AclRemove, AclAdd, RateLimitChange, Injection, BusRestart, DirectoryRestart, LinkFault, Disaster)
+    for model in (AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
+                  ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, LoadSpike, BusRestart,
+                  DirectoryRestart, LinkFault, Disaster)
 )

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from simulator.kernel.problems import InputError, Problem, validation_problems
 from simulator.kernel.yamlfile import read_yaml_mapping
-from simulator.scenario.faults import AgentFault, Injection, LinkFault
+from simulator.scenario.faults import AgentFault, Injection, LinkFault, LoadSpike
 from simulator.scenario.model import QuoteDeskHandler, Scenario
 from simulator.scenario.parts import AclEntry
 
@@ -64,7 +64,8 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
                                    f"found {fault.at:g} s")
         if isinstance(fault, AgentFault):
             agent_ref(f"{field}.agent", fault.agent)
-        elif isinstance(fault, Injection) and fault.route not in route_labels:
+        elif isinstance(fault, (Injection, LoadSpike)) and fault.route is not None \
+                and fault.route not in route_labels:
             problem(f"{field}.route", f"expected one of the route names {sorted(route_labels)}, found {fault.route!r}")
         elif isinstance(fault, LinkFault) and fault.link.startswith("directory->"):
             agent_ref(f"{field}.link", fault.link.removeprefix("directory->"))
@@ -79,6 +80,13 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
         agent_ref(f"traffic.workflows[{index}].desk", workflow.desk)
         if workflow.desk in known and not isinstance(scenario.agent(workflow.desk).handler, QuoteDeskHandler):
             problem(f"traffic.workflows[{index}].desk", f"expected an agent with handler kind quote-desk, found {workflow.desk!r}")
+    for index, capability in enumerate(scenario.capabilities):
+        agent_ref(f"capabilities[{index}].agent", capability.agent)
+    for index, request in enumerate(scenario.partner_requests):
+        plan = request.go_live
+        for side, beam_id in (("sender", plan.sender), ("receiver", plan.receiver)):
+            if beam_id is not None:
+                agent_ref(f"partner_requests[{index}].go_live.{side}", beam_id)
     return problems
 
 

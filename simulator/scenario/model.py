@@ -15,7 +15,10 @@ from simulator.kernel.fields import BeamId, Count, Model, Probability
 from simulator.kernel.units import Duration, PositiveDuration, Rate
 from simulator.scenario.faults import FaultSpec
 from simulator.scenario.parts import AclEntry, Latency, latency_field
-from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, RetryBudgetSpec, RetryPolicySpec
+from simulator.scenario.policies import (
+    BeamRetry, CircuitBreakerSpec, ClientRetrySpec, RetryBudgetSpec, RetryPolicySpec,
+)
+from simulator.scenario.readiness import CapabilitySpec, OperationsSpec, PartnerRequestSpec, SloSpec
 
 #: Bounds on what a scenario may ask for: far beyond any real Beam network, well short of
 #: what would exhaust a machine before the run could say so.
@@ -27,6 +30,15 @@ MAX_LIMIT: Final[int] = 1_000_000_000
 MAX_SEED: Final[int] = 2**63 - 1
 #: Beam's ``max_retries`` (attempts in all, beam-model §4.4).
 DEFAULT_MAX_RETRIES: Final[int] = 5
+
+
+def _without_off(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``data`` without the optional settings that are off (None), so a resolved scenario
+    reads as it did before those settings existed."""
+    for name in names:
+        if data.get(name, True) is None:
+            del data[name]
+    return data
 
 
 class QuoteDeskHandler(Model):
@@ -84,6 +96,11 @@ class AgentSpec(Model):
     flagged: bool = False
     shield: ShieldSpec = Field(default_factory=ShieldSpec)
     clock_skew: Annotated[float, Field(ge=-86_400, le=86_400)] = 0.0
+    client_retry: ClientRetrySpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_client_retry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_off(handler(self), "client_retry")
 
 
 class BusSpec(Model):
@@ -189,7 +206,12 @@ class BackupSpec(Model):
 
 
 class RouteSpec(Model):
-    """Background traffic: Poisson arrivals of one intent type from one agent to another."""
+    """Background traffic: Poisson arrivals of one intent type from one agent to another.
+
+    ``count`` ends the route after that many intents (a crowd of clients arriving at
+    once, as in Brooker's contention simulator); ``client_retry`` (off unless given)
+    retries its HTTP or WebSocket sends as the sender's client would.
+    """
 
     name: str | None = None
     sender: BeamId = Field(alias="from")
@@ -199,6 +221,20 @@ class RouteSpec(Model):
     rate: Rate
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: Annotated[Count, Field(ge=-1_000_000, le=1_000_000)] = 0
+    count: Annotated[Count, Field(ge=1, le=MAX_LIMIT)] | None = None
+    client_retry: ClientRetrySpec | None = None
+
+    @field_validator("client_retry")
+    @classmethod
+    def _client_sends_only(cls, retry: ClientRetrySpec | None, info: ValidationInfo) -> ClientRetrySpec | None:
+        if retry is not None and info.data.get("via") == "bus":
+            raise ValueError("expected no client_retry on a bus route: the bus retries its own sends "
+                             "(bus.retry_policy); client retries are for via http or ws")
+        return retry
+
+    @model_serializer(mode="wrap")
+    def _without_client_retry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_off(handler(self), "count", "client_retry")
 
     @property
     def label(self) -> str:
@@ -247,6 +283,9 @@ class TrafficSpec(Model):
         return profile
 
 
+#: The scenario's optional launch-readiness fields, left out of a resolved scenario while empty.
+READINESS_FIELDS: Final[tuple[str, ...]] = ("slos", "capabilities", "operations", "partner_requests")
+
 #: The default epoch: virtual time 0 is this instant, so exported timestamps are reproducible.
 DEFAULT_EPOCH = datetime(2026, 4, 3, 8, 0, tzinfo=timezone.utc)
 
@@ -274,6 +313,20 @@ class Scenario(Model):
     faults: Annotated[list[FaultSpec], Field(max_length=10_000)] = Field(default_factory=list)
     fidelity: Literal["documented", "as-coded"] = "documented"
     quirks: QuirksSpec = QuirksSpec()
+    # Launch readiness (simulator.scenario.readiness), read by the readiness gate; a resolved
+    # scenario leaves them out while they are not declared.
+    slos: list[SloSpec] = Field(default_factory=list)
+    capabilities: Annotated[list[CapabilitySpec], Field(max_length=MAX_ROUTES)] = Field(default_factory=list)
+    operations: OperationsSpec | None = None
+    partner_requests: Annotated[list[PartnerRequestSpec], Field(max_length=1000)] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_undeclared_readiness(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in READINESS_FIELDS:
+            if name in data and not data[name]:
+                del data[name]
+        return data
 
     @field_validator("epoch")
     @classmethod

@@ -1,5 +1,6 @@
 """The scenario schema of retry policies: the bus's retry preset, a retry budget and a
-circuit breaker (one per sender→recipient pair). Built into the Beam layer's policy
+circuit breaker (one per sender→recipient pair), and client-side retries of HTTP and
+WebSocket sends (:class:`ClientRetrySpec`). Built into the Beam layer's policy
 objects by :mod:`simulator.policies`.
 
 ``retry_policy`` is written either as a preset's name (``beam``, ``full_jitter``: the
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_serializer
+from pydantic import (
+    AfterValidator, BeforeValidator, Field, SerializerFunctionWrapHandler, ValidationInfo, field_validator,
+    model_serializer,
+)
 
 from simulator.kernel.fields import Count, Model
 from simulator.kernel.units import Duration, PositiveDuration
@@ -122,3 +126,36 @@ class CircuitBreakerSpec(Model):
     minimum_number_of_calls: Annotated[Count, Field(ge=1, le=100_000)] = 100
     wait_duration_in_open_state: PositiveDuration = 60.0
     permitted_number_of_calls_in_half_open_state: Annotated[Count, Field(ge=1, le=100_000)] = 10
+
+
+def _a_client_preset(policy: Any) -> Any:
+    """Beam's schedule is the bus's own: a client retries with one of Brooker's presets."""
+    if isinstance(policy, BeamRetry):
+        raise ValueError("expected a client retry preset (none, fixed, exponential, full_jitter, equal_jitter or "
+                         "decorrelated_jitter), found beam: Beam's schedule is the bus's, not a client's")
+    return policy
+
+
+class ClientRetrySpec(Model):
+    """Client-side retries of a sender's sends straight to the directory (over HTTP or
+    WebSocket), for one route or for every such route of one agent.
+
+    ``policy`` is a retry preset (by name or with its knobs, as ``bus.retry_policy``;
+    ``beam`` is the bus's own and not allowed here); ``timeout`` is how long the client
+    waits for an answer before it gives up on an attempt (the SDK's ``send`` waits 30 s);
+    ``retry_budget`` and ``circuit_breaker``, off unless given, guard each
+    sender→recipient pair of the client as they do the bus's.
+    """
+
+    policy: Annotated[RetryPolicySpec, AfterValidator(_a_client_preset)]
+    timeout: PositiveDuration = 30.0
+    retry_budget: RetryBudgetSpec | None = None
+    circuit_breaker: CircuitBreakerSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_off_guards(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in ("retry_budget", "circuit_breaker"):
+            if data.get(name, True) is None:
+                del data[name]
+        return data

@@ -182,6 +182,22 @@ BREAKER_REJECTIONS: Final = _family("bus_breaker_rejections", "counter",
 BREAKER_TRANSITIONS: Final = _family("bus_breaker_transitions", "counter",
                                      "Circuit breaker state changes of the bus's pairs, by the state moved to.")
 BREAKERS: Final = _family("bus_circuit_breakers", "gauge", "The bus's per-pair circuit breakers in each state now.")
+CLIENT_ATTEMPTS: Final = _family("client_attempts", "counter",
+                                  "Attempts of senders' retrying clients (HTTP and WebSocket sends), first ones included.")
+CLIENT_RETRIES: Final = _family("client_retries", "counter", "Retries senders' clients scheduled.")
+CLIENT_TIMEOUTS: Final = _family("client_timeouts", "counter",
+                                 "Client attempts given up on at the client's timeout (the work is not cancelled).")
+CLIENT_GAVE_UP: Final = _family("client_gave_up", "counter",
+                                "Client sends that ended without success, by why the client stopped.")
+CLIENT_BUDGET_REFUSALS: Final = _family("client_retry_budget_refusals", "counter",
+                                        "Client retries a pair's retry budget refused (each ended its send).")
+CLIENT_BREAKER_REJECTIONS: Final = _family("client_breaker_rejections", "counter",
+                                           "Client attempts a pair's circuit breaker failed fast.")
+#: The families of client retries, exposed only while a scenario turns them on.
+CLIENT_FAMILIES: Final[tuple[Family, ...]] = (CLIENT_ATTEMPTS, CLIENT_RETRIES, CLIENT_TIMEOUTS, CLIENT_GAVE_UP,
+                                              CLIENT_BUDGET_REFUSALS, CLIENT_BREAKER_REJECTIONS)
+#: Why a client send ends without success (``client_gave_up``'s ``reason``).
+GAVE_UP_REASONS: Final[tuple[str, ...]] = ("not_retryable", "retries_exhausted", "retry_budget")
 BACKUPS: Final = _family("backups", "counter", "Backups of the bus and directory stores taken (scheduled or on demand).")
 RESTORES: Final = _family("restores", "counter", "Restores of both stores from a backup that completed.")
 LOST_IN_RESTORE: Final = _family("intents_lost_in_restore", "counter", "Intents restores dropped, per path: admitted "
@@ -245,6 +261,10 @@ def _firing(alerts: AlertEngine, alert_id: str, severity: str) -> Getter:
 
 def _inbox_count(inbox: Inbox, status: str) -> Getter:
     return lambda: inbox.count(status)
+
+
+def _summed(owners: list[Any], mapping: str, key: str) -> Getter:
+    return lambda: sum(getattr(owner, mapping).get(key, 0) for owner in owners)
 
 
 def _breakers_in(breakers: Mapping[Any, Any], state: str) -> Getter:
@@ -384,6 +404,16 @@ class WorldCollector(Collector):
                 add(BREAKERS, _breakers_in(bus.breakers, state), state=state)
         if bus.budgets is not None or bus.breakers is not None:
             families += GUARD_FAMILIES
+        clients = list(world.traffic.clients.values())
+        if clients:
+            add(CLIENT_ATTEMPTS, lambda: sum(client.attempts for client in clients))
+            add(CLIENT_RETRIES, lambda: sum(client.retries for client in clients))
+            add(CLIENT_TIMEOUTS, lambda: sum(client.timeouts for client in clients))
+            for reason in GAVE_UP_REASONS:
+                add(CLIENT_GAVE_UP, _summed(clients, "gave_up", reason), reason=reason)
+            add(CLIENT_BUDGET_REFUSALS, lambda: sum(client.budget_refusals for client in clients))
+            add(CLIENT_BREAKER_REJECTIONS, lambda: sum(client.breaker_rejections for client in clients))
+            families += CLIENT_FAMILIES
         recovery = world.recovery
         self._recovery = recovery.active
         if recovery.active:

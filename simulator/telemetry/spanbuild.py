@@ -51,7 +51,7 @@ class NonceTrace:
 
     __slots__ = ("owner", "sender", "recipient", "intent", "message_id", "origin", "start", "answered",
                  "state", "code", "retries", "requeues", "attempts", "spans", "deliver", "process", "check",
-                 "accepted", "trace_id")
+                 "accepted", "trace_id", "client")
 
     def __init__(self, owner: str, sender: str, recipient: str, intent: str, message_id: str | None,
                  origin: str | None, start: float, tid: str | None) -> None:
@@ -74,6 +74,9 @@ class NonceTrace:
         self.check = 0
         self.accepted = 0  # index of the process span of an async acceptance
         self.trace_id = tid
+        #: What the sender's retrying client did, when it has one: [attempts, retries,
+        #: why it gave up, the breaker state that failed an attempt fast] (None: no client).
+        self.client: list[Any] | None = None
 
 
 class SpanBuilder:
@@ -113,6 +116,13 @@ class SpanBuilder:
                     ("beam.retry_count", trace.retries)]
         if trace.requeues:
             own.append(("beam.requeue_count", trace.requeues))
+        client = trace.client
+        if client is not None:
+            own += [("beam.client.attempts", client[0]), ("beam.client.retry_count", client[1])]
+            if client[2] is not None:
+                own.append(("beam.client.gave_up", client[2]))
+            if client[3] is not None:
+                own.append(("beam.client.circuit_breaker.state", client[3]))
         error = (code or OTHER_ERROR) if failed else None
         if error is not None:
             own.append(("error.type", error))

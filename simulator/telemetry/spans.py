@@ -20,7 +20,10 @@ One trace per nonce, named per the OpenTelemetry messaging conventions
   the bus row's retry count, or for a directory intent how often a resend of its nonce
   re-entered the lifecycle. Status ERROR when that final state is ``failed`` or
   ``dead_letter``, or the relay was refused before any lifecycle row
-  (``beam.lifecycle.status`` is then ``rejected``).
+  (``beam.lifecycle.status`` is then ``rejected``). A directory intent whose sender
+  retries as a client (``client_*`` events) also carries ``beam.client.attempts``,
+  ``beam.client.retry_count``, ``beam.client.gave_up`` (why it stopped) and
+  ``beam.client.circuit_breaker.state`` (when its breaker failed an attempt fast).
 - ``check {recipient}`` (INTERNAL): one per directory relay, zero-length, with the Shield
   decision, risk and flags, and ``error.type`` when the relay was refused.
 - ``deliver {recipient}`` (CLIENT): one per bus attempt, from ``dispatched`` to the
@@ -231,6 +234,8 @@ class SpanRecorder:
                 trace.spans[trace.deliver - 1].append(data["state"])  # read as D_BREAKER
         elif kind == "retry_budget_refused":
             self._budget_refused.add(nonce)
+        elif kind.startswith("client_"):
+            _client(trace, kind, data)
 
     def _open(self, nonce: str, kind: str, time: float, data: dict[str, Any]) -> NonceTrace | None:
         """Start the trace of a nonce seen for the first time, or None if it is not kept."""
@@ -310,3 +315,19 @@ class SpanRecorder:
         end = self._last if until is None else until
         return RecordedTraces(self._builder.build(nonce, trace, end) for nonce, trace in list(self._live.items()))
 
+
+def _client(trace: NonceTrace, kind: str, data: dict[str, Any]) -> None:
+    """Record what the sender's retrying client did into the root span's attributes:
+    ``beam.client.attempts``, ``beam.client.retry_count``, ``beam.client.gave_up`` (why)
+    and ``beam.client.circuit_breaker.state`` (of an attempt its breaker failed fast)."""
+    client = trace.client
+    if client is None:
+        client = trace.client = [0, 0, None, None]
+    if kind == "client_attempt":
+        client[0] = data["number"]
+    elif kind == "client_retry_scheduled":
+        client[1] += 1
+    elif kind == "client_gave_up":
+        client[2] = data["reason"]
+    elif kind == "client_breaker_rejected":
+        client[3] = data["state"]
