@@ -37,9 +37,23 @@ def recount(ledger: Ledger, statuses: Iterable[str], retention: Retention) -> li
         found = held[state] + retention.compacted.get(state, 0)
         if expected != found:
             problems.append(f"{ledger.path}: {expected} intents counted in {state}, {found} rows found")
-    if sum(ledger.counts.values()) != ledger.accepted:
-        problems.append(f"{ledger.path}: states sum to {sum(ledger.counts.values())}, accepted {ledger.accepted}")
+    lost = len(ledger.lost_in_restore)
+    if sum(ledger.counts.values()) + lost != ledger.accepted:
+        problems.append(f"{ledger.path}: states sum to {sum(ledger.counts.values())}"
+                        f"{f' and {lost} were lost in restore' if lost else ''}, accepted {ledger.accepted}")
     return problems
+
+
+def restore_losses(*ledgers: Ledger, names: int = 10) -> list[str]:
+    """The intents restores from backups dropped, per path, by name (the first ``names``
+    of them): accounted, never silent. An empty list when no restore dropped any."""
+    lines = []
+    for ledger in ledgers:
+        lost = ledger.lost_in_restore
+        if lost:
+            shown = ", ".join(lost[:names]) + (f", ... {len(lost) - names} more" if len(lost) > names else "")
+            lines.append(f"{ledger.path}: {len(lost)} intents lost in restore: {shown}")
+    return lines
 
 
 def check_stores(directory: Directory, bus: Bus) -> list[str]:
@@ -58,7 +72,18 @@ class TransitionAudit:
         self.illegal: list[str] = []
 
     def __call__(self, event: Event) -> None:
-        """Record one event; only ``transition`` and ``forgotten`` events matter."""
+        """Record one event; only ``transition``, ``forgotten`` and a restore's events matter."""
+        if event.kind == "lost_in_restore":
+            # The restore dropped the row: it leaves its state, counted as lost in restore.
+            path = event.data["path"]
+            previous = self.states.pop((path, event.nonce or ""), None)
+            if previous is not None:
+                self.counts[path][previous] -= 1
+            return
+        if event.kind == "store_restored":
+            # Rows compacted since the backup are back in its counts: the backup's counts hold.
+            self.counts[event.data["path"]] = dict(event.data["counts"])
+            return
         if event.kind == "forgotten":
             # The row left its store; a later row with the same nonce starts afresh.
             self.states.pop((event.data["path"], event.nonce or ""), None)

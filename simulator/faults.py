@@ -1,7 +1,8 @@
 """What faults do to a world: start each at its time, revert it after its duration, and
 let an operator end one early (fixing the root cause). Every start and end is an event
 (``fault_start`` / ``fault_end``); an instant fault ends when its effect is over, at once
-for a bus restart and when the directory is back up for a directory restart. The fault
+for a bus restart, when the directory is back up for a directory restart, and when the
+stores are restored for a disaster with a restore. The fault
 specs are :mod:`simulator.scenario.faults`.
 """
 
@@ -28,6 +29,14 @@ def apply(world: World, fault: Any) -> Revert | None:
         return None
     if kind == "directory_restart":
         world.directory.restart(fault.downtime)
+        return None
+    if kind == "disaster":
+        world.recovery.disaster()
+        if fault.restore is not None:
+            try:
+                world.recovery.restore(fault.restore, fault.downtime, before=world.now)
+            except LookupError:
+                pass  # no such backup: the stores stay destroyed and both processes down
         return None
     if kind == "link":
         toxic = Toxic(fault.toxic, fault.latency, fault.jitter, fault.timeout, fault.toxicity)

@@ -34,7 +34,11 @@ Words, as this world gives them meaning
 Every attempted intent is in exactly one outcome: **ok** (success, processed), **lost**
 (success, never processed), **recovered** (a failure, a dead letter or a refusal, yet
 processed), **failed** and **dead-lettered** (not processed, and the sender was told),
-**refused**, or **in flight**. Besides the outcomes: **duplicated** counts attempted
+**refused**, or **in flight**. An intent whose row a restore from a backup dropped (the
+row was admitted after that backup, ``lost_in_restore``) and that was never processed is
+**lost in restore**, never plain lost: Beam accepted it and the restore destroyed it, the
+recovery point's price; a sender's retry with the same nonce that Beam admits again gives
+it its ordinary outcome. Besides the outcomes: **duplicated** counts attempted
 intents whose handler ran more than once (``duplicate_runs`` the runs beyond the first,
 Jepsen's multiset count), and **unexpected** intents were processed but never attempted.
 A history is valid when nothing is lost and nothing is unexpected, as in Jepsen.
@@ -65,9 +69,10 @@ EXAMPLES: Final[int] = 5
 #: How many handler run times an intent's record keeps for its example.
 RUN_TIMES: Final[int] = 4
 #: The anomalies a report gives examples of.
-ANOMALIES: Final[tuple[str, ...]] = ("lost", "duplicated", "unexpected", "recovered")
+ANOMALIES: Final[tuple[str, ...]] = ("lost", "duplicated", "unexpected", "recovered", "lost_in_restore")
 #: The outcomes that partition the attempted intents.
-OUTCOMES: Final[tuple[str, ...]] = ("ok", "lost", "recovered", "failed", "dead_lettered", "refused", "in_flight")
+OUTCOMES: Final[tuple[str, ...]] = ("ok", "lost", "recovered", "failed", "dead_lettered", "refused", "in_flight",
+                                     "lost_in_restore")
 
 _COUNTS: Final[tuple[str, ...]] = (*OUTCOMES, "acknowledged", "duplicated", "duplicate_runs", "unexpected")
 _UNFINISHED: Final[dict[str, frozenset[str]]] = {
@@ -84,7 +89,7 @@ class IntentRecord:
     """What the history knows of one nonce while Beam or a recipient still holds it."""
 
     __slots__ = ("nonce", "path", "sender", "recipient", "sent_at", "attempted", "admitted", "status",
-                 "status_at", "rows", "working", "runs", "run_times")
+                 "status_at", "rows", "working", "runs", "run_times", "restored_away")
 
     def __init__(self, nonce: str, path: str | None, sender: str | None, recipient: str | None,
                  time: float, attempted: bool) -> None:
@@ -106,6 +111,8 @@ class IntentRecord:
         #: Handler runs that answered success, and the first few of their times.
         self.runs = 0
         self.run_times: list[float] | None = None
+        #: A restore dropped its row on its own path, and Beam has not admitted it again.
+        self.restored_away = False
 
     def outcome(self) -> str | None:
         """Which of :data:`OUTCOMES` the intent is in now (None: never attempted)."""
@@ -113,6 +120,11 @@ class IntentRecord:
             return None
         if self.working:
             return "in_flight"
+        if self.restored_away:
+            if not self.runs:
+                return "lost_in_restore"
+            status = self.status or "received"
+            return "recovered" if status in ("failed", "dead_letter") else "ok"
         if not self.admitted:
             return "recovered" if self.runs else "refused"
         path = self.path or "directory"
@@ -128,7 +140,7 @@ class IntentRecord:
     def anomalies(self, outcome: str | None) -> list[str]:
         """Which of :data:`ANOMALIES` the intent shows now, given its :meth:`outcome`."""
         found = []
-        if outcome == "lost" or outcome == "recovered":
+        if outcome == "lost" or outcome == "recovered" or outcome == "lost_in_restore":
             found.append(outcome)
         if self.attempted and self.runs > 1:
             found.append("duplicated")
@@ -156,9 +168,12 @@ class DeliveryHistory:
         #: Outcomes and anomalies of the intents already forgotten.
         self.settled: dict[str, int] = dict.fromkeys(_COUNTS, 0)
         self.settled_examples: dict[str, list[HistoryExample]] = {name: [] for name in ANOMALIES}
+        #: Nonces of rows written straight into a store (a drill's fixture): never attempted.
+        self.seeded: set[str] = set()
         self._handlers = {
             "bus_accepted": self._bus_accepted, "relay": self._relay, "send_rejected": self._send_rejected,
             "relay_rejected": self._relay_rejected, "forgotten": self._forgotten,
+            "lost_in_restore": self._lost_in_restore,
             "agent_received": self._agent_received, "agent_handled": self._agent_handled,
         }
 
@@ -171,12 +186,15 @@ class DeliveryHistory:
             key = nonce or ""
             record = self.records.get(key)
             path = data["path"]
-            if record is None:  # a row nobody sent, such as one seeded straight into a store
+            if record is None:  # a row nobody sent, such as one a restore brought back
+                if key in self.seeded:
+                    return
                 record = self.records[key] = IntentRecord(key, path, None, None, time, attempted=True)
             if path == record.path:
                 if data["from"] is None:
                     record.rows += 1
                     record.admitted = True
+                    record.restored_away = False
                 record.status = data["to"]
                 record.status_at = time
             elif data["from"] is None:
@@ -185,6 +203,14 @@ class DeliveryHistory:
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(event)
+
+    def seed(self, nonce: str) -> None:
+        """A row for ``nonce`` was written straight into a store, as Beam's drill scripts
+        seed their databases: nobody sent it, so it is not in the history."""
+        self.seeded.add(nonce)
+        record = self.records.get(nonce)
+        if record is not None and not record.runs and not record.working:
+            del self.records[nonce]
 
     def received(self, time: float, agent: str, nonce: str) -> None:
         """A recipient took delivery of ``nonce``."""
@@ -258,6 +284,16 @@ class DeliveryHistory:
         record.rows -= 1
         if record.rows <= 0 and not record.working:
             self._settle(record)
+
+    def _lost_in_restore(self, event: Event) -> None:
+        """A restore dropped one of the nonce's rows. The record stays (not settled) so a
+        sender's retry of the nonce finds it: lost in restore until Beam admits it again."""
+        record = self.records.get(event.nonce or "")
+        if record is None:
+            return
+        record.rows -= 1
+        if event.data["path"] == record.path:
+            record.restored_away = True
 
     def _settle(self, record: IntentRecord) -> None:
         """The record is final: count it, keep it as an example if wanted, forget it."""

@@ -80,8 +80,56 @@ class HistoryReport(BaseModel):
     duplicated: int
     duplicate_runs: int
     unexpected: int
+    #: Accepted intents a restore from a backup dropped and nobody sent again (never "lost").
+    lost_in_restore: int = 0
     problems: list[str]
     examples: dict[str, list[HistoryExample]]
+
+
+class BackupReport(BaseModel):
+    """One backup of the two stores: when, what it holds, and its checksums."""
+
+    id: str
+    label: str | None
+    taken_at: float
+    directory_rows: int
+    bus_messages: int
+    directory_digest: str
+    bus_digest: str
+
+
+class RestoreReport(BaseModel):
+    """One restore of the two stores from a backup, and what it cost.
+
+    ``rto_seconds`` is the recovery time: from the disaster (or the restore's start,
+    without one) to the first intent served after the restore (acked by the directory,
+    or delivered by the bus; None while none was). ``lost`` names, per path, the intents
+    the restore dropped (admitted after the backup; a bus intent has a directory row too),
+    ``lost_total`` how many intents (nonces) that is; ``recovered_by_retry`` how many of
+    them a sender's retry with the same nonce got admitted again since; ``rolled_back``
+    how many rows the backup held in an earlier state."""
+
+    backup: str
+    backup_taken_at: float
+    disaster_at: float | None
+    started_at: float
+    restored_at: float
+    served_at: float | None
+    rto_seconds: float | None
+    lost: dict[str, list[str]]
+    lost_total: int
+    recovered_by_retry: int
+    rolled_back: dict[str, int]
+    digests_match: bool
+
+
+class RecoveryReport(BaseModel):
+    """Backups taken, disasters and restores of a run."""
+
+    backups_taken: int
+    backups: list[BackupReport]
+    disasters: list[float]
+    restores: list[RestoreReport]
 
 
 class Summary(BaseModel):
@@ -97,3 +145,5 @@ class Summary(BaseModel):
     conservation: list[str]
     #: The delivery history; None when the run did not check it.
     history: HistoryReport | None = None
+    #: Backups and restores; None when the run took no backup and had no disaster.
+    recovery: RecoveryReport | None = None

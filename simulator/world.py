@@ -40,12 +40,15 @@ from simulator.operator.inbox import Inbox
 from simulator.operator.observations import Observations
 from simulator.operator.partners import PartnerRequest, Partners
 from simulator.operator.prune import Pruner
+from simulator.recovery import Recovery
 from simulator.scenario.loader import ScenarioError
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, Scenario, ShieldSpec
 from simulator.scenario.parts import AclEntry
 from simulator.scenario.readiness import PartnerRequestSpec
 from simulator.slo import BurnRateMonitor
-from simulator.summary import BusSummary, DirectorySummary, HistoryReport, PathSummary, Summary
+from simulator.summary import (
+    BackupReport, BusSummary, DirectorySummary, HistoryReport, PathSummary, RecoveryReport, Summary,
+)
 from simulator.traffic import QuoteRun, Traffic
 
 #: Which store an intent is read from: the directory's ``intent_log`` or the bus's messages.
@@ -131,6 +134,7 @@ class World:
         self.exports = Exports(self.env, self.directory, self.bus)
         self.alerts.related = self.partners.requests_for_nonces
         self.pruner = Pruner(self.env, self.directory, on_pruned=self.partners.forget_proofs)
+        self.recovery = Recovery(self, scenario.backups)
         for agent in self.agents.values():
             agent.handler = self._handler(agent)
         faults.schedule(self, list(scenario.faults))
@@ -392,6 +396,13 @@ class World:
         frame = Frame(sender, recipient, intent, {} if payload is None else payload, nonce, self.env.now)
         self.directory.seed_row(frame, via, status, error_code)
 
+    def fixture_row(self, nonce: str) -> None:
+        """The rows of ``nonce`` were seeded as a drill's fixture (as Beam's drill scripts
+        seed their databases): nobody sent it, so the delivery history leaves it out
+        (a row seeded otherwise counts as an intent nobody sent)."""
+        if self.history is not None:
+            self.history.seed(nonce)
+
     def agent_result(self, nonce: str, success: bool = True, payload: dict[str, Any] | None = None,
                      code: str | None = None) -> None:
         """An agent's ``result`` frame for ``nonce`` arrives at the directory now, as when an
@@ -409,6 +420,37 @@ class World:
         """Restart the message bus now: attempts in flight die, ``received`` and
         ``dispatched`` rows are queued again, due now (§4.7)."""
         self.bus.restart()
+
+    def take_backup(self, label: str | None = None) -> BackupReport:
+        """Back up both stores now (a consistent snapshot, as Beam's drill copies each
+        database with its write-ahead log) and return what the backup holds. Raises
+        RuntimeError while the stores are destroyed."""
+        return self.recovery.take(label).report()
+
+    def backups(self) -> list[BackupReport]:
+        """The backups kept, oldest first."""
+        return [backup.report() for backup in self.recovery.backups]
+
+    def destroy_stores(self) -> None:
+        """A disaster: both stores are destroyed while the processes run, which fail and
+        stay down until :meth:`restore_stores`."""
+        self.recovery.disaster()
+
+    def restore_stores(self, backup: str = "latest", downtime: float = 0.0) -> BackupReport:
+        """Stop both processes, and after ``downtime`` restore both stores from ``backup``
+        (``latest``, or a backup's id or label) and boot both with their restart recovery;
+        intents admitted after the backup are lost in restore, by name. Raises LookupError
+        when there is no such backup."""
+        return self.recovery.restore(backup, downtime).report()
+
+    def recovery_report(self) -> RecoveryReport | None:
+        """Backups, disasters and restores so far, each restore with its RTO and RPO; None
+        when the world took no backup and had no disaster."""
+        return self.recovery.report()
+
+    def store_digests(self) -> dict[str, str]:
+        """The live stores' checksums, comparable with a backup's digests."""
+        return self.recovery.live_digests()
 
     def retry_delay_bounds(self, retry_count: int, nonce: str, previous: float = 0.0) -> tuple[float, float]:
         """The least and the most the selected retry policy may wait before retry
@@ -499,4 +541,5 @@ class World:
             quote_runs=list(self.traffic.quote_runs.values()),
             conservation=problems,
             history=None if self.history is None else self.history.report(),
+            recovery=self.recovery.report(),
         )

@@ -148,7 +148,9 @@ def test_drill_list_json_has_one_record_per_drill() -> None:
                ("fm5-rate-limit-shield", "rate-limit-shield", "Burst over the limits and an injection payload", 9),
                ("fire-drill", "fire-drill", "Production fire drill", 19),
                ("recovery-drill", "restart-recovery", "Bus and directory restarts, nothing lost", 10),
-               ("as-coded-retry-defect", "queued-retries", "Beam's retry defect, as coded", 6)]
+               ("as-coded-retry-defect", "queued-retries", "Beam's retry defect, as coded", 6),
+               ("backup-restore-drill", "backup-restore", "Backup, destroy, restore, nothing changed", 14),
+               ("restore-rpo-drill", "restore-rpo", "Restore from an older backup under traffic, RTO and RPO", 8)]
     assert json.loads(done.stdout) == {"drills": [
         {"drill": name, "file": f"drills/catalog/{name}.yaml", "rehearses": rehearses, "title": title,
          "expectations": expectations} for name, rehearses, title, expectations in records]}

@@ -67,7 +67,8 @@ def test_drill_list_keeps_every_name_whole_at_40_columns() -> None:
         ("fm2-queued-retries", "queued-retries", "9"), ("fm3-dead-letter", "dead-letter", "13"),
         ("fm4-forbidden-acl", "forbidden-acl", "8"), ("fm5-rate-limit-shield", "rate-limit-shield", "9"),
         ("fire-drill", "fire-drill", "19"), ("recovery-drill", "restart-recovery", "10"),
-        ("as-coded-retry-defect", "queued-retries", "6")]
+        ("as-coded-retry-defect", "queued-retries", "6"), ("backup-restore-drill", "backup-restore", "14"),
+        ("restore-rpo-drill", "restore-rpo", "8")]
     assert [row[0] for row in rows] == list(ORDER)
     assert cells(done.stdout.splitlines()[1]) == ["drill", "rehearses", "title", "expectations"]
 

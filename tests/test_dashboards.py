@@ -28,7 +28,7 @@ BEAMDRILL = Path(sys.executable).parent / "beamdrill"
 STEP = 15.0  # the scrape interval and the rules' evaluation interval
 #: What Grafana puts in for the variables when a panel's queries run (every path; a 15 s
 #: scrape interval gives a $__rate_interval of 4 x 15 s).
-VARIABLES = {"$__rate_interval": "1m", "$path": ".*"}
+VARIABLES = {"$__rate_interval": "1m", "$path": ".*", "$backup_every": "15m"}
 #: The versions .ci/run type-checks with: TypeScript 5 and Grafana 11.6's schema types.
 NPM_PACKAGES = ("typescript@5.9.3", "@grafana/schema@11.6.16")
 
@@ -177,9 +177,9 @@ def _has_data(series: list[dict[str, Any]]) -> bool:
     return any(math.isfinite(float(value)) for one in series for _, value in one["values"])
 
 
-def test_the_nine_drills_are_backfilled(backfilled: tuple[PromAPI, list[DrillData]]) -> None:
+def test_the_eleven_drills_are_backfilled(backfilled: tuple[PromAPI, list[DrillData]]) -> None:
     _, drills = backfilled
-    assert len(drills) == 9
+    assert len(drills) == 11
 
 
 def test_every_panel_returns_data_for_every_built_in_drill(backfilled: tuple[PromAPI, list[DrillData]]) -> None:
@@ -195,7 +195,7 @@ def test_every_panel_returns_data_for_every_built_in_drill(backfilled: tuple[Pro
                         empty.append(f"{drill.name}: dashboard {board['title']!r}, panel {panel['title']!r}: "
                                      f"{target['expr']} returned no data")
     assert empty == []
-    assert queries == 9 * sum(len(panel["targets"]) for board in dashboards() for panel in board["panels"])
+    assert queries == 11 * sum(len(panel["targets"]) for board in dashboards() for panel in board["panels"])
 
 
 def test_the_annotations_show_every_drills_faults_and_steps(backfilled: tuple[PromAPI, list[DrillData]]) -> None:

@@ -355,7 +355,8 @@ CASES: dict[str, tuple[dict[str, Any] | str, list[tuple[str, str]]]] = {
     "override_with_an_unknown_key": (
         drill(overrides={"colour": "red"}),
         [("overrides → colour", "unknown key; expected one of: name, description, seed, duration, epoch, bus, "
-                                "directory, retention, agents, acl, traffic, faults, fidelity, quirks, tenants, slos, "
+                                "directory, retention, backups, agents, acl, traffic, faults, fidelity, quirks, tenants, "
+                                "slos, "
                                 f"capabilities, operations, partner_requests (in {DEMO} after the overrides)")]),
     "override_making_the_seed_negative": (
         drill(overrides={"seed": -1}),

@@ -52,9 +52,9 @@ def outputs(outcome: DrillOutcome) -> dict[str, Any]:
 # -- every built-in drill completes, and can fail -----------------------------------------------
 
 
-def test_the_catalog_holds_the_nine_drills_in_order():
+def test_the_catalog_holds_the_eleven_drills_in_order():
     assert [path.stem for path in builtin_drills()] == list(ORDER)
-    assert len(ORDER) == 9
+    assert len(ORDER) == 11
 
 
 @pytest.mark.parametrize("name", ORDER)
@@ -102,6 +102,10 @@ def _drop_fault(name: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _drop_backup_step(data: dict[str, Any]) -> None:
+    data["steps"] = [step for step in data["steps"] if step["action"] != "backup"]
+
+
 DEMO_ACL = yaml.safe_load((ROOT / "scenarios" / "demo.yaml").read_text())["acl"]
 
 #: Per drill: a world without its fault, or with its key rule changed, and an expectation
@@ -119,6 +123,8 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
                    "the newest proof failed TIMEOUT"),
     "recovery-drill": (_drop_fault("bus restart"), "requeued by the restart"),
     "as-coded-retry-defect": (_override({"fidelity": "documented"}), "dead-lettered although finance came back"),
+    "backup-restore-drill": (_drop_backup_step, "restored from the backup"),
+    "restore-rpo-drill": (_override({"backups": {"every": "2m"}}), "the late orders were lost in restore"),
 }
 
 

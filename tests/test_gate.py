@@ -59,7 +59,7 @@ def test_the_ready_example_passes(runs: dict[str, Path], drill_runs: tuple[Path,
         ("trace_coverage", "12 of 12 accepted intents traced with their key spans"),
         ("policy_prechecks", "3 of 3 sends admitted by an ACL row"),
         ("capability_owners", "3 of 3 capabilities have an owner"),
-        ("offline_eval_pass", "9 of 9 built-in drills completed"),
+        ("offline_eval_pass", "11 of 11 built-in drills completed"),
         ("slo_defined", "objectives: quote-availability, quote-latency"),
         ("rollback_plan", "rollback completed in 95 s, within 5 minutes"),
         ("oncall_owner", "on call: dana"),
@@ -212,4 +212,4 @@ def test_a_drill_that_did_not_complete_blocks(tmp_path: Path, drill_runs: tuple[
     report = gate(GatePolicy.model_validate({"rollout": {"require": ["offline_eval_pass"]}}), tmp_path)
     assert [(b.reason, b.evidence) for b in report.blockers if b.check == "offline_eval_pass"] == [
         ("built-in drill fm2-queued-retries ended failed", str(tmp_path / "summary.json")),
-        ("built-in drill as-coded-retry-defect was not run", str(tmp_path / "summary.json"))]
+        ("built-in drill restore-rpo-drill was not run", str(tmp_path / "summary.json"))]

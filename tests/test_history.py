@@ -337,7 +337,8 @@ def test_a_bus_retry_after_a_timeout_runs_the_handler_again_and_the_dead_letter_
     assert summary.bus.attempts == 4
     assert report.model_dump(exclude={"examples", "problems"}) == {
         "valid": True, "attempted": 3, "acknowledged": 3, "ok": 1, "lost": 0, "recovered": 2, "failed": 0,
-        "dead_lettered": 0, "refused": 0, "in_flight": 0, "duplicated": 1, "duplicate_runs": 2, "unexpected": 0}
+        "dead_lettered": 0, "refused": 0, "in_flight": 0, "duplicated": 1, "duplicate_runs": 2, "unexpected": 0,
+        "lost_in_restore": 0}
     assert [(e.nonce, e.path, e.status, e.status_at, e.run_times) for e in report.examples["duplicated"]] == [
         ("slow", "bus", "dead_letter", 180.0, [45.0, 95.0, 195.0])]
     assert [(e.nonce, e.status, e.run_times) for e in report.examples["recovered"]] == [

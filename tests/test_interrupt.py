@@ -87,7 +87,7 @@ def test_an_interrupted_drill_run_writes_its_summary_with_what_was_done_and_not_
     summary = json.loads((out / "summary.json").read_text())
     verdicts = [drill["verdict"] for drill in summary["drills"]]
     assert verdicts[-1] == "interrupted" and set(verdicts[:-1]) == {"completed"}
-    assert len(verdicts) + len(summary["not_run"]) == 9
+    assert len(verdicts) + len(summary["not_run"]) == 11
     interrupted = summary["drills"][-1]["drill"]
     journal = json.loads((out / interrupted / "journal.json").read_text())
     assert journal["status"] == "interrupted" and journal["reason"].startswith("interrupted by SIGINT at t=")

@@ -181,8 +181,8 @@ CASES: tuple[Case, ...] = (
     drill("probe unknown", DRILL.replace("probe: dead_letters", "probe: vibes"), "{dir}/d.yaml: expectations[0]..."),
     drill("history count unknown", DRILL.replace("probe: dead_letters", "probe: history, count: lots"),
           "{dir}/d.yaml: expectations[0].count: expected 'attempted', 'acknowledged', 'ok', 'lost', 'recovered', "
-          "'failed', 'dead_lettered', 'refused', 'in_flight', 'duplicated', 'duplicate_runs' or 'unexpected', "
-          "found 'lots'"),
+          "'failed', 'dead_lettered', 'refused', 'in_flight', 'duplicated', 'duplicate_runs', 'unexpected' or "
+          "'lost_in_restore', found 'lots'"),
     drill("history without a count", DRILL.replace("probe: dead_letters", "probe: history"),
           "{dir}/d.yaml: expectations[0].count: missing; expected a value"),
     drill("history count compared with words", DRILL.replace("probe: dead_letters, equals: 0",

@@ -25,8 +25,8 @@ VALID = "name: t\n" + AGENTS
 
 RATE_HINT = "a rate like 10/s, 30/min, 600/h or a number per second"
 DURATION_HINT = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
-SCENARIO_KEYS = ("name, description, seed, duration, epoch, bus, directory, retention, agents, acl, traffic, "
-                 "faults, fidelity, quirks, tenants, slos, capabilities, operations, partner_requests")
+SCENARIO_KEYS = ("name, description, seed, duration, epoch, bus, directory, retention, backups, agents, acl, "
+                 "traffic, faults, fidelity, quirks, tenants, slos, capabilities, operations, partner_requests")
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:

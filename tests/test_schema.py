@@ -69,7 +69,7 @@ def test_the_schema_reads_the_same_under_draft_7(kind: str, paths: list[Path]) -
 
 def test_there_are_built_in_files_to_validate() -> None:
     assert [path.stem for path in builtin_scenarios()] == ["canary-day", "demo", "partner-day", "partner-incident"]
-    assert len(builtin_drills()) == 9
+    assert len(builtin_drills()) == 11
 
 
 def test_the_scenario_schema_flags_what_an_editor_should(validators: dict[str, Draft202012Validator]) -> None:

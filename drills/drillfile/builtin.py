@@ -12,7 +12,8 @@ SCENARIOS = Path(__file__).parent.parent / "scenarios"
 #: The built-in drills in the order ``--all`` runs them: the clean baseline first, then
 #: the runbook's five failure modes, then the production and recovery drills.
 ORDER = ("clean-demo", "fm1-stuck-delivered", "fm2-queued-retries", "fm3-dead-letter", "fm4-forbidden-acl",
-         "fm5-rate-limit-shield", "fire-drill", "recovery-drill", "as-coded-retry-defect")
+         "fm5-rate-limit-shield", "fire-drill", "recovery-drill", "as-coded-retry-defect", "backup-restore-drill",
+         "restore-rpo-drill")
 
 
 def builtin_drills() -> list[Path]:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from drills.drillfile.probes import NonceTarget, ProbeBase, WorkflowStep
 from drills.drillfile.schema import Drill
-from drills.drillfile.steps import (AddAclEntry, FixRootCause, PartnerRequestStep, RequeueDeadLetters, Send,
+from drills.drillfile.steps import (AddAclEntry, FixRootCause, PartnerRequestStep, RequeueDeadLetters, SeedRow, Send,
                                     StepBase)
 from simulator.kernel.problems import InputError, Problem, validation_problems
 from simulator.kernel.yamlfile import read_yaml_mapping
@@ -213,6 +213,8 @@ def _step_problems(step: StepBase, field: str, file: str, faults: list[str], age
         named = [("target", step.target)]
     elif isinstance(step, RequeueDeadLetters):
         named = [("recipient", step.recipient)]
+    elif isinstance(step, SeedRow):
+        named = [("from", step.sender), ("to", step.recipient)]
     for key, beam_id in named:
         if beam_id is not None and beam_id not in agents:
             problems.append(Problem(file=file, field=f"{field}.{key}",

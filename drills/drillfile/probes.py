@@ -254,7 +254,7 @@ class Invariant(ProbeBase):
 
 #: What a ``history`` probe may count (:mod:`simulator.history`).
 HistoryCountName = Literal["attempted", "acknowledged", "ok", "lost", "recovered", "failed", "dead_lettered", "refused",
-                           "in_flight", "duplicated", "duplicate_runs", "unexpected"]
+                           "in_flight", "duplicated", "duplicate_runs", "unexpected", "lost_in_restore"]
 
 
 class HistoryCount(ProbeBase):
@@ -277,9 +277,34 @@ class HistoryCount(ProbeBase):
         return self
 
 
+class RestoreMeasure(ProbeBase):
+    """A measure of the ``restore``-th restore (-1: the latest; None before it is done):
+    ``rto_seconds`` (disaster to the first intent served again), ``lost`` (intents the
+    restore dropped, both paths; ``lost_bus``, ``lost_directory``), ``recovered_by_retry``
+    (lost ones a sender's retry got admitted again), ``unrecovered``, ``rolled_back`` (rows
+    put back in an earlier state), ``digests_match`` (the stores' checksums equal the
+    backup's right after the restore); or ``backups_taken``, ``restores`` (how many)."""
+
+    probe: Literal["restore"]
+    field: Literal["rto_seconds", "lost", "lost_bus", "lost_directory", "recovered_by_retry", "unrecovered",
+                   "rolled_back", "digests_match", "backups_taken", "restores"]
+    restore: int = -1
+
+
+class Unchanged(ProbeBase):
+    """Whether a ``field`` of what a ``capture`` step captured as ``since`` is the same now:
+    observes ``unchanged``, or ``BEFORE -> NOW``. Fields: ``request_id``, ``request_status``,
+    ``owner``, ``proof_nonce`` (of every partner request), ``partner_health`` (the counts by
+    health), ``bus_stats`` (``GET /v1/beam/stats``), ``stores`` (the checksums of the stores)."""
+
+    probe: Literal["unchanged"]
+    since: NonEmpty
+    field: Literal["request_id", "request_status", "owner", "proof_nonce", "partner_health", "bus_stats", "stores"]
+
+
 Probe = Annotated[
     Union[TraceStatus, ErrorOf, RetryCount, RetrySchedule, ShieldDecision, Guidance, WorkflowField, AlertSeverity, AlertsFiring,
           AlertRelated, InboxItem, InboxCount, DeadLetters, BusStats, ShieldDecisions, ErrorCount, AuditCount,
-          PartnerHealth, Invariant, HistoryCount],
+          PartnerHealth, Invariant, HistoryCount, RestoreMeasure, Unchanged],
     Field(discriminator="probe"),
 ]

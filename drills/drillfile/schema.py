@@ -23,9 +23,10 @@ from simulator.scenario.faults import FaultSpec
 from simulator.scenario.model import MAX_SEED
 
 #: What a drill rehearses: the runbook's five failure modes (§9.5), the clean demo, and
-#: the production and restart-recovery drills of §12.
+#: the production, restart-recovery and backup/restore drills of §12 (``restore-rpo``: a
+#: restore from a backup older than the disaster, measured against RTO and RPO targets).
 Rehearses = Literal["clean-demo", "stuck-delivered", "queued-retries", "dead-letter", "forbidden-acl",
-                    "rate-limit-shield", "fire-drill", "restart-recovery"]
+                    "rate-limit-shield", "fire-drill", "restart-recovery", "backup-restore", "restore-rpo"]
 
 
 class SteadyState(Model):

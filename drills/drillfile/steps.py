@@ -110,8 +110,49 @@ class PartnerRequestStep(StepBase):
     patch: dict[str, Any] = Field(default_factory=dict)
 
 
+class BackupStores(StepBase):
+    """Back up the bus and directory stores now (a consistent snapshot, as Beam's drill
+    copies each database with its WAL); ``label`` names it for a later restore."""
+
+    action: Literal["backup"]
+    label: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
+
+
+class RestoreStores(StepBase):
+    """Stop both services, and after ``downtime`` restore both stores from ``backup``
+    (``latest``, or a backup's id or label) and start both (restart recovery runs)."""
+
+    action: Literal["restore"]
+    backup: NonEmpty = "latest"
+    downtime: Duration = 0.0
+
+
+class SeedRow(StepBase):
+    """Write one row straight into a store, as Beam's drill scripts seed their databases:
+    a bus message or a directory ``intent_log`` row in ``status`` (with ``error``: the bus's
+    text, the directory's code, for a failed or dead-lettered row)."""
+
+    action: Literal["seed_row"]
+    store: Literal["bus", "directory"]
+    sender: BeamId = Field(alias="from")
+    recipient: BeamId = Field(alias="to")
+    intent: NonEmpty
+    nonce: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]+$")]
+    status: Literal["received", "validated", "queued", "dispatched", "delivered", "acked", "failed", "dead_letter"]
+    error: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class Capture(StepBase):
+    """Capture what the backup/restore drill compares (§12): every partner request's id,
+    status, owner and proof nonce, partner health counts and the bus stats, as ``label``."""
+
+    action: Literal["capture"]
+    label: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
 Step = Annotated[
     Union[Acknowledge, SetOwner, ExportEvidence, FixRootCause, RequeueDeadLetters, Prune, AddAclEntry, Send,
-          PartnerRequestStep],
+          PartnerRequestStep, BackupStores, RestoreStores, SeedRow, Capture],
     Field(discriminator="action"),
 ]

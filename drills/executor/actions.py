@@ -11,6 +11,7 @@ import simpy
 from drills.drillfile import steps
 from drills.executor.context import DrillContext, Evidence
 from simulator.kernel.rng import random_uuid
+from simulator.operator.partnerhealth import health_report
 
 #: The operator's identity in the audit log.
 OPERATOR = "drill-operator"
@@ -135,10 +136,63 @@ def _partner_request(ctx: DrillContext, step: steps.PartnerRequestStep) -> Any:
     return {"request_id": request_id, "patched": sorted(patch)}
 
 
+def _backup(ctx: DrillContext, step: steps.BackupStores) -> Any:
+    try:
+        taken = ctx.world.take_backup(step.label)
+    except RuntimeError as refused:
+        raise StepFailed(str(refused)) from None
+    return {"backup": taken.id, "label": taken.label, "directory_rows": taken.directory_rows,
+            "bus_messages": taken.bus_messages}
+
+
+def _restore(ctx: DrillContext, step: steps.RestoreStores) -> Any:
+    try:
+        backup = ctx.world.restore_stores(step.backup, step.downtime)
+    except LookupError as missing:
+        raise StepFailed(str(missing)) from None
+    return {"backup": backup.id, "taken_at": backup.taken_at, "downtime": step.downtime}
+
+
+def _seed_row(ctx: DrillContext, step: steps.SeedRow) -> Any:
+    world = ctx.world
+    try:
+        if step.store == "bus":
+            world.seed_bus_message(step.sender, step.recipient, step.intent, dict(step.payload), step.nonce,
+                                   step.status, error=step.error or "")
+        else:
+            world.seed_directory_row(step.sender, step.recipient, step.intent, step.nonce, dict(step.payload),
+                                     step.status, error_code=step.error)
+    except ValueError as refused:
+        raise StepFailed(str(refused)) from None
+    world.fixture_row(step.nonce)
+    return {"store": step.store, "nonce": step.nonce, "status": step.status}
+
+
+def capture(ctx: DrillContext) -> dict[str, Any]:
+    """What the backup/restore drill compares before and after (§12): the partner requests,
+    partner health, the bus stats and the stores' checksums."""
+    world = ctx.world
+    requests = world.partners.all()
+    health = health_report(world.partners, world.alerts.refs())
+    return {"request_id": [request.id for request in requests],
+            "request_status": [request.status for request in requests],
+            "owner": [request.owner for request in requests],
+            "proof_nonce": [request.proof_intent_nonce for request in requests],
+            "partner_health": dict(health.counts), "bus_stats": world.bus_stats(), "stores": world.store_digests()}
+
+
+def _capture(ctx: DrillContext, step: steps.Capture) -> Any:
+    captured = capture(ctx)
+    ctx.captures[step.label] = captured
+    return {key: captured[key] for key in ("request_id", "owner", "proof_nonce", "partner_health")} | {
+        "bus_total": captured["bus_stats"]["total"]}
+
+
 PERFORMERS: dict[type, Callable[[DrillContext, Any], Any]] = {
     steps.Acknowledge: _acknowledge, steps.SetOwner: _set_owner, steps.ExportEvidence: _export,
     steps.FixRootCause: _fix, steps.RequeueDeadLetters: _requeue, steps.Prune: _prune,
     steps.AddAclEntry: _add_acl, steps.Send: _send, steps.PartnerRequestStep: _partner_request,
+    steps.BackupStores: _backup, steps.RestoreStores: _restore, steps.SeedRow: _seed_row, steps.Capture: _capture,
 }
 
 
@@ -154,5 +208,6 @@ def label(step: steps.StepBase) -> str:
     if step.name:
         return step.name
     target = (getattr(step, "item", None) or getattr(step, "fault", None) or getattr(step, "dataset", None)
-              or getattr(step, "recipient", None) or getattr(step, "email", None) or "")
+              or getattr(step, "recipient", None) or getattr(step, "email", None) or getattr(step, "label", None)
+              or getattr(step, "backup", None) or getattr(step, "nonce", None) or "")
     return f"{getattr(step, 'action')} {target}".strip()

@@ -35,6 +35,8 @@ class DrillContext:
     sent: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     performed: list[tuple[float, str]] = field(default_factory=list)
+    #: What ``capture`` steps captured, by label (the backup/restore drill's before and after).
+    captures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __call__(self, event: Event) -> None:
         """The event sink: keep each nonce's events and every fault start and end."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from drills.drillfile import probes as spec
+from drills.executor.actions import capture
 from drills.executor.context import DrillContext
 from drills.runbook import IntentTrace, add_event, guidance
 from simulator.world import IntentState
@@ -129,6 +130,37 @@ def _history(ctx: DrillContext, probe: spec.HistoryCount) -> Any:
     return None if report is None else getattr(report, probe.count)
 
 
+def _restore(ctx: DrillContext, probe: spec.RestoreMeasure) -> Any:
+    report = ctx.world.recovery_report()
+    if report is None:
+        return None
+    if probe.field == "backups_taken":
+        return report.backups_taken
+    if probe.field == "restores":
+        return len(report.restores)
+    try:
+        restore = report.restores[probe.restore]
+    except IndexError:
+        return None
+    if probe.field == "lost":
+        return restore.lost_total
+    if probe.field in ("lost_bus", "lost_directory"):
+        return len(restore.lost[probe.field.removeprefix("lost_")])
+    if probe.field == "unrecovered":
+        return restore.lost_total - restore.recovered_by_retry
+    if probe.field == "rolled_back":
+        return sum(restore.rolled_back.values())
+    return getattr(restore, probe.field)
+
+
+def _unchanged(ctx: DrillContext, probe: spec.Unchanged) -> Any:
+    before = ctx.captures.get(probe.since)
+    if before is None:
+        return None
+    was, now = before[probe.field], capture(ctx)[probe.field]
+    return "unchanged" if was == now else f"{was!r} -> {now!r}"
+
+
 OBSERVERS: dict[type, Callable[[DrillContext, Any], Any]] = {
     spec.TraceStatus: _status, spec.ErrorOf: _error, spec.RetryCount: _retry_count,
     spec.RetrySchedule: _retry_schedule, spec.ShieldDecision: _shield_decision, spec.Guidance: _guidance, spec.WorkflowField: _workflow,
@@ -136,7 +168,7 @@ OBSERVERS: dict[type, Callable[[DrillContext, Any], Any]] = {
     spec.InboxItem: _inbox_item, spec.InboxCount: _inbox_count, spec.DeadLetters: _dead_letters,
     spec.BusStats: _bus_stats, spec.ShieldDecisions: _shield, spec.ErrorCount: _error_count,
     spec.AuditCount: _audit, spec.PartnerHealth: _partner_health, spec.Invariant: _invariant,
-    spec.HistoryCount: _history,
+    spec.HistoryCount: _history, spec.RestoreMeasure: _restore, spec.Unchanged: _unchanged,
 }
 
 

@@ -105,6 +105,9 @@ def _history_rows(world: World) -> list[str]:
              f"| {history.ok} | {history.lost} | {history.recovered} | {history.failed} | {history.dead_lettered} | "
              f"{history.refused} | {history.in_flight} | {history.duplicated} ({history.duplicate_runs}) | "
              f"{history.unexpected} |"]
+    if history.lost_in_restore:
+        lines += ["", f"{history.lost_in_restore} intents were **lost in restore**: Beam accepted them after the "
+                  "backup a restore went back to, and nobody sent them again (see Backups and restores)."]
     if any(history.examples.values()):
         lines.append("")
     for anomaly, examples in history.examples.items():
@@ -114,6 +117,35 @@ def _history_rows(world: World) -> list[str]:
             lines.append(f"- {anomaly}: `{example.nonce}` {example.sender or '?'} → {example.recipient or '?'} "
                          f"({example.path or '—'}), {sent}, {example.status or 'no row'}"
                          f"{'' if example.status_at is None else f' at t={example.status_at:g}s'}, processed {runs}")
+    return lines
+
+
+def _recovery_rows(world: World) -> list[str]:
+    """Backups and restores, each restore with its recovery time (RTO) and recovery point
+    (RPO: intents lost, and how many senders' retries recovered); empty without any."""
+    report = world.recovery_report()
+    if report is None:
+        return []
+    lines = ["", "## Backups and restores", "",
+             f"{report.backups_taken} backups taken; disasters at "
+             f"{', '.join(f't={t:g}s' for t in report.disasters) or 'none'}.", ""]
+    if not report.restores:
+        return lines + ["No restore."]
+    lines += ["| backup (taken) | disaster | restored | served again | RTO | intents lost (RPO) | recovered by retry "
+              "| rows rolled back | checksums match |", "|---|---|---|---|---|---|---|---|---|"]
+    for restore in report.restores:
+        disaster = "—" if restore.disaster_at is None else f"t={restore.disaster_at:g}s"
+        served = "not yet" if restore.served_at is None else f"t={restore.served_at:g}s"
+        rto = "—" if restore.rto_seconds is None else f"{restore.rto_seconds:g} s"
+        lines.append(f"| {restore.backup} (t={restore.backup_taken_at:g}s) | {disaster} | t={restore.restored_at:g}s "
+                     f"| {served} | {rto} | {restore.lost_total} | {restore.recovered_by_retry} "
+                     f"| {sum(restore.rolled_back.values())} | {'yes' if restore.digests_match else '**no**'} |")
+    for restore in report.restores:
+        for path, nonces in restore.lost.items():
+            if nonces:
+                shown = ", ".join(f"`{nonce}`" for nonce in nonces[:10])
+                more = f" and {len(nonces) - 10} more" if len(nonces) > 10 else ""
+                lines.append(f"- lost in restore from {restore.backup}, {path}: {shown}{more}")
     return lines
 
 
@@ -145,6 +177,7 @@ def write_report(out: Path, journal: Journal, world: World, ctx: DrillContext) -
     if guards:
         lines += ["", "## Guards that failed", ""] + _probe_rows(guards)
     lines += ["", "## Delivery history", ""] + _history_rows(world)
+    lines += _recovery_rows(world)
     lines += ["", "## Runbook order rules", ""]
     lines += [f"- **violated** at t={v.time:g}s by `{v.step}`: {v.rule} ({v.detail})" for v in journal.violations] \
         or ["- every operator step kept the runbook's order"]

@@ -34,7 +34,7 @@ from simulator.kernel.retention import Retention
 from simulator.beam.retry import RetryPolicy, is_retryable
 from simulator.kernel.rng import random_hex_id
 
-__all__ = ["CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED", "INTERNAL_ERROR", "Bus",
+__all__ = ["CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED", "INTERNAL_ERROR", "UNREACHABLE", "Bus",
            "LifecycleRefused", "attempt_from_relay"]
 
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
@@ -43,6 +43,9 @@ SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
 _ABORTED: Final[Attempt] = Attempt(False, None, "TIMEOUT", "Delivery timeout (30s)")
 _CONNECTION_FAILED: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: connect ECONNREFUSED")
 _CONNECTION_RESET: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: socket hang up")
+#: What a sender gets while the bus process is down (its store destroyed): no HTTP answer.
+UNREACHABLE: Final[BusResponse] = BusResponse(NO_RESPONSE, {"error": "connect ECONNREFUSED",
+                                                            "errorCode": "DELIVERY_FAILED"})
 #: What Hono answers when a handler throws (no ``onError`` in the bus): a plain-text 500.
 INTERNAL_ERROR: Final[BusResponse] = BusResponse(500, {}, "Internal Server Error")
 #: The code of an attempt an open (or full half-open) circuit breaker failed fast.
@@ -164,6 +167,8 @@ class Bus:
         #: Breaker transitions so far, by the state moved to.
         self.breaker_transitions: dict[str, int] = {}
         self._breaker_caller: str | None = None  # the nonce whose call a breaker transition follows
+        #: False while the process is down (its store destroyed, awaiting a restore).
+        self.up = True
         self._worker = env.process(self._run_worker(self._epoch))
 
     def watch(self) -> None:
@@ -189,6 +194,10 @@ class Bus:
 
         A nonce is trimmed, and a blank one is replaced by a fresh UUID, as in Beam.
         """
+        if not self.up:
+            if answer is not None:
+                answer(UNREACHABLE)
+            return None
         if nonce is not None:
             nonce = nonce.strip() or None
         if not sender or not recipient or not intent:
@@ -713,6 +722,37 @@ class Bus:
             self.clean_test_messages()
         self._worker = self.env.process(self._run_worker(self._epoch))
 
+    def stop(self) -> None:
+        """The process dies (its store was destroyed): attempts under way and the worker
+        end, and sends find nobody until :meth:`start`."""
+        if not self.up:
+            return
+        self.up = False
+        self._epoch += 1
+        self.events.emit("bus_down", None)
+
+    def start(self) -> None:
+        """Boot the process again: the restart recovery of §4.7 runs over the rows it holds."""
+        if self.up:
+            return
+        self.up = True
+        self.restart()
+
+    def reload(self, created: tuple[float, ...]) -> None:
+        """Rebuild what the process derives from its rows after they were replaced (a
+        restore): the retry worker's queue and the 24-hour window of ``created`` times."""
+        self._created = deque(created)
+        self._due.clear()
+        self._ready.clear()
+        now = self.env.now
+        for msg in sorted(self.by_id.values(), key=lambda m: m.created_at):
+            if msg.status == "queued":
+                self._enqueue(msg, now if msg.next_retry_at is None else msg.next_retry_at)
+
+    def created_times(self) -> tuple[float, ...]:
+        """When each row of the last 24 hours was created (what stats' ``last_24h`` counts)."""
+        return tuple(self._created)
+
     def stats(self) -> dict[str, Any]:
         """``GET /v1/beam/stats``: totals by status, per-agent counts and the last 24 h."""
         now = self.env.now
@@ -721,7 +761,7 @@ class Bus:
         counts = self.ledger.counts
         agents = sorted(set(self.sent_by_agent) | set(self.received_by_agent))
         return {
-            "total": self.ledger.accepted,
+            "total": self.ledger.accepted - len(self.ledger.lost_in_restore),
             **{state: counts[state] for state in
                ("queued", "received", "dispatched", "delivered", "acked", "failed", "dead_letter")},
             "by_agent": {a: {"sent": self.sent_by_agent.get(a, 0), "received": self.received_by_agent.get(a, 0)}

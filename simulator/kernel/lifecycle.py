@@ -109,22 +109,31 @@ class Ledger:
     """Guards and counts the lifecycle of every intent on one path.
 
     ``accepted`` counts intents admitted; ``counts`` holds how many are in each state
-    right now. Their sum always equals ``accepted``: nothing is created or lost except
-    through :meth:`admit` and :meth:`move`.
+    right now. Their sum plus the intents a restore from a backup dropped
+    (:attr:`lost_in_restore`, by nonce) always equals ``accepted``: nothing is created or
+    lost except through :meth:`admit`, :meth:`move` and a restore.
+
+    ``journal``, None unless backups are taken, lists every nonce admitted, in order: a
+    backup remembers its length, and a restore from it names what was admitted since.
     """
 
-    __slots__ = ("path", "accepted", "counts", "hook", "_table")
+    __slots__ = ("path", "accepted", "counts", "hook", "lost_in_restore", "journal", "_table")
 
     def __init__(self, path: Path, hook: TransitionHook | None = None) -> None:
         self.path: Path = path
         self.accepted = 0
         self.counts: dict[str, int] = dict.fromkeys(STATES, 0)
         self.hook = hook
+        #: Nonces of the intents restores dropped (admitted after the backup restored).
+        self.lost_in_restore: list[str] = []
+        self.journal: list[str] | None = None
         self._table = TRANSITIONS[path]
 
     def admit(self, item: Tracked, then: str | None = None) -> None:
         """Start tracking ``item`` in the initial state, and move it on to ``then`` if given."""
         self.accepted += 1
+        if self.journal is not None:
+            self.journal.append(item.nonce)
         item.status = INITIAL_STATE
         if self.hook is not None:
             self.counts[INITIAL_STATE] += 1
@@ -165,6 +174,12 @@ class Ledger:
         item.status = next
         if self.hook is not None:
             self.hook(item.nonce, previous, next, True)
+
+    def restore(self, counts: dict[str, int], lost: list[str]) -> None:
+        """Replace the per-state counts with a backup's and record the nonces the restore
+        dropped; ``accepted`` keeps counting every intent ever admitted."""
+        self.counts.update(counts)  # in place: readers hold this dict
+        self.lost_in_restore[:] = lost
 
     def buckets(self) -> dict[str, int]:
         """Return the counts per outcome bucket."""

@@ -72,6 +72,9 @@ class IntentFact(NamedTuple):
     finished_ms: int | None
 
 
+_IN_FLIGHT: Final[frozenset[str]] = frozenset({"received", "validated", "queued", "dispatched", "delivered"})
+
+
 class FactStore:
     """The facts of the last ``window_hours`` hours, fed by the directory.
 
@@ -186,6 +189,21 @@ class FactStore:
         else:
             self._add_failure(IntentFact(row.nonce, row.sender, row.recipient, row.intent, requested_ms, seq,
                                          row.status, row.error_code, latency, now_ms))
+
+    def restored(self) -> None:
+        """The directory's rows were replaced from a backup: in-flight tracking follows the
+        rows held now (a row the restore dropped is no longer in flight; one it put back
+        in flight is, as a row reset with an earlier time), and a failure whose row the
+        restore dropped leaves the window. Successes already counted stay counted."""
+        rows = self.rows
+        for tracked in (self._young, self._late, self._old):
+            for row in [row for row in tracked if rows.get(row.nonce) is not row]:
+                del tracked[row]
+        for nonce in [nonce for nonce in self._failed if nonce not in rows]:
+            self._drop_failure(self._failed.pop(nonce))
+        for row in rows.values():
+            if row.status in _IN_FLIGHT and row not in self._young and row not in self._late and row not in self._old:
+                self._late[row] = self._new_seq()
 
     # -- direct recording (tests, scripted drills) ----------------------------------------
 

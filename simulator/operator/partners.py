@@ -264,6 +264,18 @@ class Partners:
         # simulator's retention may compact them, so a linked row stays readable here.
         self._pinned: dict[str, IntentRow] = {}
 
+    def snapshot(self) -> tuple[dict[int, PartnerRequest], dict[str, int]]:
+        """A copy of the requests as the directory's database holds them (for a backup)."""
+        return {key: request.model_copy(deep=True) for key, request in self.requests.items()}, dict(self._by_email)
+
+    def restore(self, saved: tuple[dict[int, PartnerRequest], dict[str, int]]) -> None:
+        """Put the requests back as :meth:`snapshot` copied them (a restore from a backup)."""
+        requests, emails = saved
+        self.requests.clear()
+        self.requests.update({key: request.model_copy(deep=True) for key, request in requests.items()})
+        self._by_email.clear()
+        self._by_email.update(emails)
+
     # -- intake and reads --------------------------------------------------------------
 
     def create(self, email: str, company: str | None = None, agent_count: int | None = None,

@@ -204,6 +204,22 @@ class DirectoryRestart(InstantFault):
     downtime: Duration = 0.0
 
 
+class Disaster(InstantFault):
+    """The stores of the bus and the directory are destroyed while both processes run
+    (beam-model §12: the drill overwrites the live database files): both fail on their
+    next read and stay down. With ``restore``, both stores are restored from that backup
+    (``latest``: the newest taken before the disaster; else a backup's id or label) after
+    ``downtime``, and both processes boot, running their restart recovery."""
+
+    kind: Literal["disaster"]
+    downtime: Duration = 0.0
+    restore: Annotated[str, Field(min_length=1)] | None = None
+
+    def target(self) -> str:
+        """The backup it restores from, if any."""
+        return self.restore or ""
+
+
 class LinkFault(FaultBase):
     """A Toxiproxy-style toxic on a link: ``bus->directory`` or ``directory->AGENT_ID``."""
 
@@ -231,15 +247,15 @@ class LinkFault(FaultBase):
 FaultSpec = Annotated[
     Union[AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
           ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, LoadSpike, BusRestart, DirectoryRestart,
-          LinkFault],
+          LinkFault, Disaster],
     Field(discriminator="kind"),
 ]
 
 #: Kinds that happen at an instant and take no duration.
-INSTANT_KINDS = frozenset({"bus_restart", "directory_restart"})
+INSTANT_KINDS = frozenset({"bus_restart", "directory_restart", "disaster"})
 FAULT_KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
     for model in (AgentDisconnect, AgentLatency, AgentErrors, AgentAsyncOnly, CapacityDrop, ClockSkew, TrustDrop,
                   ShieldChange, AclRemove, AclAdd, RateLimitChange, Injection, LoadSpike, BusRestart,
-                  DirectoryRestart, LinkFault)
+                  DirectoryRestart, LinkFault, Disaster)
 )

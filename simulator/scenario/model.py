@@ -198,6 +198,14 @@ class RetentionSpec(Model):
     finished_rows: Duration | None = 3600.0
 
 
+class BackupSpec(Model):
+    """Backups of the bus and directory stores taken on a schedule (beam-model §12): a
+    consistent snapshot every ``every`` from ``every`` on, the newest ``keep`` kept."""
+
+    every: PositiveDuration
+    keep: Annotated[Count, Field(ge=1, le=1000)] = 4
+
+
 class RouteSpec(Model):
     """Background traffic: Poisson arrivals of one intent type from one agent to another.
 
@@ -300,6 +308,8 @@ class Scenario(Model):
     bus: BusSpec = BusSpec()
     directory: DirectorySpec = DirectorySpec()
     retention: RetentionSpec = RetentionSpec()
+    #: Scheduled backups of the stores; None (the default) takes none unless asked.
+    backups: BackupSpec | None = None
     agents: Annotated[list[AgentSpec], Field(min_length=1, max_length=MAX_AGENTS)]
     acl: Annotated[list[AclEntry], Field(max_length=MAX_ACL_ROWS)] = Field(default_factory=list)
     traffic: TrafficSpec = TrafficSpec()

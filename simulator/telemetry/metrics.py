@@ -198,6 +198,23 @@ CLIENT_FAMILIES: Final[tuple[Family, ...]] = (CLIENT_ATTEMPTS, CLIENT_RETRIES, C
                                               CLIENT_BUDGET_REFUSALS, CLIENT_BREAKER_REJECTIONS)
 #: Why a client send ends without success (``client_gave_up``'s ``reason``).
 GAVE_UP_REASONS: Final[tuple[str, ...]] = ("not_retryable", "retries_exhausted", "retry_budget")
+BACKUPS: Final = _family("backups", "counter", "Backups of the bus and directory stores taken (scheduled or on demand).")
+RESTORES: Final = _family("restores", "counter", "Restores of both stores from a backup that completed.")
+LOST_IN_RESTORE: Final = _family("intents_lost_in_restore", "counter", "Intents restores dropped, per path: admitted "
+                                 "after the backup restored (a bus intent has a directory row too).")
+BACKUP_AGE: Final = _family("backup_age_seconds", "gauge", "Seconds since the newest backup was taken; absent "
+                            "before the first.", "seconds")
+BACKUP_EXPOSURE: Final = _family("backup_exposure_intents", "gauge", "Intents a restore from the newest backup would "
+                                 "drop now, per path (admitted since it was taken); Beam's write-ahead log loses "
+                                 "none. Absent before the first backup.")
+BUS_UP: Final = _family("bus_up", "gauge", "1 while the bus process runs, 0 while it is down (its store destroyed).")
+RECOVERY_SECONDS: Final = _family("restore_recovery_seconds", "gauge", "The latest restore's recovery time: from "
+                                  "the disaster (or the restore's start) to the first intent served again; absent "
+                                  "until then.", "seconds")
+#: The families of backups and restores, exposed only once a world schedules or takes a
+#: backup or has a disaster.
+RECOVERY_FAMILIES: Final[tuple[Family, ...]] = (BACKUPS, RESTORES, LOST_IN_RESTORE, BACKUP_AGE, BACKUP_EXPOSURE,
+                                                BUS_UP, RECOVERY_SECONDS)
 #: Every family, in exposition order.
 FAMILIES: Final[tuple[Family, ...]] = (INTENTS, OUTCOMES, ACCEPTED, ATTEMPTS, RETRIES, QUEUED, DEAD_NOW, DEAD_TOTAL,
                                        REQUEUES, SHIELD, RATE_LIMITED, FAILURES, RESTARTS, DIRECTORY_UP, AGENTS,
@@ -234,6 +251,10 @@ def _accepted(ledger: Ledger) -> Getter:
     return lambda: ledger.accepted
 
 
+def _lost(ledger: Ledger) -> Getter:
+    return lambda: len(ledger.lost_in_restore)
+
+
 def _firing(alerts: AlertEngine, alert_id: str, severity: str) -> Getter:
     return lambda: 1 if alerts.severities.get(alert_id) == severity else 0
 
@@ -265,6 +286,32 @@ def _stale_peers(world: World) -> Getter:
     return lambda: stale_peers(world.alerts.peers, to_ms(world.env.now))
 
 
+def _backup_age(world: World) -> Getter:
+    def age() -> float:
+        backups = world.recovery.backups
+        return world.env.now - backups[-1].taken_at if backups else math.nan
+    return age
+
+
+def _exposure(world: World, ledger: Ledger) -> Getter:
+    """What a restore from the newest backup would drop from ``ledger`` now."""
+    def exposure() -> float:
+        backups = world.recovery.backups
+        if not backups:
+            return math.nan
+        saved = (backups[-1].directory if ledger.path == "directory" else backups[-1].bus).ledger
+        return ledger.accepted - saved.accepted + len(saved.lost) - len(ledger.lost_in_restore)
+    return exposure
+
+
+def _recovery_seconds(world: World) -> Getter:
+    def seconds() -> float:
+        report = world.recovery.report()
+        served = [restore.rto_seconds for restore in report.restores if restore.rto_seconds is not None] if report else []
+        return served[-1] if served else math.nan
+    return seconds
+
+
 class WorldCollector(Collector):
     """Reads a world's running counters at scrape time: a custom Prometheus collector.
 
@@ -283,6 +330,7 @@ class WorldCollector(Collector):
         self._alert_pairs: dict[tuple[str, str], None] = {}
         self._layout = Layout((), ())
         self._getters: list[Getter] = []
+        self._recovery = False
 
     def _build(self) -> None:
         """(Re)build the layout: once, and again whenever a new failure code or a new
@@ -366,6 +414,19 @@ class WorldCollector(Collector):
             add(CLIENT_BUDGET_REFUSALS, lambda: sum(client.budget_refusals for client in clients))
             add(CLIENT_BREAKER_REJECTIONS, lambda: sum(client.breaker_rejections for client in clients))
             families += CLIENT_FAMILIES
+        recovery = world.recovery
+        self._recovery = recovery.active
+        if recovery.active:
+            add(BACKUPS, lambda: recovery.taken)
+            add(RESTORES, lambda: sum(1 for record in recovery.restores if record.restored_at is not None))
+            for ledger in (directory.ledger, bus.ledger):
+                add(LOST_IN_RESTORE, _lost(ledger), path=ledger.path)
+            add(BACKUP_AGE, _backup_age(world))
+            for ledger in (directory.ledger, bus.ledger):
+                add(BACKUP_EXPOSURE, _exposure(world, ledger), path=ledger.path)
+            add(BUS_UP, lambda: 1 if bus.up else 0)
+            add(RECOVERY_SECONDS, _recovery_seconds(world))
+            families += RECOVERY_FAMILIES
         histogram_series = [SeriesKey(LATENCY, LATENCY.name + "_bucket", (("le", le),)) for le in self.histogram.les]
         histogram_series += [SeriesKey(LATENCY, LATENCY.name + "_count", ()),
                              SeriesKey(LATENCY, LATENCY.name + "_sum", ())]
@@ -379,7 +440,8 @@ class WorldCollector(Collector):
         severities, codes = self.world.alerts.severities, self.world.observations.codes
         new_pairs = not severities.items() <= self._alert_pairs.keys()
         new_codes = not codes.keys() <= self._window_codes.keys()
-        if new_pairs or new_codes or len(self.world.directory.failures_by_code) != self._codes:
+        if (new_pairs or new_codes or len(self.world.directory.failures_by_code) != self._codes
+                or self.world.recovery.active != self._recovery):
             self._alert_pairs.update(dict.fromkeys(severities.items()))
             self._window_codes.update(dict.fromkeys(codes))
             self._build()
