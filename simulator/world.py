@@ -25,7 +25,7 @@ from simulator.beam.links import Links
 from simulator.beam.relay import Frame
 from simulator.beam.retry import follows_schedule
 from simulator.beam.security import Security
-from simulator.changes import AgentVersionChange, StagedChange
+from simulator.changes import Change, RetryPolicyChange, StagedAgentVersion, StagedChange, StagedRetryPolicy
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
 from simulator.kernel.events import EventStream, Sink, clock
@@ -219,16 +219,18 @@ class World:
         """Send one intent now as agent ``sender`` would (nobody waits for the answer)."""
         self.traffic.send(sender, recipient, intent, payload, nonce, via)
 
-    def stage_change(self, change: AgentVersionChange) -> StagedChange:
+    def stage_change(self, change: Change) -> StagedChange:
         """Install ``change`` (:mod:`simulator.changes`), exposed to no tenant until its
-        handle says so. Raises ValueError for an agent the world does not have, or one
-        running a scripted handler (the demo's desk and warehouse)."""
+        handle says so. Raises ValueError for an agent the world does not have, or (for an
+        agent version) one running a scripted handler (the demo's desk and warehouse)."""
         agent = self.agents.get(change.agent)
         if agent is None:
             raise ValueError(f"no agent {change.agent!r} in this world")
+        if isinstance(change, RetryPolicyChange):
+            return StagedRetryPolicy(change, self.bus, self.rng)
         if agent.handler is not None:
             raise ValueError(f"agent {change.agent!r} runs a scripted handler; a version change needs a plain agent")
-        return StagedChange(change, agent, self.rng)
+        return StagedAgentVersion(change, agent, self.rng)
 
     def settled_intents(self, since: float, until: float, recipient: str | None = None,
                         path: IntentPath = "directory") -> list[SettledIntent]:

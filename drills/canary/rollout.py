@@ -160,6 +160,10 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
     elif not any(route.recipient == change.agent for route in scenario.traffic.routes):
         problems.append(Problem(file=file, field="change.agent",
                                 message=f"expected an agent some traffic route sends to, found {change.agent!r}"))
+    elif change.kind == "retry_policy" and not any(route.recipient == change.agent and route.via == "bus"
+                                                    for route in scenario.traffic.routes):
+        problems.append(Problem(file=file, field="change.agent", message=f"expected an agent some bus route "
+                                f"(via: bus) sends to, as a retry_policy change acts on bus intents, found {change.agent!r}"))
     tenants = {tenant_of(route.sender) for route in scenario.traffic.routes if route.recipient == change.agent}
     first = True
     weight = 0.0
@@ -168,6 +172,10 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
             problems.append(Problem(file=file, field=f"steps[{index}].duration",
                                     message=f"expected at least one analysis interval "
                                             f"({rollout.analysis.interval:g} s), found {step.duration:g} s"))
+        if isinstance(step, ShadowStep) and change.kind == "retry_policy":
+            problems.append(Problem(file=file, field=f"steps[{index}].action",
+                                    message="expected canary or pause steps: a retry_policy change has no shadow "
+                                            "(retries cannot be mirrored and discarded), found shadow"))
         if not isinstance(step, CanaryStep):
             continue
         if first and step.weight > rollout.max_tenant_exposure_pct:
