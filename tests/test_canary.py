@@ -153,9 +153,9 @@ def rollouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, d
     return done
 
 
-def test_there_are_three_built_in_rollouts() -> None:
+def test_there_are_four_built_in_rollouts() -> None:
     assert [path.stem for path in builtin_rollouts()] == [
-        "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow"]
+        "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow", "bus-aggressive-retries"]
 
 
 def test_the_harmless_change_is_promoted(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
@@ -191,6 +191,29 @@ def test_the_slow_version_is_caught_at_five_percent_and_rolled_back_within_five_
                                   "limit_seconds": 300.0, "completed_within_5_minutes": True}
     assert result["blast_radius"] == {"intents": 85, "tenants": ["buynlarge", "cogswell", "dunder", "zorg"],
                                       "failed": 0, "dead_lettered": 0, "shadowed": 0}
+
+
+def test_aggressive_bus_retries_under_an_outage_are_caught_at_five_percent_and_rolled_back_within_five_minutes(
+        rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
+    code, result = rollouts["bus-aggressive-retries"]
+    assert (code, result["decision"], result["promoted"]) == (1, "Failed", False)
+    assert result["change"] == ("bus retries to assistant@beamco.beam.directory version aggressive: "
+                                "fixed (base 1, cap 480, max_retries 10)")
+    [interval] = result["intervals"]
+    assert (interval["step"], interval["action"], interval["weight_pct"], interval["decision"]) == \
+        (0, "canary", 5.0, "Failed")
+    # The baseline's intents are still in Beam's schedule when the interval ends (the outage
+    # lasts 10 minutes): the judge has no data on both sides; Flagger's checks catch the
+    # cohort whose 11 attempts were spent within a minute.
+    assert (interval["baseline"]["intents"], interval["canary"]["intents"], interval["canary"]["errors"]) == \
+        (5, 42, 42)
+    assert interval["reason"] == ("Failed: threshold request_success_rate_pct 0 < min 95; request_duration_p99_ms "
+                                  "50961.6 > max 500 (judge: no metric had data on both sides: nothing to judge)")
+    assert result["rollback"] == {"happened": True, "first_harmful_at": 600.0, "decided_at": 720.0,
+                                  "completed_at": 791.0, "seconds": 191.0, "decision_to_complete_seconds": 71.0,
+                                  "limit_seconds": 300.0, "completed_within_5_minutes": True}
+    assert result["blast_radius"] == {"intents": 81, "tenants": ["buynlarge", "cogswell", "dunder", "zorg"],
+                                      "failed": 79, "dead_lettered": 81, "shadowed": 0}
 
 
 def test_the_pilot_only_rollout_is_too_small_to_judge(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:

@@ -363,7 +363,7 @@ CASES: tuple[Case, ...] = (
             "{dir}/r.yaml: steps: expected at least 1 item, found []"),
     option("rollout name unknown", "canary nope --out {dir}/out",
            "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, "
-           "assistant-v2-harmless, assistant-v3-slow, found 'nope'"),
+           "assistant-v2-harmless, assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
     option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
            "(command line): --seed: expected a non-negative integer, found -1"),
 )

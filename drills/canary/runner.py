@@ -20,6 +20,7 @@ from drills.canary.rollout import CanaryStep, PauseStep, Rollout, ShadowStep
 from drills.canary.samples import CohortSample, IntervalSamples, live_samples, shadow_samples
 from drills.canary.thresholds import check_thresholds
 from simulator import ShadowAnswer, StagedChange, World
+from simulator.world import IntentPath
 
 #: How often, in virtual seconds, a rollback checks whether the new version's last intent settled.
 DRAIN_STEP = 1.0
@@ -27,8 +28,8 @@ DRAIN_STEP = 1.0
 DRAIN_LIMIT = 3600.0
 #: The chart's resolution: the longest window one chart point covers, in virtual seconds.
 CHART_WINDOW = 30.0
-#: Final statuses of a directory row.
-SETTLED = frozenset({"acked", "failed", "delivered"})
+#: Final statuses of a directory row or a bus row.
+SETTLED = frozenset({"acked", "failed", "delivered", "dead_letter"})
 
 
 @dataclass
@@ -72,6 +73,12 @@ def start(rollout: Rollout, seed: int) -> RolloutRun:
         run.shadowed_nonces.add(answer.nonce)
     change.on_shadow(mirrored)
     return run
+
+
+def _path(run: RolloutRun) -> IntentPath:
+    """Where the change's intents are held: a retry policy acts on the bus's rows, an agent
+    version on the directory's."""
+    return "bus" if run.rollout.rollout.change.kind == "retry_policy" else "directory"
 
 
 def _figures(sample: CohortSample) -> CohortFigures:
@@ -118,7 +125,7 @@ def _chart_live(run: RolloutRun, begin: float, end: float, phase: Any, exposure:
     """Add the chart points of ``(begin, end]`` from the intents settled then."""
     spec = run.rollout.rollout
     for low, high in _windows(begin, end):
-        settled = run.world.settled_intents(low, high, recipient=spec.change.agent)
+        settled = run.world.settled_intents(low, high, recipient=spec.change.agent, path=_path(run))
         samples = live_samples(settled, run.served, frozenset(run.cohort), low, spec.analysis.bucket)
         run.chart.append(ChartPoint(start=low, end=high, phase=phase, exposure_pct=exposure,
                                     baseline=_figures(samples.baseline), canary=_figures(samples.canary)))
@@ -187,7 +194,7 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
                 tenants = everyone
                 _chart_shadow(run, begin, world.now, 0.0)
             else:
-                settled = world.settled_intents(begin, world.now, recipient=spec.change.agent)
+                settled = world.settled_intents(begin, world.now, recipient=spec.change.agent, path=_path(run))
                 samples = live_samples(settled, run.served, frozenset(run.cohort), begin, spec.analysis.bucket)
                 tenants = list(run.cohort)
                 _count_canary(run, samples.canary, world.now)
@@ -240,7 +247,7 @@ def roll_back(run: RolloutRun, stop: Callable[[], None]) -> None:
 
 def _unsettled(run: RolloutRun) -> bool:
     for nonce in run.served:
-        state = run.world.intent(nonce, "directory")
+        state = run.world.intent(nonce, _path(run))
         if state is not None and state.status not in SETTLED:
             return True
     return False
@@ -258,7 +265,7 @@ def blast_radius(run: RolloutRun) -> BlastRadius:
     retention compacting old rows loses nothing."""
     _note_served(run)
     world, agent = run.world, run.rollout.rollout.change.agent
-    late = [intent for intent in world.settled_intents(run.counted_until, world.now, recipient=agent)
+    late = [intent for intent in world.settled_intents(run.counted_until, world.now, recipient=agent, path=_path(run))
             if intent.nonce in run.served]
     if late:
         rest = live_samples(late, run.served, frozenset(), run.counted_until, run.rollout.rollout.analysis.bucket)
