@@ -254,6 +254,12 @@ class World:
                                           message.error_code, message.created_at, finished))
         return rows
 
+    def bus_attempts(self, since: float, until: float, recipient: str) -> list[tuple[str, str, int]]:
+        """``(nonce, sender, attempts so far)`` of each intent the bus accepted for
+        ``recipient`` in ``(since, until]``, in the store's order: retry amplification."""
+        return [(message.nonce, message.sender, message.attempts) for message in self.bus.by_nonce.values()
+                if message.recipient == recipient and since < message.created_at <= until]
+
     def end_fault(self, index: int) -> bool:
         """Revert the active fault ``index`` of ``scenario.faults`` now (the root cause is
         fixed); False if it is not active or cannot be reverted."""

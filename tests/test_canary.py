@@ -203,12 +203,15 @@ def test_aggressive_bus_retries_under_an_outage_are_caught_at_five_percent_and_r
     assert (interval["step"], interval["action"], interval["weight_pct"], interval["decision"]) == \
         (0, "canary", 5.0, "Failed")
     # The baseline's intents are still in Beam's schedule when the interval ends (the outage
-    # lasts 10 minutes): the judge has no data on both sides; Flagger's checks catch the
-    # cohort whose 11 attempts were spent within a minute.
+    # lasts 10 minutes), so latency and errors have too few settled on its side; the attempts
+    # each intent made (settled or not) show the cohort's 11 attempts spent within a minute.
     assert (interval["baseline"]["intents"], interval["canary"]["intents"], interval["canary"]["errors"]) == \
         (5, 42, 42)
-    assert interval["reason"] == ("Failed: threshold request_success_rate_pct 0 < min 95; request_duration_p99_ms "
-                                  "50961.6 > max 500 (judge: no metric had data on both sides: nothing to judge)")
+    assert [(m["name"], m["classification"]) for m in interval["judge"]["metrics"]] == [
+        ("latency_ms", "NoData"), ("error_rate_pct", "NoData"), ("attempts_per_intent", "High")]
+    assert interval["reason"] == ("Failed (< marginal 75): score 0: critical metric attempts_per_intent High "
+                                  "(shift +9, interval [+8, +9] vs baseline level 2); threshold "
+                                  "request_success_rate_pct 0 < min 95; request_duration_p99_ms 50961.6 > max 500")
     assert result["rollback"] == {"happened": True, "first_harmful_at": 600.0, "decided_at": 720.0,
                                   "completed_at": 791.0, "seconds": 191.0, "decision_to_complete_seconds": 71.0,
                                   "limit_seconds": 300.0, "completed_within_5_minutes": True}

@@ -358,7 +358,7 @@ CASES: tuple[Case, ...] = (
             "{dir}/r.yaml: scenario: expected a scenario file or one of canary-day, demo, partner-day, "
             "partner-incident, found 'nowhere'"),
     rollout("rollout judge metric unknown", ROLLOUT + "analysis: {judge: {metrics: [{name: cpu}]}}\n",
-            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, found 'cpu'"),
+            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, attempts_per_intent, found 'cpu'"),
     rollout("rollout no steps", ROLLOUT.split("steps:")[0] + "steps: []\n",
             "{dir}/r.yaml: steps: expected at least 1 item, found []"),
     option("rollout name unknown", "canary nope --out {dir}/out",

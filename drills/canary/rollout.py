@@ -27,9 +27,10 @@ from simulator.scenario.tenants import TenantName
 
 #: The longest a whole rollout may run in virtual time (warm-up and every step): 7 days.
 MAX_ROLLOUT_SECONDS: Final[float] = 7 * 86400.0
-#: What a rollout's metrics are called: per-intent delivery latency, and the percentage of
-#: intents that failed per tenant and bucket of ``analysis.bucket`` seconds.
-METRIC_NAMES: Final[tuple[str, ...]] = ("latency_ms", "error_rate_pct")
+#: What a rollout's metrics are called: per-intent delivery latency, the percentage of
+#: intents that failed per tenant and bucket of ``analysis.bucket`` seconds, and (bus
+#: rollouts) the attempts per intent accepted in the interval.
+METRIC_NAMES: Final[tuple[str, ...]] = ("latency_ms", "error_rate_pct", "attempts_per_intent")
 
 
 class RolloutError(InputError):

@@ -17,7 +17,7 @@ from drills.canary.result import (
     BlastRadius, CanaryResult, ChartPoint, CohortFigures, IntervalVerdict, RollbackReport,
 )
 from drills.canary.rollout import CanaryStep, PauseStep, Rollout, ShadowStep
-from drills.canary.samples import CohortSample, IntervalSamples, live_samples, shadow_samples
+from drills.canary.samples import CohortSample, IntervalSamples, add_attempts, live_samples, shadow_samples
 from drills.canary.thresholds import check_thresholds
 from simulator import ShadowAnswer, StagedChange, World
 from simulator.world import IntentPath
@@ -94,8 +94,10 @@ def _judge(run: RolloutRun, samples: IntervalSamples) -> tuple[JudgeResult, Any,
     enough = [side if side.intents >= analysis.min_samples else CohortSample()
               for side in (samples.baseline, samples.canary)]
     base, new = enough
+    tried = [side.attempts if len(side.attempts) >= analysis.min_samples else [] for side in (samples.baseline,
+                                                                                            samples.canary)]
     values = {"latency_ms": (base.latency_ms, new.latency_ms),
-              "error_rate_pct": (base.error_rates(), new.error_rates())}
+              "error_rate_pct": (base.error_rates(), new.error_rates()), "attempts_per_intent": (tried[0], tried[1])}
     result = judge({metric.name: values[metric.name] for metric in analysis.judge.metrics}, analysis.judge)
     thresholds = check_thresholds({"request_success_rate_pct": new.success_rate_pct(),
                                    "request_duration_p99_ms": new.p99_ms()}, analysis.thresholds)
@@ -196,6 +198,9 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
             else:
                 settled = world.settled_intents(begin, world.now, recipient=spec.change.agent, path=_path(run))
                 samples = live_samples(settled, run.served, frozenset(run.cohort), begin, spec.analysis.bucket)
+                if _path(run) == "bus":
+                    add_attempts(samples, world.bus_attempts(begin, world.now, spec.change.agent), run.served,
+                                 frozenset(run.cohort))
                 tenants = list(run.cohort)
                 _count_canary(run, samples.canary, world.now)
                 _chart_live(run, begin, world.now, step.action, exposure)
