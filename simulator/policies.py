@@ -12,7 +12,9 @@ from simulator.beam.budget import RetryBudget
 from simulator.beam.bus import BreakerMaker, BudgetMaker
 from simulator.beam.retry import RetryPolicy, retry_policy
 from simulator.scenario.model import BusSpec
-from simulator.scenario.policies import BeamRetry, CircuitBreakerSpec, ClientRetrySpec, NoRetrySpec, RetryBudgetSpec
+from simulator.scenario.policies import (
+    BeamRetry, CircuitBreakerSpec, ClientRetrySpec, NoRetrySpec, Preset, RetryBudgetSpec,
+)
 
 #: The world's random stream jittered bus retry presets draw from.
 BUS_RETRY_STREAM = "retry:bus"
@@ -32,9 +34,14 @@ class BusRetry(NamedTuple):
 def bus_retry(spec: BusSpec, stream: random.Random | None = None) -> BusRetry:
     """The retry policy ``spec`` selects, drawing from ``stream`` (the world's
     :data:`BUS_RETRY_STREAM`; none is needed to ask for spans and bounds)."""
-    chosen = spec.retry_policy
+    return preset_retry(spec.retry_policy, spec.max_retries, stream)
+
+
+def preset_retry(chosen: Preset, beam_attempts: int, stream: random.Random | None = None) -> BusRetry:
+    """The bus retry policy preset ``chosen`` names, drawing from ``stream``; ``beam`` keeps
+    ``beam_attempts`` (the bus's ``max_retries``), the others their own retries."""
     if isinstance(chosen, BeamRetry):
-        return BusRetry(retry_policy("beam"), spec.max_retries)
+        return BusRetry(retry_policy("beam"), beam_attempts)
     if isinstance(chosen, NoRetrySpec):
         return BusRetry(retry_policy("none", stream), 0)
     knobs = chosen.model_dump(exclude={"preset", "max_retries"})

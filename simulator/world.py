@@ -25,7 +25,7 @@ from simulator.beam.links import Links
 from simulator.beam.relay import Frame
 from simulator.beam.retry import follows_schedule
 from simulator.beam.security import Security
-from simulator.changes import AgentVersionChange, StagedChange
+from simulator.changes import Change, RetryPolicyChange, StagedAgentVersion, StagedChange, StagedRetryPolicy
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
 from simulator.kernel.events import EventStream, Sink, clock
@@ -219,16 +219,18 @@ class World:
         """Send one intent now as agent ``sender`` would (nobody waits for the answer)."""
         self.traffic.send(sender, recipient, intent, payload, nonce, via)
 
-    def stage_change(self, change: AgentVersionChange) -> StagedChange:
+    def stage_change(self, change: Change) -> StagedChange:
         """Install ``change`` (:mod:`simulator.changes`), exposed to no tenant until its
-        handle says so. Raises ValueError for an agent the world does not have, or one
-        running a scripted handler (the demo's desk and warehouse)."""
+        handle says so. Raises ValueError for an agent the world does not have, or (for an
+        agent version) one running a scripted handler (the demo's desk and warehouse)."""
         agent = self.agents.get(change.agent)
         if agent is None:
             raise ValueError(f"no agent {change.agent!r} in this world")
+        if isinstance(change, RetryPolicyChange):
+            return StagedRetryPolicy(change, self.bus, self.rng)
         if agent.handler is not None:
             raise ValueError(f"agent {change.agent!r} runs a scripted handler; a version change needs a plain agent")
-        return StagedChange(change, agent, self.rng)
+        return StagedAgentVersion(change, agent, self.rng)
 
     def settled_intents(self, since: float, until: float, recipient: str | None = None,
                         path: IntentPath = "directory") -> list[SettledIntent]:
@@ -251,6 +253,12 @@ class World:
                 rows.append(SettledIntent(message.nonce, "bus", message.sender, message.recipient, message.status,
                                           message.error_code, message.created_at, finished))
         return rows
+
+    def bus_attempts(self, since: float, until: float, recipient: str) -> list[tuple[str, str, int]]:
+        """``(nonce, sender, attempts so far)`` of each intent the bus accepted for
+        ``recipient`` in ``(since, until]``, in the store's order: retry amplification."""
+        return [(message.nonce, message.sender, message.attempts) for message in self.bus.by_nonce.values()
+                if message.recipient == recipient and since < message.created_at <= until]
 
     def end_fault(self, index: int) -> bool:
         """Revert the active fault ``index`` of ``scenario.faults`` now (the root cause is

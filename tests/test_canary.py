@@ -17,7 +17,7 @@ from conftest import beamdrill
 from drills.canary.builtin import builtin_rollouts
 from drills.canary.cohorts import cohort_order, exposure_pct, grow_cohort, traffic_shares
 from drills.canary.rollout import load_rollout
-from simulator import AgentVersionChange, World, load_scenario, parse_scenario, tenant_of
+from simulator import AgentVersionChange, RetryPolicyChange, World, load_scenario, parse_scenario, tenant_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY_DAY = ROOT / "drills" / "scenarios" / "canary-day.yaml"
@@ -153,9 +153,9 @@ def rollouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, d
     return done
 
 
-def test_there_are_three_built_in_rollouts() -> None:
+def test_there_are_four_built_in_rollouts() -> None:
     assert [path.stem for path in builtin_rollouts()] == [
-        "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow"]
+        "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow", "bus-aggressive-retries"]
 
 
 def test_the_harmless_change_is_promoted(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
@@ -191,6 +191,32 @@ def test_the_slow_version_is_caught_at_five_percent_and_rolled_back_within_five_
                                   "limit_seconds": 300.0, "completed_within_5_minutes": True}
     assert result["blast_radius"] == {"intents": 85, "tenants": ["buynlarge", "cogswell", "dunder", "zorg"],
                                       "failed": 0, "dead_lettered": 0, "shadowed": 0}
+
+
+def test_aggressive_bus_retries_under_an_outage_are_caught_at_five_percent_and_rolled_back_within_five_minutes(
+        rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
+    code, result = rollouts["bus-aggressive-retries"]
+    assert (code, result["decision"], result["promoted"]) == (1, "Failed", False)
+    assert result["change"] == ("bus retries to assistant@beamco.beam.directory version aggressive: "
+                                "fixed (base 1, cap 480, max_retries 10)")
+    [interval] = result["intervals"]
+    assert (interval["step"], interval["action"], interval["weight_pct"], interval["decision"]) == \
+        (0, "canary", 5.0, "Failed")
+    # The baseline's intents are still in Beam's schedule when the interval ends (the outage
+    # lasts 10 minutes), so latency and errors have too few settled on its side; the attempts
+    # each intent made (settled or not) show the cohort's 11 attempts spent within a minute.
+    assert (interval["baseline"]["intents"], interval["canary"]["intents"], interval["canary"]["errors"]) == \
+        (5, 42, 42)
+    assert [(m["name"], m["classification"]) for m in interval["judge"]["metrics"]] == [
+        ("latency_ms", "NoData"), ("error_rate_pct", "NoData"), ("attempts_per_intent", "High")]
+    assert interval["reason"] == ("Failed (< marginal 75): score 0: critical metric attempts_per_intent High "
+                                  "(shift +9, interval [+8, +9] vs baseline level 2); threshold "
+                                  "request_success_rate_pct 0 < min 95; request_duration_p99_ms 50961.6 > max 500")
+    assert result["rollback"] == {"happened": True, "first_harmful_at": 600.0, "decided_at": 720.0,
+                                  "completed_at": 791.0, "seconds": 191.0, "decision_to_complete_seconds": 71.0,
+                                  "limit_seconds": 300.0, "completed_within_5_minutes": True}
+    assert result["blast_radius"] == {"intents": 81, "tenants": ["buynlarge", "cogswell", "dunder", "zorg"],
+                                      "failed": 79, "dead_lettered": 81, "shadowed": 0}
 
 
 def test_the_pilot_only_rollout_is_too_small_to_judge(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
@@ -288,9 +314,10 @@ def test_canary_power_counts_how_often_the_slow_version_is_caught_at_the_first_s
 
 
 @settings(max_examples=8, deadline=None)
-@given(st.integers(0, 2**32), st.floats(0.1, 5.0), st.floats(0.0, 1.0), st.sampled_from(["off", "shadow"]))
+@given(st.integers(0, 2**32), st.floats(0.1, 5.0), st.floats(0.0, 1.0), st.sampled_from(["off", "shadow"]),
+       st.sampled_from(["fixed", "full_jitter", "decorrelated_jitter", "none", "beam"]), st.integers(0, 20))
 def test_a_change_that_is_not_live_never_changes_an_outcome(seed: int, factor: float, failure_rate: float,
-                                                             exposure: str) -> None:
+                                                             exposure: str, preset: str, retries: int) -> None:
     scenario = parse_scenario(yaml.safe_load(SMALL))
     reference = World(scenario, seed=seed)
     reference.run(until=60.0, steps=1)
@@ -300,3 +327,64 @@ def test_a_change_that_is_not_live_never_changes_an_outcome(seed: int, factor: f
     staged.expose(["acme"], exposure)  # type: ignore[arg-type]
     changed.run(until=60.0, steps=1)
     assert _outcomes(changed) == _outcomes(reference) and staged.served == []
+    # A retry policy change staged off (it has no shadow) leaves every bus row as it was.
+    bus_reference = World(parse_scenario(yaml.safe_load(BUS_SMALL)), seed=seed)
+    bus_reference.run(until=300.0, steps=1)
+    bus_changed = World(parse_scenario(yaml.safe_load(BUS_SMALL)), seed=seed)
+    policy = preset if preset in ("beam", "none") else {"preset": preset, "base": 1 + factor, "max_retries": retries}
+    staged = bus_changed.stage_change(RetryPolicyChange(kind="retry_policy", agent=SVC, retry_policy=policy))
+    staged.expose(["acme", "globex"], "off")
+    bus_changed.run(until=300.0, steps=1)
+    assert _bus_rows(bus_changed) == _bus_rows(bus_reference) and staged.served == []
+
+
+# -- a retry policy change -----------------------------------------------------------------------
+
+BUS_SMALL = SMALL.replace("rate: 0.2}", "rate: 0.2, via: bus}").replace("failure_rate: 0.1", "failure_rate: 0.5")
+
+
+def _bus_rows(world: World) -> list[tuple[str, str, int, int, int, float | None]]:
+    return [(msg.nonce, msg.status, msg.attempts, msg.retry_count, msg.max_retries, msg.next_retry_at)
+            for msg in world.bus.by_nonce.values()]
+
+
+def _aggressive() -> RetryPolicyChange:
+    return RetryPolicyChange(kind="retry_policy", agent=SVC,
+                             retry_policy={"preset": "fixed", "base": "1s", "max_retries": 10})
+
+
+def test_a_live_retry_policy_pins_its_cohorts_bus_intents_to_the_changed_preset() -> None:
+    reference = World(parse_scenario(yaml.safe_load(BUS_SMALL)), seed=3)
+    reference.run(until=600.0, steps=1)
+    world = World(parse_scenario(yaml.safe_load(BUS_SMALL)), seed=3)
+    staged = world.stage_change(_aggressive())
+    staged.expose(["acme"], "live")
+    world.run(until=600.0, steps=1)
+    served = set(staged.served)
+    assert (reference.bus.attempts, reference.bus.retries, reference.bus.dead_letters_total) == (347, 175, 14)
+    assert (world.bus.attempts, world.bus.retries, world.bus.dead_letters_total, len(served)) == (355, 183, 15, 88)
+    assert {tenant_of(world.bus.by_nonce[nonce].sender) for nonce in served} == {"acme"}
+    assert {world.bus.by_nonce[nonce].max_retries for nonce in served} == {10}
+    assert {msg.max_retries for msg in world.bus.by_nonce.values() if msg.nonce not in served} == {5}
+    assert sum(world.bus.by_nonce[nonce].attempts for nonce in served) == 226
+    assert staged.change.describe() == ("bus retries to svc@beamco.beam.directory version canary: "
+                                        "fixed (base 1, cap 480, max_retries 10)")
+
+
+def test_a_retry_policy_rolled_back_keeps_the_intents_it_pinned_and_pins_no_more() -> None:
+    world = World(parse_scenario(yaml.safe_load(BUS_SMALL)), seed=3)
+    staged = world.stage_change(_aggressive())
+    staged.expose(["acme", "globex"], "live", at=60.0)
+    staged.roll_back(at=120.0)
+    world.run(until=600.0, steps=1)
+    created = sorted(world.bus.by_nonce[nonce].created_at for nonce in staged.served)
+    assert (len(created), created[0] >= 60.0, created[-1] < 120.0) == (20, True, True)
+    assert {world.bus.by_nonce[nonce].max_retries for nonce in staged.served} == {10}
+    assert (staged.exposure, staged.cohort) == ("off", frozenset())
+
+
+def test_a_retry_policy_has_no_shadow() -> None:
+    staged = World(parse_scenario(yaml.safe_load(BUS_SMALL)), seed=3).stage_change(_aggressive())
+    with pytest.raises(ValueError, match="a retry_policy change has no shadow .* expose svc@beamco.beam.directory "
+                                         "version canary live or off"):
+        staged.expose(["acme"], "shadow")

@@ -36,6 +36,9 @@ DRILL = ("title: t\nrehearses: dead-letter\nscenario: {demo}\nduration: 5m\n"
 SWEEP = "name: s\nscenario: {demo}\ngrid:\n  - {path: bus.max_retries, values: [2, 5]}\n"
 ROLLOUT = ("name: r\nscenario: canary-day\nchange: {kind: agent_version, agent: assistant@beamco.beam.directory}\n"
            "steps:\n  - {action: canary, weight: 5, duration: 4m}\n")
+RETRY_ROLLOUT = ROLLOUT.replace("{kind: agent_version, agent: assistant@beamco.beam.directory}",
+                               "{kind: retry_policy, agent: assistant@beamco.beam.directory, "
+                               "retry_policy: {preset: fixed, base: 1s}}")
 DURATION = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
 RATE = "a rate like 10/s, 30/min, 600/h or a number per second"
 
@@ -332,7 +335,16 @@ CASES: tuple[Case, ...] = (
     rollout("rollout step action unknown", ROLLOUT.replace("action: canary", "action: blue-green"),
             "{dir}/r.yaml: steps[0].action: expected a kind among 'shadow', 'canary', 'pause', found 'blue-green'"),
     rollout("rollout change kind unknown", ROLLOUT.replace("agent_version", "feature_flag"),
-            "{dir}/r.yaml: change.kind: expected a kind among 'agent_version', found 'feature_flag'"),
+            "{dir}/r.yaml: change.kind: expected a kind among 'agent_version', 'retry_policy', found 'feature_flag'"),
+    rollout("rollout retry preset unknown", RETRY_ROLLOUT.replace("retry_policy: {preset: fixed, base: 1s}", "retry_policy: fast"),
+            "{dir}/r.yaml: change.retry_policy.preset: expected a kind among 'beam', 'none', 'fixed', 'exponential', "
+            "'full_jitter', 'equal_jitter', 'decorrelated_jitter', found 'fast'"),
+    rollout("rollout retry change shadowed, no bus route", RETRY_ROLLOUT.replace(
+        "steps:\n", "steps:\n  - {action: shadow, duration: 4m}\n"),
+            "{dir}/r.yaml: change.agent: expected an agent some bus route (via: bus) sends to, as a retry_policy change "
+            "acts on bus intents, found 'assistant@beamco.beam.directory'",
+            "{dir}/r.yaml: steps[0].action: expected canary or pause steps: a retry_policy change has no shadow "
+            "(retries cannot be mirrored and discarded), found shadow"),
     rollout("rollout agent unknown", ROLLOUT.replace("assistant@beamco", "nobody@beamco"),
             "{dir}/r.yaml: change.agent: expected one of the scenario's agents, found 'nobody@beamco.beam.directory'"),
     rollout("rollout failure rate above 1", ROLLOUT.replace("beam.directory}", "beam.directory, failure_rate: 2}"),
@@ -346,12 +358,12 @@ CASES: tuple[Case, ...] = (
             "{dir}/r.yaml: scenario: expected a scenario file or one of canary-day, demo, partner-day, "
             "partner-incident, found 'nowhere'"),
     rollout("rollout judge metric unknown", ROLLOUT + "analysis: {judge: {metrics: [{name: cpu}]}}\n",
-            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, found 'cpu'"),
+            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, attempts_per_intent, found 'cpu'"),
     rollout("rollout no steps", ROLLOUT.split("steps:")[0] + "steps: []\n",
             "{dir}/r.yaml: steps: expected at least 1 item, found []"),
     option("rollout name unknown", "canary nope --out {dir}/out",
            "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, "
-           "assistant-v2-harmless, assistant-v3-slow, found 'nope'"),
+           "assistant-v2-harmless, assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
     option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
            "(command line): --seed: expected a non-negative integer, found -1"),
 )

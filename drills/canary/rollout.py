@@ -27,9 +27,10 @@ from simulator.scenario.tenants import TenantName
 
 #: The longest a whole rollout may run in virtual time (warm-up and every step): 7 days.
 MAX_ROLLOUT_SECONDS: Final[float] = 7 * 86400.0
-#: What a rollout's metrics are called: per-intent delivery latency, and the percentage of
-#: intents that failed per tenant and bucket of ``analysis.bucket`` seconds.
-METRIC_NAMES: Final[tuple[str, ...]] = ("latency_ms", "error_rate_pct")
+#: What a rollout's metrics are called: per-intent delivery latency, the percentage of
+#: intents that failed per tenant and bucket of ``analysis.bucket`` seconds, and (bus
+#: rollouts) the attempts per intent accepted in the interval.
+METRIC_NAMES: Final[tuple[str, ...]] = ("latency_ms", "error_rate_pct", "attempts_per_intent")
 
 
 class RolloutError(InputError):
@@ -160,6 +161,10 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
     elif not any(route.recipient == change.agent for route in scenario.traffic.routes):
         problems.append(Problem(file=file, field="change.agent",
                                 message=f"expected an agent some traffic route sends to, found {change.agent!r}"))
+    elif change.kind == "retry_policy" and not any(route.recipient == change.agent and route.via == "bus"
+                                                    for route in scenario.traffic.routes):
+        problems.append(Problem(file=file, field="change.agent", message=f"expected an agent some bus route "
+                                f"(via: bus) sends to, as a retry_policy change acts on bus intents, found {change.agent!r}"))
     tenants = {tenant_of(route.sender) for route in scenario.traffic.routes if route.recipient == change.agent}
     first = True
     weight = 0.0
@@ -168,6 +173,10 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
             problems.append(Problem(file=file, field=f"steps[{index}].duration",
                                     message=f"expected at least one analysis interval "
                                             f"({rollout.analysis.interval:g} s), found {step.duration:g} s"))
+        if isinstance(step, ShadowStep) and change.kind == "retry_policy":
+            problems.append(Problem(file=file, field=f"steps[{index}].action",
+                                    message="expected canary or pause steps: a retry_policy change has no shadow "
+                                            "(retries cannot be mirrored and discarded), found shadow"))
         if not isinstance(step, CanaryStep):
             continue
         if first and step.weight > rollout.max_tenant_exposure_pct:

@@ -17,9 +17,10 @@ from drills.canary.result import (
     BlastRadius, CanaryResult, ChartPoint, CohortFigures, IntervalVerdict, RollbackReport,
 )
 from drills.canary.rollout import CanaryStep, PauseStep, Rollout, ShadowStep
-from drills.canary.samples import CohortSample, IntervalSamples, live_samples, shadow_samples
+from drills.canary.samples import CohortSample, IntervalSamples, add_attempts, live_samples, shadow_samples
 from drills.canary.thresholds import check_thresholds
 from simulator import ShadowAnswer, StagedChange, World
+from simulator.world import IntentPath
 
 #: How often, in virtual seconds, a rollback checks whether the new version's last intent settled.
 DRAIN_STEP = 1.0
@@ -27,8 +28,8 @@ DRAIN_STEP = 1.0
 DRAIN_LIMIT = 3600.0
 #: The chart's resolution: the longest window one chart point covers, in virtual seconds.
 CHART_WINDOW = 30.0
-#: Final statuses of a directory row.
-SETTLED = frozenset({"acked", "failed", "delivered"})
+#: Final statuses of a directory row or a bus row.
+SETTLED = frozenset({"acked", "failed", "delivered", "dead_letter"})
 
 
 @dataclass
@@ -74,6 +75,12 @@ def start(rollout: Rollout, seed: int) -> RolloutRun:
     return run
 
 
+def _path(run: RolloutRun) -> IntentPath:
+    """Where the change's intents are held: a retry policy acts on the bus's rows, an agent
+    version on the directory's."""
+    return "bus" if run.rollout.rollout.change.kind == "retry_policy" else "directory"
+
+
 def _figures(sample: CohortSample) -> CohortFigures:
     rates = sample.success_rate_pct()
     return CohortFigures(intents=sample.intents, errors=sample.errors, latency_median_ms=sample.median_ms(),
@@ -87,8 +94,10 @@ def _judge(run: RolloutRun, samples: IntervalSamples) -> tuple[JudgeResult, Any,
     enough = [side if side.intents >= analysis.min_samples else CohortSample()
               for side in (samples.baseline, samples.canary)]
     base, new = enough
+    tried = [side.attempts if len(side.attempts) >= analysis.min_samples else [] for side in (samples.baseline,
+                                                                                            samples.canary)]
     values = {"latency_ms": (base.latency_ms, new.latency_ms),
-              "error_rate_pct": (base.error_rates(), new.error_rates())}
+              "error_rate_pct": (base.error_rates(), new.error_rates()), "attempts_per_intent": (tried[0], tried[1])}
     result = judge({metric.name: values[metric.name] for metric in analysis.judge.metrics}, analysis.judge)
     thresholds = check_thresholds({"request_success_rate_pct": new.success_rate_pct(),
                                    "request_duration_p99_ms": new.p99_ms()}, analysis.thresholds)
@@ -118,7 +127,7 @@ def _chart_live(run: RolloutRun, begin: float, end: float, phase: Any, exposure:
     """Add the chart points of ``(begin, end]`` from the intents settled then."""
     spec = run.rollout.rollout
     for low, high in _windows(begin, end):
-        settled = run.world.settled_intents(low, high, recipient=spec.change.agent)
+        settled = run.world.settled_intents(low, high, recipient=spec.change.agent, path=_path(run))
         samples = live_samples(settled, run.served, frozenset(run.cohort), low, spec.analysis.bucket)
         run.chart.append(ChartPoint(start=low, end=high, phase=phase, exposure_pct=exposure,
                                     baseline=_figures(samples.baseline), canary=_figures(samples.canary)))
@@ -187,8 +196,11 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
                 tenants = everyone
                 _chart_shadow(run, begin, world.now, 0.0)
             else:
-                settled = world.settled_intents(begin, world.now, recipient=spec.change.agent)
+                settled = world.settled_intents(begin, world.now, recipient=spec.change.agent, path=_path(run))
                 samples = live_samples(settled, run.served, frozenset(run.cohort), begin, spec.analysis.bucket)
+                if _path(run) == "bus":
+                    add_attempts(samples, world.bus_attempts(begin, world.now, spec.change.agent), run.served,
+                                 frozenset(run.cohort))
                 tenants = list(run.cohort)
                 _count_canary(run, samples.canary, world.now)
                 _chart_live(run, begin, world.now, step.action, exposure)
@@ -240,7 +252,7 @@ def roll_back(run: RolloutRun, stop: Callable[[], None]) -> None:
 
 def _unsettled(run: RolloutRun) -> bool:
     for nonce in run.served:
-        state = run.world.intent(nonce, "directory")
+        state = run.world.intent(nonce, _path(run))
         if state is not None and state.status not in SETTLED:
             return True
     return False
@@ -258,7 +270,7 @@ def blast_radius(run: RolloutRun) -> BlastRadius:
     retention compacting old rows loses nothing."""
     _note_served(run)
     world, agent = run.world, run.rollout.rollout.change.agent
-    late = [intent for intent in world.settled_intents(run.counted_until, world.now, recipient=agent)
+    late = [intent for intent in world.settled_intents(run.counted_until, world.now, recipient=agent, path=_path(run))
             if intent.nonce in run.served]
     if late:
         rest = live_samples(late, run.served, frozenset(), run.counted_until, run.rollout.rollout.analysis.bucket)

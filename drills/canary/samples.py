@@ -5,7 +5,9 @@ canary cohort is every intent the new version answered, the baseline every inten
 tenant outside the cohort. A shadow period compares, intent by intent, the agent's own
 answer with the one the shadow worked out (common random numbers: the same draws).
 Metrics: ``latency_ms`` per intent (accepted to settled; in a shadow, the agent's
-answering time) and ``error_rate_pct`` per tenant and bucket of the interval.
+answering time) and ``error_rate_pct`` per tenant and bucket of the interval; on the bus,
+``attempts_per_intent``: the attempts each intent accepted in the interval made by its end
+(retry amplification; in flight or settled, so a cohort still retrying has data).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class CohortSample:
     latency_ms: list[float] = field(default_factory=list)
     #: Per (tenant, bucket): intents settled, and how many of them were errors.
     buckets: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    #: Attempts per intent accepted in the interval (bus rollouts only).
+    attempts: list[float] = field(default_factory=list)
 
     def add(self, tenant: str, bucket: int, latency_ms: float, error: bool) -> None:
         """Count one settled intent."""
@@ -92,6 +96,17 @@ def live_samples(settled: list[SettledIntent], served: set[str], cohort: frozens
         elif tenant not in cohort:
             samples.baseline.add(tenant, index, latency, error)
     return samples
+
+
+def add_attempts(samples: IntervalSamples, accepted: list[tuple[str, str, int]], served: set[str],
+                 cohort: frozenset[str]) -> None:
+    """Add each accepted intent's ``(nonce, sender, attempts)`` to its cohort's attempts:
+    the new version's (``served``) or a tenant's outside ``cohort``."""
+    for nonce, sender, attempts in accepted:
+        if nonce in served:
+            samples.canary.attempts.append(float(attempts))
+        elif tenant_of(sender) not in cohort:
+            samples.baseline.attempts.append(float(attempts))
 
 
 def shadow_samples(answers: list[tuple[float, ShadowAnswer]], start: float, bucket: float) -> IntervalSamples:

@@ -32,7 +32,7 @@ EXIT_CODES = {"Successful": 0, "Failed": 1, "Inconclusive": 1}
 def canary(
     rollout_file: Annotated[str, typer.Argument(metavar="ROLLOUT", help="Rollout YAML file, or a built-in "
                                                 "rollout's name (assistant-v2-harmless, assistant-v3-slow, "
-                                                "assistant-pilot-too-small).")],
+                                                "assistant-pilot-too-small, bus-aggressive-retries).")],
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the rollout's seed, else its "
                                                      "scenario's).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Result directory (default runs/canary/NAME).")] = None,

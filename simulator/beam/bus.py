@@ -32,6 +32,7 @@ from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.retention import Retention
 from simulator.beam.retry import RetryPolicy, is_retryable
+from simulator.beam.retryseam import RetrySeam
 from simulator.kernel.rng import random_hex_id
 
 __all__ = ["CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED", "INTERNAL_ERROR", "UNREACHABLE", "Bus",
@@ -169,6 +170,8 @@ class Bus:
         self._breaker_caller: str | None = None  # the nonce whose call a breaker transition follows
         #: False while the process is down (its store destroyed, awaiting a restore).
         self.up = True
+        #: Picks each new intent's retry policy (a staged change); None: the bus's own for all.
+        self.seam: RetrySeam | None = None
         self._worker = env.process(self._run_worker(self._epoch))
 
     def watch(self) -> None:
@@ -214,6 +217,8 @@ class Bus:
             return self._refuse(answer, nonce, 429, "RATE_LIMIT_EXCEEDED",
                                 f"Rate limit exceeded for {sender} (max {self.rate_limit}/min)")
         msg = self._insert(sender, recipient, intent, payload, nonce, priority, self.max_retries, None)
+        if self.seam is not None:
+            self.seam.pin(msg)
         created_at = msg.created_at
         if self.budgets is not None:
             self._budget(msg).deposit(created_at)
@@ -285,7 +290,7 @@ class Bus:
             self._deliver(msg)
             return "delivered"
         if is_retryable(attempt.error_code, attempt.http_status):
-            if self._beam_retries:  # Beam's sendMessage: the first failure is always retried
+            if self._beam_retries and self._policy(msg) is self.policy:  # Beam's sendMessage: the first failure is always retried
                 self._schedule_retry(msg, 1, base_time, attempt)
                 return "queued"
             return "queued" if self._retry(msg, 1, base_time, attempt) else "dead_letter"
@@ -393,7 +398,7 @@ class Bus:
         """After a retryable failure (the row's ``retry_count``-th): schedule the retry, or
         dead-letter the row when the policy gives up or the retry budget refuses. Return
         whether a retry was scheduled. (The worker's path inlines the same steps.)"""
-        if self.policy.gives_up(retry_count, msg.max_retries):
+        if self._policy(msg).gives_up(retry_count, msg.max_retries):
             self._dead_letter(msg, attempt)
             return False
         if self.budgets is not None and not self._budget(msg).try_withdraw(self.env.now):
@@ -403,18 +408,24 @@ class Bus:
         return True
 
     def _schedule_retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> None:
-        delay = self.policy.retry_delay(retry_count, msg.nonce, msg.backoff)
+        policy = self._policy(msg)
+        delay = policy.retry_delay(retry_count, msg.nonce, msg.backoff)
         msg.backoff = delay
         schedule_retry(self.ledger, msg, retry_count, base_time + delay, attempt.error or "")
         msg.error_code = attempt.error_code
         self._enqueue(msg, base_time + delay)
         if self.events.active:
-            if self._policy_name is None:
+            name = self._policy_name if policy is self.policy else policy.name
+            if name is None:
                 self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
                                  next_retry_at=msg.next_retry_at, code=attempt.error_code)
             else:
                 self.events.emit("retry_scheduled", msg.nonce, retry_count=retry_count, delay=delay,
-                                 next_retry_at=msg.next_retry_at, code=attempt.error_code, policy=self._policy_name)
+                                 next_retry_at=msg.next_retry_at, code=attempt.error_code, policy=name)
+
+    def _policy(self, msg: BusMessage) -> RetryPolicy:
+        """The retry policy ``msg`` was sent under (:mod:`simulator.beam.retryseam`)."""
+        return self.policy if self.seam is None else self.seam.policy_of(msg, self.policy)
 
     # -- retry budget and circuit breaker ----------------------------------------------
 
@@ -533,7 +544,7 @@ class Bus:
                 self._dead_letter(msg, attempt)
             else:
                 new_count = retry_count + 1
-                if self.policy.gives_up(new_count, msg.max_retries):
+                if self._policy(msg).gives_up(new_count, msg.max_retries):
                     self._dead_letter(msg, attempt)
                 elif self.budgets is None or self._budget(msg).try_withdraw(self.env.now):
                     self._schedule_retry(msg, new_count, self.env.now, attempt)
