@@ -167,7 +167,7 @@ class SampleStore:
             point_label = _POINT_LABEL.get(self.families[series.family].type)
             key = series.labels if point_label is None else tuple(p for p in series.labels if p[0] != point_label)
             metrics[series.family].setdefault(key, []).append(series)
-        stamps = [_timestamp(epoch_s + t) for t in self.times]
+        stamps = [f" {_timestamp(epoch_s + t)}\n" for t in self.times]  # each line's end
         numbers: dict[float, str] = {}  # counters repeat their values from scrape to scrape
         written = 0
         for family, by_labels in zip(self.families, metrics):
@@ -175,6 +175,17 @@ class SampleStore:
             for group in by_labels.values():
                 lines: list[str] = []
                 heads = [f"{s.name}{_label_text(s.labels)} " for s in group]
+                if len(group) == 1:  # most metrics: one series, its points in order
+                    head, series = heads[0], group[0]
+                    for stamp, value in zip(stamps[series.first:], series.values):
+                        if value == value:
+                            text = numbers.get(value)
+                            if text is None:
+                                text = numbers[value] = _number(value)
+                            lines.append(f"{head}{text}{stamp}")
+                    written += len(lines)
+                    stream.write("".join(lines))
+                    continue
                 start = min(s.first for s in group)
                 end = max(s.first + len(s.values) for s in group)
                 for position in range(start, end):
@@ -187,7 +198,7 @@ class SampleStore:
                                 text = numbers.get(value)
                                 if text is None:
                                     text = numbers[value] = _number(value)
-                                lines.append(f"{head}{text} {stamp}\n")
+                                lines.append(f"{head}{text}{stamp}")
                 written += len(lines)
                 stream.write("".join(lines))
         stream.write(more)
