@@ -44,7 +44,7 @@ def seeded_random(seed: int) -> random.Random:
     ``__init__`` and ``seed`` wrappers (a world with 10,000 agents seeds 20,000 streams)."""
     stream: random.Random = _new_random(random.Random)
     _seed_random(stream, seed)
-    stream.gauss_next = None
+    stream.gauss_next = None  # type: ignore[attr-defined]  # set by random.Random.seed, untyped
     return stream
 
 
