@@ -114,7 +114,9 @@ class _Builder:
         first_chars = self.loader.yaml_implicit_resolvers
         plain_is_str = None not in first_chars  # no resolver matches every first character
         plain_tags = self.plain_tags
-        top = self.stack[-1]
+        max_depth = self.max_depth
+        stack = self.stack
+        top = stack[-1]
         try:
             while (event := get_event()) is not None:
                 kind = event.__class__
@@ -141,11 +143,34 @@ class _Builder:
                             continue
                     self._any_scalar(event)
                 elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                    self._open(event, kind is yaml.MappingStartEvent)
-                    top = self.stack[-1]
+                    # The usual collection: no tag or anchor, while building, within the depth.
+                    if event.tag is None and event.anchor is None and self.building and self.depth < max_depth:
+                        self.depth += 1
+                        top = _Collection({} if kind is yaml.MappingStartEvent else [], None, self.nodes)
+                        self.nodes += 1
+                        stack.append(top)
+                    else:
+                        self._open(event, kind is yaml.MappingStartEvent)
+                        top = stack[-1]
                 elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                    self._close()
-                    top = self.stack[-1]
+                    # The usual end: no anchor, no merge, no repeated key, put where a value goes.
+                    done = top
+                    if done.anchor is None and done.clean and not done.merges and self.building:
+                        self.depth -= 1
+                        stack.pop()
+                        top = stack[-1]
+                        data = top.data
+                        if type(data) is list:
+                            data.append(done.data)
+                            continue
+                        if type(data) is dict and top.key is not _NO_KEY and top.key is not _MERGE_KEY:
+                            data[top.key] = done.data
+                            top.key = _NO_KEY
+                            continue
+                        self._add(done.data)
+                    else:
+                        self._close()
+                        top = stack[-1]
                 elif kind is yaml.AliasEvent:
                     self._alias(event)
                 elif kind is yaml.DocumentStartEvent:

@@ -22,6 +22,8 @@ from prometheus_client.metrics_core import Metric
 #: The label that tells apart the samples of one point, per family type.
 _POINT_LABEL: Final[dict[str, str]] = {"histogram": "le", "gaugehistogram": "le", "summary": "quantile"}
 
+_append: Final = array.append
+
 #: A series' label pairs, in the order its collector gave them.
 Labels = tuple[tuple[str, str], ...]
 
@@ -144,8 +146,8 @@ class SampleStore:
         position, new = self._position(now)
         if layout is self._layout and position == self._last + (1 if new else 0):
             if new:
-                for values_of, value in zip(self._arrays, values):
-                    values_of.append(value)
+                for _ in map(_append, self._arrays, values):  # the loop runs in C
+                    pass
             else:
                 for values_of, value in zip(self._arrays, values):
                     values_of[-1] = value
@@ -167,7 +169,7 @@ class SampleStore:
             point_label = _POINT_LABEL.get(self.families[series.family].type)
             key = series.labels if point_label is None else tuple(p for p in series.labels if p[0] != point_label)
             metrics[series.family].setdefault(key, []).append(series)
-        stamps = [_timestamp(epoch_s + t) for t in self.times]
+        stamps = [f" {_timestamp(epoch_s + t)}\n" for t in self.times]  # each line's end
         numbers: dict[float, str] = {}  # counters repeat their values from scrape to scrape
         written = 0
         for family, by_labels in zip(self.families, metrics):
@@ -175,6 +177,30 @@ class SampleStore:
             for group in by_labels.values():
                 lines: list[str] = []
                 heads = [f"{s.name}{_label_text(s.labels)} " for s in group]
+                first, length = group[0].first, len(group[0].values)
+                if len(group) == 1:  # most metrics: one series, its points in order
+                    head = heads[0]
+                    for stamp, value in zip(stamps[first:], group[0].values):
+                        if value == value:
+                            text = numbers.get(value)
+                            if text is None:
+                                text = numbers[value] = _number(value)
+                            lines.append(f"{head}{text}{stamp}")
+                    written += len(lines)
+                    stream.write("".join(lines))
+                    continue
+                if all(s.first == first and len(s.values) == length for s in group):
+                    # A histogram's buckets, count and sum, which share their scrapes.
+                    for stamp, point in zip(stamps[first:], zip(*[s.values for s in group])):
+                        for head, value in zip(heads, point):
+                            if value == value:
+                                text = numbers.get(value)
+                                if text is None:
+                                    text = numbers[value] = _number(value)
+                                lines.append(f"{head}{text}{stamp}")
+                    written += len(lines)
+                    stream.write("".join(lines))
+                    continue
                 start = min(s.first for s in group)
                 end = max(s.first + len(s.values) for s in group)
                 for position in range(start, end):
@@ -187,7 +213,7 @@ class SampleStore:
                                 text = numbers.get(value)
                                 if text is None:
                                     text = numbers[value] = _number(value)
-                                lines.append(f"{head}{text} {stamp}\n")
+                                lines.append(f"{head}{text}{stamp}")
                 written += len(lines)
                 stream.write("".join(lines))
         stream.write(more)
