@@ -17,7 +17,7 @@ from typing import Final
 
 from simulator.kernel.events import Event
 from simulator.operator.alertrules import Alert
-from simulator.scenario.readiness import BurnRateAlert, SloSpec
+from simulator.scenario.readiness import BurnRateAlert, SloSpec, burn_alert_id
 
 #: The directory path's final states an objective counts.
 _FINAL: Final[frozenset[str]] = frozenset({"acked", "failed"})
@@ -25,7 +25,7 @@ _FINAL: Final[frozenset[str]] = frozenset({"acked", "failed"})
 
 def alert_id(slo: SloSpec, alert: BurnRateAlert) -> str:
     """The alert id of one burn-rate alert: ``slo-<name>-burn-<long>s-<short>s``."""
-    return f"slo-{slo.name}-burn-{alert.long_window:g}s-{alert.short_window:g}s"
+    return burn_alert_id(slo, alert)
 
 
 class BurnRateMonitor:
@@ -38,6 +38,9 @@ class BurnRateMonitor:
         self._admitted: dict[str, float] = {}
         #: (finish time, acked, seconds since admission) of every intent finished within the horizon.
         self.finished: deque[tuple[float, bool, float]] = deque()
+        #: Every directory intent finished so far, and those bad for each objective (by name): the metrics' counters.
+        self.finished_total = 0
+        self.bad_total: dict[str, int] = {slo.name: 0 for slo in slos}
 
     def __call__(self, event: Event) -> None:
         """Note a directory intent's admission and its finish."""
@@ -48,18 +51,20 @@ class BurnRateMonitor:
             self._admitted.setdefault(nonce, time)
         elif data["to"] in _FINAL:
             start = self._admitted.pop(nonce, time)
-            self.finished.append((time, data["to"] == "acked", time - start))
+            acked = data["to"] == "acked"
+            self.finished.append((time, acked, time - start))
+            self.finished_total += 1
+            for slo in self.slos:
+                self.bad_total[slo.name] += _bad(slo, acked, time - start)
 
     def burn_rate(self, slo: SloSpec, window: float, now: float) -> float:
         """How many times faster than allowed ``slo``'s error budget burned over the last ``window`` seconds."""
         total = bad = 0
-        threshold = slo.latency_threshold
         for time, acked, latency in reversed(self.finished):
             if time <= now - window:
                 break
             total += 1
-            if not acked or (threshold is not None and latency > threshold):
-                bad += 1
+            bad += _bad(slo, acked, latency)
         return 0.0 if total == 0 else bad / total / (1.0 - slo.objective)
 
     def alerts(self, now: float) -> list[Alert]:
@@ -74,6 +79,12 @@ class BurnRateMonitor:
                 if long_rate >= rule.factor and short_rate >= rule.factor:
                     firing.append(_alert(slo, rule, long_rate, short_rate, now))
         return firing
+
+
+def _bad(slo: SloSpec, acked: bool, latency: float) -> bool:
+    """Whether a finished intent counts against ``slo``: failed, or (latency) slower than its threshold."""
+    threshold = slo.latency_threshold
+    return not acked or (threshold is not None and latency > threshold)
 
 
 def _alert(slo: SloSpec, rule: BurnRateAlert, long_rate: float, short_rate: float, now: float) -> Alert:

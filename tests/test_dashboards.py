@@ -45,7 +45,7 @@ def test_the_committed_files_are_the_generators_output(tmp_path: Path) -> None:
     done = subprocess.run([str(BEAMDRILL), "dashboards", "--out", str(tmp_path)], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"wrote 9 files under {tmp_path}"
+    assert done.stdout.strip() == f"wrote 10 files under {tmp_path}"
     generated, committed = _files(tmp_path), _files(GRAFANA)
     assert sorted(generated) == sorted(committed), "grafana/ holds other files than `beamdrill dashboards` writes"
     for name in generated:
@@ -66,6 +66,13 @@ def dashboards() -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted((GRAFANA / "dashboards").glob("*.json"))]
 
 
+def drill_dashboards() -> list[dict[str, Any]]:
+    """The dashboards every drill run has series for (not the canary's, which needs a rollout)."""
+    from drills.dashboards.generate import DASHBOARDS
+    conditional = {spec.uid for spec in DASHBOARDS if spec.needs}
+    return [board for board in dashboards() if board["uid"] not in conditional]
+
+
 def rules() -> list[dict[str, Any]]:
     """Every rule of grafana/prometheus/rules.yml."""
     loaded = yaml.safe_load((GRAFANA / "prometheus" / "rules.yml").read_text())
@@ -74,7 +81,7 @@ def rules() -> list[dict[str, Any]]:
 
 def test_every_dashboard_reads_the_datasource_variable_and_has_the_drill_annotations() -> None:
     found = dashboards()
-    assert [board["uid"] for board in found] == ["beamdrill-delivery", "beamdrill-drill-timeline",
+    assert [board["uid"] for board in found] == ["beamdrill-canary", "beamdrill-delivery", "beamdrill-drill-timeline",
                                                  "beamdrill-recovery", "beamdrill-retries", "beamdrill-shield"]
     for board in found:
         assert board["templating"]["list"][0]["name"] == "datasource"
@@ -187,7 +194,7 @@ def test_every_panel_returns_data_for_every_built_in_drill(backfilled: tuple[Pro
     empty: list[str] = []
     queries = 0
     for drill in drills:
-        for board in dashboards():
+        for board in drill_dashboards():
             for panel in board["panels"]:
                 for target in panel["targets"]:
                     queries += 1
@@ -195,7 +202,43 @@ def test_every_panel_returns_data_for_every_built_in_drill(backfilled: tuple[Pro
                         empty.append(f"{drill.name}: dashboard {board['title']!r}, panel {panel['title']!r}: "
                                      f"{target['expr']} returned no data")
     assert empty == []
-    assert queries == 11 * sum(len(panel["targets"]) for board in dashboards() for panel in board["panels"])
+    assert queries == 11 * sum(len(panel["targets"]) for board in drill_dashboards() for panel in board["panels"])
+    assert len(drill_dashboards()) == len(dashboards()) - 1
+
+
+@pytest.fixture(scope="module")
+def canary_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PromAPI, float, float]]:
+    """A built-in rollout that rolls back (``beamdrill canary assistant-v3-slow``), its
+    metrics.om backfilled and served: the API and the run's time range (Unix seconds)."""
+    promtool, _ = binaries()
+    work = tmp_path_factory.mktemp("canary-prometheus")
+    out = work / "rollout"
+    done = subprocess.run([str(BEAMDRILL), "canary", "assistant-v3-slow", "--out", str(out)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stderr  # Failed: the rollout rolls back
+    created = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(out / "metrics.om"),
+                              str(work / "data")], capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr + created.stdout
+    stamps = [float(line.rsplit(" ", 1)[1]) for line in (out / "metrics.om").read_text().splitlines()
+              if line and not line.startswith("#")]
+    shutil.copy(GRAFANA / "prometheus" / "prometheus.yml", work / "prometheus.yml")
+    shutil.copy(GRAFANA / "prometheus" / "rules.yml", work / "rules.yml")
+    for api in serve(work, work / "data", work / "prometheus.yml"):
+        yield api, min(stamps), max(stamps)
+
+
+def test_every_canary_panel_returns_data_for_a_rollout_that_rolls_back(
+        canary_served: tuple[PromAPI, float, float]) -> None:
+    api, start, end = canary_served
+    board = next(board for board in dashboards() if board["uid"] == "beamdrill-canary")
+    empty = [f"panel {panel['title']!r}: {target['expr']}" for panel in board["panels"] for target in panel["targets"]
+             if not _has_data(api.range(_query(target["expr"]), start, end, STEP))]
+    assert empty == []
+    assert len(board["panels"]) == 8
+    rollback = api.range("beamdrill_canary_rollback", start, end, STEP)
+    assert sorted(series["metric"]["phase"] for series in rollback) == ["completed", "decided"]
+    decisions = api.range("max by (decision) (beamdrill_canary_decision)", start, end, STEP)
+    assert [series["metric"]["decision"] for series in decisions] == ["Failed"]
 
 
 def test_the_annotations_show_every_drills_faults_and_steps(backfilled: tuple[PromAPI, list[DrillData]]) -> None:

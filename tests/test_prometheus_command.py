@@ -146,7 +146,7 @@ def test_a_snapshot_reads_the_served_run_then_sigterm_stops_it(served: tuple[Ser
     out = tmp_path / "snapshot"
     done = beamdrill("dashboards", "snapshot", run_dir, "--prometheus", f"http://127.0.0.1:{port}", "--out", out)
     assert (done.returncode, done.stderr) == (0, "")
-    boards = generated_boards()
+    boards = generated_boards(run_dir / "metrics.om")
     assert done.stdout == (f"snapshot of {len(boards)} dashboards ({sum(len(board.panels) for board in boards)} "
                            f"panels, every one with data) in {out}: open {out / 'index.html'}\n")
     assert f"from http://127.0.0.1:{port} every 15 s" in (out / "beamdrill-recovery.html").read_text()

@@ -1,11 +1,14 @@
 """The scenario's SLO burn-rate alerts, evaluated by the alert engine: exact burn rates from
-crafted finishes, and a failing world that pages while a healthy one stays quiet."""
+crafted finishes, a failing world that pages while a healthy one stays quiet, and the
+cumulative counters the Prometheus rules read giving the same burn rates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator import World, parse_scenario
 from simulator.kernel.events import Event
@@ -64,3 +67,38 @@ def test_a_failing_world_pages_and_a_healthy_one_does_not() -> None:
     healthy = world(0.0)
     healthy.run()
     assert not [t for t in healthy.alerts.transitions if t.alert_id.startswith("slo-")]
+
+
+# -- the counters the Prometheus rules read --------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 80), st.integers(0, 40), st.booleans()), max_size=40),
+       st.sampled_from([15, 30, 60, 300]), st.integers(0, 8))
+def test_counter_differences_at_evaluation_times_give_the_monitors_burn_rates(
+        intents: list[tuple[int, int, bool]], window: int, evaluation: int) -> None:
+    """What drills/dashboards/slorules.py relies on: with the counters sampled at the
+    evaluation times (every 15 s), the bad ratio from the counters' difference over a window
+    that is a multiple of 15 s (or the counters themselves while the run is younger) is the
+    monitor's, so both burn rates are the same float."""
+    monitor = BurnRateMonitor([AVAILABILITY, LATENCY])
+    finishes = sorted((start * 1.5 + took * 0.01, start * 1.5, acked, f"n{index}")
+                      for index, (start, took, acked) in enumerate(intents))
+    samples: dict[float, tuple[int, dict[str, int]]] = {}
+    events = iter(finishes)
+    pending = next(events, None)
+    now = 15.0 * evaluation
+    for time in [15.0 * step for step in range(evaluation + 1)]:
+        while pending is not None and pending[0] <= time:
+            end, start, acked, nonce = pending
+            monitor(transition(start, nonce, None, "pending"))
+            monitor(transition(end, nonce, "pending", "acked" if acked else "failed"))
+            pending = next(events, None)
+        samples[time] = (monitor.finished_total, dict(monitor.bad_total))
+    for slo in (AVAILABILITY, LATENCY):
+        total, bad = samples[now][0], samples[now][1][slo.name]
+        if now - window in samples:
+            total -= samples[now - window][0]
+            bad -= samples[now - window][1][slo.name]
+        expected = 0.0 if total == 0 else bad / total / (1.0 - slo.objective)
+        assert monitor.burn_rate(slo, window, now) == expected

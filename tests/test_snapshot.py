@@ -69,7 +69,7 @@ def panel_images(board: Board) -> list[str]:
 def test_every_panel_of_every_dashboard_is_drawn_with_data(taken: Taken) -> None:
     out = taken.run / "dashboards"
     assert (taken.code, taken.stderr) == (0, "")
-    boards = generated_boards()
+    boards = generated_boards(taken.run / "metrics.om")
     panels = sum(len(board.panels) for board in boards)
     assert taken.stdout == (f"snapshot of {len(boards)} dashboards ({panels} panels, every one with data) in "
                             f"{out}: open {out / 'index.html'}\n")
@@ -115,7 +115,7 @@ class Page(HTMLParser):
 
 def test_each_page_lays_out_its_panels_and_lists_the_drills_events(taken: Taken) -> None:
     out = taken.run / "dashboards"
-    for board in generated_boards():
+    for board in generated_boards(taken.run / "metrics.om"):
         page = Page((out / f"{board.uid}.html").read_text())
         assert page.images == [f"{board.uid}/drill-events.png", *panel_images(board)]
         assert page.titles == ["Faults (shaded red) and operator steps (blue dashes)",
@@ -128,7 +128,8 @@ def test_each_page_lays_out_its_panels_and_lists_the_drills_events(taken: Taken)
             ["08:03:00 (+3:00)", "Operator steps", "send"],
             ["08:03:05 (+3:05)", "Faults", "directory restart", "until 08:04:05 (+4:05)"]]
     index = (out / "index.html").read_text()
-    assert re.findall(r'<a href="([^"]+)">', index) == [f"{board.uid}.html" for board in generated_boards()]
+    assert re.findall(r'<a href="([^"]+)">', index) == [f"{board.uid}.html"
+                                                        for board in generated_boards(taken.run / "metrics.om")]
     assert "<p>Every panel returned data.</p>" in index
 
 
@@ -165,14 +166,14 @@ def images_loaded(page: Path) -> tuple[int, int]:
 
 def test_a_browser_loads_every_panel_of_every_page(taken: Taken) -> None:
     out = taken.run / "dashboards"
-    for board in generated_boards():
+    for board in generated_boards(taken.run / "metrics.om"):
         assert images_loaded(out / f"{board.uid}.html") == (len(board.panels) + 1,) * 2, board.uid
 
 
 def test_the_browser_check_sees_a_missing_panel(taken: Taken, tmp_path: Path) -> None:
     copy = tmp_path / "dashboards"
     shutil.copytree(taken.run / "dashboards", copy)
-    board = generated_boards()[0]
+    board = generated_boards(taken.run / "metrics.om")[0]
     (copy / panel_images(board)[2]).unlink()
     assert images_loaded(copy / f"{board.uid}.html") == (len(board.panels) + 1, len(board.panels))
 
@@ -211,7 +212,7 @@ def test_no_prometheus_installed_is_one_line(taken: Taken, tmp_path: Path) -> No
 
 def test_generating_still_takes_out_without_a_subcommand(tmp_path: Path) -> None:
     done = beamdrill("dashboards", "--out", tmp_path / "grafana")
-    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote 9 files under {tmp_path / 'grafana'}\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote 10 files under {tmp_path / 'grafana'}\n", "")
 
 
 # -- the pieces ----------------------------------------------------------------------------

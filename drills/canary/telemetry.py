@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from drills.canary.result import IntervalVerdict
+from drills.canary.result import IntervalVerdict, RollbackReport
 from simulator.telemetry.metrics import PREFIX
 from simulator.telemetry.openmetrics import Family, family_text
 
@@ -25,10 +25,16 @@ COHORT_P99: Final = Family(f"{PREFIX}canary_latency_p99_ms", "gauge",
 EXPOSURE: Final = Family(f"{PREFIX}canary_exposure_pct", "gauge",
                          "Percentage of the changed agent's traffic exposed to the change", "")
 SCORE: Final = Family(f"{PREFIX}canary_judge_score", "gauge", "The judge's score for the interval (0-100)", "")
+DECISION: Final = Family(f"{PREFIX}canary_decision", "gauge",
+                         "1 for the decision of the interval ending here (Successful, Failed, Inconclusive)", "")
+ROLLBACK: Final = Family(f"{PREFIX}canary_rollback", "gauge",
+                         "1 when the rollback was decided and when it completed (the phase label says which)", "")
 
 
-def cohort_series(intervals: list[IntervalVerdict], epoch_s: float) -> str:
-    """The cohort families as OpenMetrics text, one sample per interval at its end."""
+def cohort_series(intervals: list[IntervalVerdict], epoch_s: float, rollback: RollbackReport | None = None) -> str:
+    """The cohort families as OpenMetrics text, one sample per interval at its end, and the
+    rollback's decision and completion when the rollout rolled back."""
+
     text = ""
     for family, field in ((COHORT_INTENTS, "intents"), (COHORT_ERRORS, "error_rate_pct"),
                           (COHORT_LATENCY, "latency_median_ms"), (COHORT_P99, "latency_p99_ms")):
@@ -45,6 +51,13 @@ def cohort_series(intervals: list[IntervalVerdict], epoch_s: float) -> str:
                                        for verdict in intervals], epoch_s)
         text += family_text(SCORE, [((("step", str(verdict.step)),), verdict.end, verdict.judge.score)
                                     for verdict in intervals], epoch_s)
+        text += family_text(DECISION, [((("decision", verdict.decision), ("step", str(verdict.step))), verdict.end,
+                                        1.0) for verdict in intervals], epoch_s)
+    if rollback is not None and rollback.happened:
+        marks = [((("phase", phase),), at, 1.0) for phase, at in (("decided", rollback.decided_at),
+                                                                   ("completed", rollback.completed_at))
+                 if at is not None]
+        text += family_text(ROLLBACK, marks, epoch_s)
     return text
 
 

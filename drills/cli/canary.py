@@ -77,7 +77,8 @@ def canary(
     outputs = Outputs(out=directory.staging)
     if telemetry:
         outputs = Outputs(out=directory.staging, scrape_interval=SCRAPE_INTERVAL, sampling=parse_sampling("all"),
-                          traces_file=True, more_metrics=lambda epoch_s: cohort_series(run.intervals, epoch_s))
+                          traces_file=True, more_metrics=lambda epoch_s: cohort_series(run.intervals, epoch_s,
+                                                                         run.rollback))
     try:
         with stop_on_signals() as stop:
             def drive(world: World, _end: float) -> Summary:

@@ -15,14 +15,15 @@ from typing import Annotated, Optional
 import typer
 
 from drills.cli.console import console, fail_input
-from drills.dashboards.generate import write_all
+from drills.dashboards.generate import slo_rules_text, write_all
 from drills.prometheus.api import PromAPI, PrometheusError
 from drills.prometheus.run import RunMetricsError, run_metrics, serve_run
 from drills.prometheus.server import binaries
+from drills.runs.files import atomic_write_text
 from drills.runs.resultdir import OutError
 from drills.snapshot.query import SnapshotError
 from drills.snapshot.take import INDEX, take_snapshot
-from simulator import Problem
+from simulator import InputError, Problem, load_scenario
 
 dashboards_app = typer.Typer(rich_markup_mode=None, invoke_without_command=True,
                              help="Generate the Grafana dashboards, provisioning and Prometheus rules; "
@@ -42,6 +43,33 @@ def dashboards(ctx: typer.Context,
                             message=f"expected a directory, found a file: {out}")])
     written = write_all(out)
     console.print(f"wrote {len(written)} files under {out}", highlight=False)
+
+
+@dashboards_app.command("slo-rules", epilog="Example: beamdrill dashboards slo-rules "
+                                            "drills/gate/examples/launch-ready.yaml --out launch-ready-slo.yml")
+def slo_rules(scenario_file: Annotated[Path, typer.Argument(help="A scenario that declares slos.",
+                                                            show_default=False)],
+              out: Annotated[Optional[Path], typer.Option(help="File to write the rules into (standard output by "
+                                                          "default).", show_default=False)] = None) -> None:
+    """Write the Prometheus rules of the scenario's service-level objectives: bad ratio and
+    burn rate per window (recording rules) and every multi-window burn-rate alert, firing
+    where the simulator's alert engine fires; load them beside grafana/prometheus/rules.yml."""
+    try:
+        scenario = load_scenario(scenario_file)
+    except InputError as error:
+        fail_input(error.problems)
+    if not scenario.slos:
+        fail_input([Problem(file=str(scenario_file), field="slos",
+                            message="expected at least one service-level objective, found none")])
+    if out is not None and out.is_dir():
+        fail_input([Problem(file="(command line)", field="--out", message=f"expected a file, found a directory: {out}")])
+    text = slo_rules_text(scenario.name, scenario.slos)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    atomic_write_text(out, text)
+    console.print(f"wrote {sum(len(slo.burn_rate_alerts) for slo in scenario.slos)} SLO alerts to {out}",
+                  highlight=False, markup=False)
 
 
 @dashboards_app.command(epilog="Example: beamdrill dashboards snapshot runs/drills/recovery-drill   |   "

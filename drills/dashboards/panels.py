@@ -54,13 +54,16 @@ class PanelSpec:
 
 @dataclass(frozen=True)
 class DashboardSpec:
-    """A dashboard: uid (also its file name), title, description and panels."""
+    """A dashboard: uid (also its file name), title, description and panels; ``needs``
+    names a metric only some runs export (the canary's), without which a snapshot leaves
+    the dashboard out."""
 
     uid: str
     title: str
     description: str
     panels: Sequence[PanelSpec]
     variables: Sequence[Builder[model.VariableModel]] = field(default_factory=tuple)
+    needs: str = ""
 
 
 def or_zero(expr: str) -> str:

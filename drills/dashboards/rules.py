@@ -39,6 +39,16 @@ class AlertingRule(BaseModel):
     annotations: dict[str, str]
 
 
+class RecordingRule(BaseModel):
+    """One Prometheus recording rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record: str
+    expr: str
+    labels: dict[str, str]
+
+
 class RuleGroup(BaseModel):
     """A Prometheus rule group."""
 
@@ -46,7 +56,7 @@ class RuleGroup(BaseModel):
 
     name: str
     interval: str
-    rules: list[AlertingRule]
+    rules: list[AlertingRule] | list[RecordingRule]
 
 
 class RuleFile(BaseModel):

@@ -4,6 +4,8 @@ layout, the template variables and the annotation queries."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from drills.dashboards.generate import DASHBOARDS, dashboard_json
@@ -124,6 +126,10 @@ class Board(_Read):
     annotations: Annotations = Annotations()
 
 
-def generated_boards() -> list[Board]:
-    """Every dashboard ``beamdrill dashboards`` generates (the committed JSON), in the README's order."""
-    return [Board.model_validate(json.loads(dashboard_json(spec))) for spec in DASHBOARDS]
+def generated_boards(metrics: Path | None = None) -> list[Board]:
+    """Every dashboard ``beamdrill dashboards`` generates (the committed JSON), in the README's
+    order; with a run's ``metrics``, only those whose series it exports (the canary dashboard
+    needs a ``beamdrill canary`` run)."""
+    text = metrics.read_text(encoding="utf-8") if metrics is not None else ""
+    return [Board.model_validate(json.loads(dashboard_json(spec))) for spec in DASHBOARDS
+            if metrics is None or not spec.needs or f"# TYPE {spec.needs} " in text]

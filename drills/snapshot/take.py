@@ -41,10 +41,10 @@ def slug(title: str) -> str:
 
 
 def take_snapshot(api: PromAPI, metrics: RunMetrics, out: Path, boards: Sequence[Board] | None = None) -> Snapshot:
-    """Query and draw every panel of ``boards`` (the generated dashboards by default) over
+    """Query and draw every panel of ``boards`` (the generated dashboards the run has series for by default) over
     the run in ``metrics`` from the Prometheus at ``api``; write ``out`` (replacing what was
     there) and link the run's report.md to it."""
-    boards = list(boards) if boards is not None else generated_boards()
+    boards = list(boards) if boards is not None else generated_boards(metrics.path)
     directory = ResultDirectory(out)
     staging = directory.staging
     snapshot = Snapshot(out)

@@ -55,6 +55,12 @@ class SloSpec(Model):
         return self
 
 
+def burn_alert_id(slo: SloSpec, alert: BurnRateAlert) -> str:
+    """The alert id of one of ``slo``'s burn-rate alerts: ``slo-<name>-burn-<long>s-<short>s``
+    (what the simulator's alert engine raises and the generated Prometheus rules name)."""
+    return f"slo-{slo.name}-burn-{alert.long_window:g}s-{alert.short_window:g}s"
+
+
 class CapabilitySpec(Model):
     """One agent capability answered the seed's seven questions: who owns it, how it is
     reached (``direct``: a tool called straight, not through Beam), its timeout, retry

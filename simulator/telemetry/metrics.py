@@ -215,6 +215,12 @@ RECOVERY_SECONDS: Final = _family("restore_recovery_seconds", "gauge", "The late
 #: backup or has a disaster.
 RECOVERY_FAMILIES: Final[tuple[Family, ...]] = (BACKUPS, RESTORES, LOST_IN_RESTORE, BACKUP_AGE, BACKUP_EXPOSURE,
                                                 BUS_UP, RECOVERY_SECONDS)
+SLO_INTENTS: Final = _family("slo_intents", "counter", "Finished directory intents (acked or failed) an objective "
+                             "counts, per SLO.")
+SLO_BAD: Final = _family("slo_bad_intents", "counter", "Finished directory intents against an objective, per SLO: "
+                         "failed, or (latency objectives) slower than its threshold from admission.")
+#: The families of the scenario's service-level objectives, exposed only when it declares some.
+SLO_FAMILIES: Final[tuple[Family, ...]] = (SLO_INTENTS, SLO_BAD)
 #: Every family, in exposition order.
 FAMILIES: Final[tuple[Family, ...]] = (INTENTS, OUTCOMES, ACCEPTED, ATTEMPTS, RETRIES, QUEUED, DEAD_NOW, DEAD_TOTAL,
                                        REQUEUES, SHIELD, RATE_LIMITED, FAILURES, RESTARTS, DIRECTORY_UP, AGENTS,
@@ -427,6 +433,13 @@ class WorldCollector(Collector):
             add(BUS_UP, lambda: 1 if bus.up else 0)
             add(RECOVERY_SECONDS, _recovery_seconds(world))
             families += RECOVERY_FAMILIES
+        monitor = world.slo_monitor
+        if monitor is not None:
+            for slo in monitor.slos:
+                add(SLO_INTENTS, lambda: monitor.finished_total, slo=slo.name)
+            for slo in monitor.slos:
+                add(SLO_BAD, _entry(monitor.bad_total, slo.name), slo=slo.name)
+            families += SLO_FAMILIES
         histogram_series = [SeriesKey(LATENCY, LATENCY.name + "_bucket", (("le", le),)) for le in self.histogram.les]
         histogram_series += [SeriesKey(LATENCY, LATENCY.name + "_count", ()),
                              SeriesKey(LATENCY, LATENCY.name + "_sum", ())]
