@@ -234,21 +234,22 @@ class World:
 
     def settled_intents(self, since: float, until: float, recipient: str | None = None,
                         path: IntentPath = "directory") -> list[SettledIntent]:
-        """The intents ``path`` holds that settled in ``(since, until]``, optionally only
-        those sent to ``recipient``, in the store's order. Rows retention already
-        compacted are not among them."""
+        """The intents ``path`` holds that settled in ``[since, until)``, optionally only
+        those sent to ``recipient``, in the store's order. Half-open as :meth:`run` is: a
+        run to ``t`` leaves what happens at ``t`` for the next run, so back-to-back
+        windows count every intent once. Rows retention already compacted are not among them."""
         rows: list[SettledIntent] = []
         if path == "directory":
             for row in self.directory.rows.values():
                 finished = row.finished_at
-                if (finished is not None and since < finished <= until
+                if (finished is not None and since <= finished < until
                         and (recipient is None or row.recipient == recipient)):
                     rows.append(SettledIntent(row.nonce, "directory", row.sender, row.recipient, row.status,
                                               row.error_code, row.requested_at, finished))
             return rows
         for message in self.bus.by_nonce.values():
             finished = message.finished_at
-            if (finished is not None and since < finished <= until
+            if (finished is not None and since <= finished < until
                     and (recipient is None or message.recipient == recipient)):
                 rows.append(SettledIntent(message.nonce, "bus", message.sender, message.recipient, message.status,
                                           message.error_code, message.created_at, finished))
@@ -256,9 +257,9 @@ class World:
 
     def bus_attempts(self, since: float, until: float, recipient: str) -> list[tuple[str, str, int]]:
         """``(nonce, sender, attempts so far)`` of each intent the bus accepted for
-        ``recipient`` in ``(since, until]``, in the store's order: retry amplification."""
+        ``recipient`` in ``[since, until)``, in the store's order: retry amplification."""
         return [(message.nonce, message.sender, message.attempts) for message in self.bus.by_nonce.values()
-                if message.recipient == recipient and since < message.created_at <= until]
+                if message.recipient == recipient and since <= message.created_at < until]
 
     def end_fault(self, index: int) -> bool:
         """Revert the active fault ``index`` of ``scenario.faults`` now (the root cause is

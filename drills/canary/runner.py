@@ -124,7 +124,7 @@ def _windows(begin: float, end: float) -> list[tuple[float, float]]:
 
 
 def _chart_live(run: RolloutRun, begin: float, end: float, phase: Any, exposure: float) -> None:
-    """Add the chart points of ``(begin, end]`` from the intents settled then."""
+    """Add the chart points of ``[begin, end)`` from the intents settled then."""
     spec = run.rollout.rollout
     for low, high in _windows(begin, end):
         settled = run.world.settled_intents(low, high, recipient=spec.change.agent, path=_path(run))
@@ -137,7 +137,7 @@ def _chart_shadow(run: RolloutRun, begin: float, end: float, exposure: float) ->
     """Add the chart points of a shadow interval from its mirrored answers."""
     bucket = run.rollout.rollout.analysis.bucket
     for low, high in _windows(begin, end):
-        answers = [(time, answer) for time, answer in run.shadow_answers if low < time <= high]
+        answers = [(time, answer) for time, answer in run.shadow_answers if low <= time < high]
         samples = shadow_samples(answers, low, bucket)
         run.chart.append(ChartPoint(start=low, end=high, phase="shadow", exposure_pct=exposure,
                                     baseline=_figures(samples.baseline), canary=_figures(samples.canary)))
