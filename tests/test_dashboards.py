@@ -45,7 +45,7 @@ def test_the_committed_files_are_the_generators_output(tmp_path: Path) -> None:
     done = subprocess.run([str(BEAMDRILL), "dashboards", "--out", str(tmp_path)], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"wrote 10 files under {tmp_path}"
+    assert done.stdout.strip() == f"wrote 11 files under {tmp_path}"
     generated, committed = _files(tmp_path), _files(GRAFANA)
     assert sorted(generated) == sorted(committed), "grafana/ holds other files than `beamdrill dashboards` writes"
     for name in generated:
