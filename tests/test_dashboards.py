@@ -45,7 +45,7 @@ def test_the_committed_files_are_the_generators_output(tmp_path: Path) -> None:
     done = subprocess.run([str(BEAMDRILL), "dashboards", "--out", str(tmp_path)], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"wrote 10 files under {tmp_path}"
+    assert done.stdout.strip() == f"wrote 11 files under {tmp_path}"
     generated, committed = _files(tmp_path), _files(GRAFANA)
     assert sorted(generated) == sorted(committed), "grafana/ holds other files than `beamdrill dashboards` writes"
     for name in generated:
@@ -67,7 +67,8 @@ def dashboards() -> list[dict[str, Any]]:
 
 
 def drill_dashboards() -> list[dict[str, Any]]:
-    """The dashboards every drill run has series for (not the canary's, which needs a rollout)."""
+    """The dashboards every drill run has series for (not the canary's, which needs a rollout,
+    nor the policies', which needs a retry budget, a circuit breaker or client retries)."""
     from drills.dashboards.generate import DASHBOARDS
     conditional = {spec.uid for spec in DASHBOARDS if spec.needs}
     return [board for board in dashboards() if board["uid"] not in conditional]
@@ -82,7 +83,7 @@ def rules() -> list[dict[str, Any]]:
 def test_every_dashboard_reads_the_datasource_variable_and_has_the_drill_annotations() -> None:
     found = dashboards()
     assert [board["uid"] for board in found] == ["beamdrill-canary", "beamdrill-delivery", "beamdrill-drill-timeline",
-                                                 "beamdrill-recovery", "beamdrill-retries", "beamdrill-shield"]
+                                                 "beamdrill-policies", "beamdrill-recovery", "beamdrill-retries", "beamdrill-shield"]
     for board in found:
         assert board["templating"]["list"][0]["name"] == "datasource"
         assert [note["name"] for note in board["annotations"]["list"]] == ["Faults", "Operator steps"]
@@ -203,7 +204,7 @@ def test_every_panel_returns_data_for_every_built_in_drill(backfilled: tuple[Pro
                                      f"{target['expr']} returned no data")
     assert empty == []
     assert queries == 11 * sum(len(panel["targets"]) for board in drill_dashboards() for panel in board["panels"])
-    assert len(drill_dashboards()) == len(dashboards()) - 1
+    assert len(drill_dashboards()) == len(dashboards()) - 2
 
 
 @pytest.fixture(scope="module")

@@ -212,7 +212,7 @@ def test_no_prometheus_installed_is_one_line(taken: Taken, tmp_path: Path) -> No
 
 def test_generating_still_takes_out_without_a_subcommand(tmp_path: Path) -> None:
     done = beamdrill("dashboards", "--out", tmp_path / "grafana")
-    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote 10 files under {tmp_path / 'grafana'}\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"wrote 11 files under {tmp_path / 'grafana'}\n", "")
 
 
 # -- the pieces ----------------------------------------------------------------------------

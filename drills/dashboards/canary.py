@@ -34,5 +34,5 @@ SPEC = DashboardSpec(
         PanelSpec("Rollback", "1 when the rollback was decided and when the old version was back (0: no rollback).",
                   (Query(or_zero("max by (phase) (beamdrill_canary_rollback)"), "{{phase}}"),)),
     ),
-    needs="beamdrill_canary_exposure_pct",
+    needs=("beamdrill_canary_exposure_pct",),
 )

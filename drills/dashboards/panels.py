@@ -55,15 +55,15 @@ class PanelSpec:
 @dataclass(frozen=True)
 class DashboardSpec:
     """A dashboard: uid (also its file name), title, description and panels; ``needs``
-    names a metric only some runs export (the canary's), without which a snapshot leaves
-    the dashboard out."""
+    names metric families only some runs export (the canary's, the retry policies'): a
+    snapshot leaves the dashboard out of a run that exports none of them."""
 
     uid: str
     title: str
     description: str
     panels: Sequence[PanelSpec]
     variables: Sequence[Builder[model.VariableModel]] = field(default_factory=tuple)
-    needs: str = ""
+    needs: Sequence[str] = ()
 
 
 def or_zero(expr: str) -> str:

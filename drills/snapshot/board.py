@@ -129,7 +129,8 @@ class Board(_Read):
 def generated_boards(metrics: Path | None = None) -> list[Board]:
     """Every dashboard ``beamdrill dashboards`` generates (the committed JSON), in the README's
     order; with a run's ``metrics``, only those whose series it exports (the canary dashboard
-    needs a ``beamdrill canary`` run)."""
+    needs a ``beamdrill canary`` run, the policies dashboard a retry budget, a circuit
+    breaker or client retries)."""
     text = metrics.read_text(encoding="utf-8") if metrics is not None else ""
     return [Board.model_validate(json.loads(dashboard_json(spec))) for spec in DASHBOARDS
-            if metrics is None or not spec.needs or f"# TYPE {spec.needs} " in text]
+            if metrics is None or not spec.needs or any(f"# TYPE {need} " in text for need in spec.needs)]
