@@ -323,3 +323,18 @@ def test_bench_refuses_too_few_intents_or_rounds():
     assert result.stderr.splitlines() == [
         "(command line): --intents: expected at least 20,000 (twice the short run's), found 1000",
         "(command line): --rounds: expected at least 1, found 0"]
+
+
+def test_bench_sweeps_runs_the_sweep_case_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``bench --sweeps`` is case (g) only: the other cases (minutes of CPU) must not follow it."""
+    from typer.testing import CliRunner
+
+    import drills.benchmark.run as bench_run
+    import drills.cli.bench as bench_cli
+    from drills.cli import app
+
+    ran: list[str] = []
+    monkeypatch.setattr(bench_cli, "_sweep_case", lambda rounds, as_json: ran.append(f"sweeps x{rounds}"))
+    monkeypatch.setattr(bench_run, "run_cases", lambda *args: ran.append("the other cases"))
+    result = CliRunner().invoke(app, ["bench", "--sweeps", "--rounds", "2"])
+    assert (result.exit_code, ran) == (0, ["sweeps x2"])

@@ -57,10 +57,10 @@ def bench(
                                 message=f"expected 0 or more, found {config.telemetry_hours:g}"))
     if problems:
         fail_input(problems)
-    out = errors if as_json else console  # with --json, progress and the telemetry tables go to stderr
     if sweeps:
         _sweep_case(config.rounds, as_json)
-    out = errors if as_json else console  # with --json, progress goes to stderr
+        return
+    out = errors if as_json else console  # with --json, progress and the telemetry tables go to stderr
 
     def progress(number: int, job: str, sample: Sample) -> None:
         out.print(f"  round {number}/{config.rounds}  {job}: {sample.seconds:.2f} s CPU"
