@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drills.drillfile.builtin import resolve_named
 from simulator import Problem
 
 ROLLOUTS = Path(__file__).parent.parent / "rollouts"
@@ -16,12 +17,4 @@ def builtin_rollouts() -> list[Path]:
 
 def resolve_rollout(name: str) -> Path | Problem:
     """A rollout given on the command line: a YAML file path, or a built-in rollout's name."""
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
-    builtin = ROLLOUTS / f"{name}.yaml"
-    if builtin.is_file():
-        return builtin
-    names = ", ".join(path.stem for path in builtin_rollouts())
-    return Problem(file="(command line)", field="ROLLOUT", message=f"expected a rollout file or one of {names}, "
-                                                                   f"found {name!r}")
+    return resolve_named(name, builtin_rollouts(), "rollout", "ROLLOUT")

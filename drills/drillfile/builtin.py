@@ -23,16 +23,24 @@ def builtin_drills() -> list[Path]:
     return ordered + [found[name] for name in sorted(found)]
 
 
-def resolve(name: str) -> Path | Problem:
-    """A drill given on the command line: a YAML file path, or a built-in drill's name."""
+def resolve_named(name: str, builtins: list[Path], kind: str, field: str) -> Path | Problem:
+    """A file given on the command line: a YAML file path, or the name of one of ``builtins``
+    (a drill, a sweep, a rollout: ``kind``); a :class:`Problem` on ``field`` listing the
+    built-in names otherwise."""
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.exists():
         return path
-    builtin = CATALOG / f"{name}.yaml"
-    if builtin.is_file():
-        return builtin
-    names = ", ".join(path.stem for path in builtin_drills())
-    return Problem(file="(command line)", field="DRILL", message=f"expected a drill file or one of {names}, found {name!r}")
+    for builtin in builtins:
+        if builtin.stem == name:
+            return builtin
+    names = ", ".join(builtin.stem for builtin in builtins)
+    return Problem(file="(command line)", field=field, message=f"expected a {kind} file or one of {names}, "
+                                                              f"found {name!r}")
+
+
+def resolve(name: str) -> Path | Problem:
+    """A drill given on the command line: a YAML file path, or a built-in drill's name."""
+    return resolve_named(name, builtin_drills(), "drill", "DRILL")
 
 
 def builtin_scenarios() -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drills.drillfile.builtin import resolve_named
 from simulator.kernel.problems import Problem
 
 #: Where the built-in sweeps live (their worlds are in ``worlds/`` beside them).
@@ -18,12 +19,4 @@ def builtin_sweeps() -> list[Path]:
 
 def resolve_sweep(name: str) -> Path | Problem:
     """A sweep given on the command line: a YAML file path, or a built-in sweep's name."""
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
-    builtin = SWEEPS / f"{name}.yaml"
-    if builtin.is_file():
-        return builtin
-    names = ", ".join(path.stem for path in builtin_sweeps())
-    return Problem(file="(command line)", field="SWEEP", message=f"expected a sweep file or one of {names}, "
-                                                                  f"found {name!r}")
+    return resolve_named(name, builtin_sweeps(), "sweep", "SWEEP")
