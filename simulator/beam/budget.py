@@ -10,8 +10,10 @@ ten slices, plus a constant reserve. Scaled to whole tokens:
   only when the bucket holds at least that many, which it then takes;
 - the reserve is ``minRetriesPerSec * ttl_seconds * cost``: about ``minRetriesPerSec``
   retries a second whatever the traffic;
-- what was put or taken expires after about ``ttl`` (between nine and ten tenths of it:
-  the adder keeps nine past slices and the current one), so the reserve refills.
+- what was put or taken expires after ten slice advances, so the reserve refills: after
+  between nine and ten tenths of ``ttl`` when the budget is used at least once a slice,
+  and up to twice ``ttl`` when it is used rarely (an access advances one slice when it
+  comes under two slice-widths after the last, as Finagle's ``WindowedAdder`` does).
 
 The defaults are Finagle's: ``ttl`` 10 s, 10 retries a second, 20 %. The class is pure and
 reads no clock: every call passes the virtual time ``now``, never earlier than the last.
