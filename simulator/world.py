@@ -249,6 +249,17 @@ class World:
         self.bus.on_rate_limited = listener
         self.directory.security.on_rate_limited = listener
 
+    def accepted_sends(self, since: float, until: float, recipient: str,
+                       path: IntentPath = "directory") -> list[tuple[float, str]]:
+        """``(time, sender)`` of each intent to ``recipient`` that ``path`` accepted in
+        ``[since, until)`` (the directory's request time, the bus's creation time), in the
+        store's order; rows retention already compacted are not among them."""
+        if path == "directory":
+            return [(row.requested_at, row.sender) for row in self.directory.rows.values()
+                    if row.recipient == recipient and since <= row.requested_at < until]
+        return [(message.created_at, message.sender) for message in self.bus.by_nonce.values()
+                if message.recipient == recipient and since <= message.created_at < until]
+
     def settled_intents(self, since: float, until: float, recipient: str | None = None,
                         path: IntentPath = "directory") -> list[SettledIntent]:
         """The intents ``path`` holds that settled in ``[since, until)``, optionally only

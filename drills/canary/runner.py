@@ -228,8 +228,9 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
                 if _path(run) == "bus":
                     add_attempts(samples, world.bus_attempts(begin, world.now, spec.change.agent), run.served,
                                  frozenset(run.cohort))
-                add_refusals(samples, run.refusals, sorted(run.shares), frozenset(run.cohort), begin, world.now,
-                             spec.analysis.bucket)
+                add_refusals(samples, run.refusals, world.accepted_sends(begin, world.now, spec.change.agent,
+                                                                         _path(run)),
+                             frozenset(run.cohort), begin, spec.analysis.bucket)
                 tenants = list(run.cohort)
                 _count_canary(run, samples.canary, world.now)
                 _chart_live(run, begin, world.now, step.action, exposure)

@@ -9,7 +9,8 @@ answering time) and ``error_rate_pct`` per tenant and bucket of the interval; on
 ``attempts_per_intent``: the attempts each intent accepted in the interval made by its end
 (retry amplification; in flight or settled, so a cohort still retrying has data). Live
 steps also count ``refused_sends``: the sends to the agent a rate limiter refused
-(:meth:`World.watch_rate_limits`), per tenant of the cohort and bucket, zeros included.
+(:meth:`World.watch_rate_limits`), per tenant and bucket the tenant sent the agent
+anything in (so zeros where its sends all got in, none where it sent nothing).
 """
 
 from __future__ import annotations
@@ -122,24 +123,18 @@ def add_attempts(samples: IntervalSamples, accepted: list[tuple[str, str, int]],
             samples.baseline.attempts.append(float(attempts))
 
 
-def add_refusals(samples: IntervalSamples, refusals: list[tuple[float, str]], tenants: list[str],
-                 cohort: frozenset[str], start: float, end: float, bucket: float) -> None:
-    """Count each refused send ``(time, sender)`` in ``[start, end)`` for its tenant and
-    bucket, in the canary's side (a tenant in ``cohort``) or the baseline's; every tenant of
-    ``tenants`` has every bucket of the interval, zero when nothing was refused."""
-    buckets = max(1, math.ceil((end - start) / bucket - 1e-9))
-    for tenant in tenants:
-        side = samples.canary if tenant in cohort else samples.baseline
-        for index in range(buckets):
-            side.refused[(tenant, index)] = 0
-    for time, sender in refusals:
-        if not start <= time < end:
-            continue
-        tenant = tenant_of(sender)
-        key = (tenant, min(int((time - start) // bucket), buckets - 1))
-        side = samples.canary if tenant in cohort else samples.baseline
-        if key in side.refused:
-            side.refused[key] += 1
+def add_refusals(samples: IntervalSamples, refusals: list[tuple[float, str]], accepted: list[tuple[float, str]],
+                 cohort: frozenset[str], start: float, bucket: float) -> None:
+    """Count each refused send ``(time, sender)`` for its tenant and bucket of the interval
+    starting at ``start``, in the canary's side (a tenant in ``cohort``) or the baseline's.
+    Every (tenant, bucket) with a send, refused or ``accepted``, has a count, zero when
+    nothing was refused; a bucket a tenant sent nothing in has none."""
+    for sends, refused in ((accepted, 0), (refusals, 1)):
+        for time, sender in sends:
+            tenant = tenant_of(sender)
+            key = (tenant, int((time - start) // bucket))
+            side = samples.canary if tenant in cohort else samples.baseline
+            side.refused[key] = side.refused.get(key, 0) + refused
 
 
 def shadow_samples(answers: list[tuple[float, ShadowAnswer]], start: float, bucket: float) -> IntervalSamples:
