@@ -149,8 +149,10 @@ class ShieldChange(Model):
         if spec.mode is not None:
             parts.append(f"mode {spec.mode}")
         for name, listed in (("allowlist", spec.allowlist), ("blocklist", spec.blocklist)):
-            if listed is not None:
-                parts.append(f"{name} of {len(listed)}" + (f" ({', '.join(listed)})" if 0 < len(listed) <= 3 else ""))
+            if listed == []:
+                parts.append(f"{name} emptied")
+            elif listed is not None:
+                parts.append(f"{name} of {len(listed)}" + (f" ({', '.join(listed)})" if len(listed) <= 3 else ""))
         if spec.min_trust is not None:
             parts.append(f"min trust {spec.min_trust:g}")
         if spec.rate_limit is not None:

@@ -49,8 +49,7 @@ class StagedShield(StagedChange):
         self.seam.shadowed = listener
 
     def _set(self, cohort: frozenset[str], exposure: Exposure) -> None:
-        self.seam.cohort = cohort
-        self.seam.mode = exposure
+        self.seam.set(cohort, exposure)
 
 
 class StagedRateLimit(StagedChange):

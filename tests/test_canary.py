@@ -153,10 +153,10 @@ def rollouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, d
     return done
 
 
-def test_there_are_six_built_in_rollouts() -> None:
+def test_there_are_seven_built_in_rollouts() -> None:
     assert [path.stem for path in builtin_rollouts()] == [
         "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow", "bus-aggressive-retries",
-        "bus-breaker-harmless", "bus-rate-limit-tightened"]
+        "bus-breaker-harmless", "bus-rate-limit-tightened", "bus-shield-tightened"]
 
 
 def test_the_harmless_change_is_promoted(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
@@ -241,6 +241,21 @@ def test_a_tightened_bus_rate_limit_is_caught_at_five_percent_by_refused_sends_a
                                   "limit_seconds": 300.0, "completed_within_5_minutes": True}
     assert result["blast_radius"] == {"intents": 30, "tenants": ["buynlarge", "cogswell", "dunder"],
                                       "failed": 0, "dead_lettered": 0, "shadowed": 0}
+
+
+def test_a_tightened_shield_config_is_caught_in_the_shadow_before_any_tenant_sees_it(
+        rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
+    code, result = rollouts["bus-shield-tightened"]
+    assert (code, result["decision"], result["promoted"]) == (1, "Failed", False)
+    assert result["change"] == ("Shield config of assistant@beamco.beam.directory version strict: allowlist emptied, "
+                                "pair rate limit 20/h")
+    [interval] = result["intervals"]
+    assert (interval["action"], interval["baseline"]["intents"], interval["baseline"]["errors"],
+            interval["canary"]["intents"], interval["canary"]["errors"]) == ("shadow", 1335, 0, 1335, 523)
+    assert interval["reason"] == ("Failed: threshold request_success_rate_pct 60.824 < min 95 (judge: Successful "
+                                  "(pass ≥ 95): score 100: every metric passed)")
+    assert result["blast_radius"] == {"intents": 0, "tenants": [], "failed": 0, "dead_lettered": 0, "shadowed": 1687}
+    assert result["shadow_period"] == {"duration": 240.0, "ran": True, "mirrored_intents": 1687}
 
 
 def test_a_harmless_circuit_breaker_is_promoted(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:

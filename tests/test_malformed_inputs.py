@@ -397,7 +397,7 @@ CASES: tuple[Case, ...] = (
     option("rollout name unknown", "canary nope --out {dir}/out",
            "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, "
            "assistant-v2-harmless, assistant-v3-slow, bus-aggressive-retries, bus-breaker-harmless, "
-           "bus-rate-limit-tightened, found 'nope'"),
+           "bus-rate-limit-tightened, bus-shield-tightened, found 'nope'"),
     option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
            "(command line): --seed: expected a non-negative integer, found -1"),
 )

@@ -36,8 +36,8 @@ from simulator.beam.retry import RetryPolicy, is_retryable
 from simulator.beam.retryseam import BreakerMaker, BudgetMaker, RetrySeam
 from simulator.kernel.rng import random_hex_id
 
-__all__ = ["BreakerMaker", "BudgetMaker", "CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED", "INTERNAL_ERROR", "UNREACHABLE", "Bus",
-           "LifecycleRefused", "attempt_from_relay"]
+__all__ = ["BreakerMaker", "BudgetMaker", "CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED",
+           "INTERNAL_ERROR", "UNREACHABLE", "Bus", "LifecycleRefused", "attempt_from_relay"]
 
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})

@@ -206,4 +206,7 @@ class Security:
         """The public limiter's 300 s cleanup: rows older than 60 s go, and with the
         window-wipe quirk the trust gate's hour buckets go with them (§5)."""
         self.public_windows.wipe_older_than(now - MINUTE)
-        self.pair_windows.wipe_older_than(now - (MINUTE if self.wipe_pair_windows else PAIR_WINDOW))
+        cutoff = now - (MINUTE if self.wipe_pair_windows else PAIR_WINDOW)
+        self.pair_windows.wipe_older_than(cutoff)
+        if self.shield_seam is not None:
+            self.shield_seam.wipe_older_than(cutoff)

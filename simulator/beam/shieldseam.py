@@ -7,8 +7,11 @@ recipient. Then, for a sender whose tenant is in the cohort, ``live`` gates the 
 the seam's config (fields it leaves None are the recipient's own, read at that moment),
 ``shadow`` works out both decisions, keeps the own one and reports the pair to
 ``shadowed`` as a :class:`~simulator.beam.agents.ShadowAnswer` (latency 0; success: the
-gate let the frame through). Working a decision out counts nothing: the pair-limit
-windows are only peeked at (:class:`PeekWindows`).
+gate let the frame through). The own decision is worked out on a read-only view of the
+pair-limit windows (:class:`PeekWindows`), so the real gate after it counts as it would
+have; the shadow's counts in windows of its own, a copy of the real ones taken when the
+shadow began (the change's limit applies to what the own config counted before, and to
+what the change would have counted since). The shared cleanup wipes both.
 """
 
 from __future__ import annotations
@@ -72,6 +75,20 @@ class ShieldSeam:
         self.served: list[str] = []
         #: Told of each frame gated in shadow: the own decision and the seam's.
         self.shadowed: Callable[[ShadowAnswer], None] | None = None
+        #: The shadow's pair-limit windows (None until the shadow gates its first frame).
+        self.shadow_windows: FixedWindows | None = None
+
+    def set(self, cohort: frozenset[str], mode: Literal["off", "shadow", "live"]) -> None:
+        """Apply the seam to ``cohort`` in ``mode`` from now; a new shadow starts from the real windows."""
+        if mode != "shadow":
+            self.shadow_windows = None
+        self.cohort = cohort
+        self.mode = mode
+
+    def wipe_older_than(self, cutoff: float) -> None:
+        """The shared cleanup: the shadow's windows go as the real ones do."""
+        if self.shadow_windows is not None:
+            self.shadow_windows.wipe_older_than(cutoff)
 
     def config_for(self, frame: Any, own: ShieldConfig, trust: float, pairs: FixedWindows,
                    now: float) -> ShieldConfig:
@@ -85,9 +102,10 @@ class ShieldSeam:
         if self.mode == "live":
             self.served.append(frame.nonce)
             return changed
+        if self.shadow_windows is None:
+            self.shadow_windows = pairs.copy()
+        passes = trust_gate(own, frame.sender, frame.recipient, trust, PeekWindows(pairs), now) is None
+        shadow_passes = trust_gate(changed, frame.sender, frame.recipient, trust, self.shadow_windows, now) is None
         if self.shadowed is not None:
-            peek = PeekWindows(pairs)
-            passes = trust_gate(own, frame.sender, frame.recipient, trust, peek, now) is None
-            shadow_passes = trust_gate(changed, frame.sender, frame.recipient, trust, peek, now) is None
             self.shadowed(ShadowAnswer(frame.nonce, tenant, 0.0, passes, 0.0, shadow_passes))
         return own
