@@ -207,3 +207,18 @@ def test_refused_sends_are_counted_per_tenant_and_bucket_it_sent_in() -> None:
     assert samples.baseline.refused == {("globex", 0): 0, ("globex", 3): 1, ("initech", 5): 0}
     assert (samples.canary.refused_counts(), samples.baseline.refused_counts()) == ([2.0, 1.0], [0.0, 1.0, 0.0])
     assert (samples.canary.refused_sends, samples.baseline.refused_sends) == (3, 1)
+
+
+def test_a_shadow_counts_its_pair_limit_in_windows_of_its_own() -> None:
+    """The agent allowlists both senders, so its own gate never counts a pair; the shadow,
+    without the allowlist and with a limit of 3, still refuses from the fourth frame on."""
+    allowlisted = HTTP.replace("shield: {rate_limit: 1000}", f"shield: {{rate_limit: 1000, allowlist: [{ACME}, {GLOBEX}]}}")
+    answers: list[ShadowAnswer] = []
+    world = World(parse_scenario(yaml.safe_load(allowlisted)), seed=3)
+    staged = world.stage_change(ShieldChange(kind="shield", agent=SVC, shield={"allowlist": [], "rate_limit": 3}))
+    staged.on_shadow(answers.append)
+    staged.expose(["acme"], "shadow")
+    world.run(until=600.0, steps=1)
+    assert world.directory.rejections_by_code == {}
+    assert Counter((a.tenant, a.success, a.shadow_success) for a in answers) == {
+        ("acme", True, True): 3, ("acme", True, False): 129}
