@@ -107,7 +107,8 @@ class RetryPolicyChange(Model):
         breaker = self.circuit_breaker
         if breaker is not None:
             parts.append(f"circuit breaker at {breaker.failure_rate_threshold:g} % failures or "
-                         f"{breaker.slow_call_rate_threshold:g} % slower than {breaker.slow_call_duration_threshold:g} s "
+                         f"{breaker.slow_call_rate_threshold:g} % slower than "
+                         f"{breaker.slow_call_duration_threshold:g} s "
                          f"over {breaker.sliding_window_size} calls (at least {breaker.minimum_number_of_calls}), "
                          f"open {breaker.wait_duration_in_open_state:g} s")
         return f"bus retries to {self.agent} version {self.version}: " + ", ".join(parts)
@@ -181,8 +182,6 @@ class RateLimitChange(Model):
 #: Every kind of change a rollout may ship, told apart by ``kind``.
 Change = Annotated[Union[AgentVersionChange, RetryPolicyChange, ShieldChange, RateLimitChange],
                    Field(discriminator="kind")]
-#: The kinds of change that have a shadow.
-SHADOWED_KINDS: frozenset[str] = frozenset({"agent_version", "shield"})
 
 
 class StagedChange:

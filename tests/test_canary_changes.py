@@ -212,7 +212,8 @@ def test_refused_sends_are_counted_per_tenant_and_bucket_it_sent_in() -> None:
 def test_a_shadow_counts_its_pair_limit_in_windows_of_its_own() -> None:
     """The agent allowlists both senders, so its own gate never counts a pair; the shadow,
     without the allowlist and with a limit of 3, still refuses from the fourth frame on."""
-    allowlisted = HTTP.replace("shield: {rate_limit: 1000}", f"shield: {{rate_limit: 1000, allowlist: [{ACME}, {GLOBEX}]}}")
+    allowlisted = HTTP.replace("shield: {rate_limit: 1000}",
+                               f"shield: {{rate_limit: 1000, allowlist: [{ACME}, {GLOBEX}]}}")
     answers: list[ShadowAnswer] = []
     world = World(parse_scenario(yaml.safe_load(allowlisted)), seed=3)
     staged = world.stage_change(ShieldChange(kind="shield", agent=SVC, shield={"allowlist": [], "rate_limit": 3}))

@@ -5,7 +5,8 @@ traceback; nothing written where the results would go; and in bounded time and m
 (a guard, not a speed test: the bounds are far above what a correct refusal needs).
 
 The expected lines are written with ``{dir}`` for the test's directory and ``{demo}`` for
-the demo scenario (``{bus}`` for the bus rollouts' scenario); a line ending in ``...`` is a prefix (the rest quotes the input back).
+the demo scenario (``{bus}`` for the bus rollouts' scenario); a line ending in ``...`` is a
+prefix (the rest quotes the input back).
 """
 
 from __future__ import annotations
@@ -339,7 +340,8 @@ CASES: tuple[Case, ...] = (
     rollout("rollout change kind unknown", ROLLOUT.replace("agent_version", "feature_flag"),
             "{dir}/r.yaml: change.kind: expected a kind among 'agent_version', 'retry_policy', 'shield', 'rate_limit', "
             "found 'feature_flag'"),
-    rollout("rollout retry change changing nothing", RETRY_ROLLOUT.replace(", retry_policy: {preset: fixed, base: 1s}", ""),
+    rollout("rollout retry change changing nothing",
+            RETRY_ROLLOUT.replace(", retry_policy: {preset: fixed, base: 1s}", ""),
             "{dir}/r.yaml: change: expected at least one of retry_policy, retry_budget and "
             "circuit_breaker, found none"),
     rollout("rollout retry budget percent negative", BUS_ROLLOUT.replace("retry_policy: {preset: fixed, base: 1s}",
