@@ -11,7 +11,9 @@ layers, described in the README's architecture map.
 """
 
 from simulator.beam.agents import ShadowAnswer
-from simulator.changes import AgentVersionChange, Change, Exposure, RetryPolicyChange, StagedChange
+from simulator.changes import (
+    AgentVersionChange, Change, Exposure, RateLimitChange, RetryPolicyChange, ShieldChange, StagedChange,
+)
 from simulator.conservation import ConservationError, HistoryError
 from simulator.kernel.lifecycle import IllegalTransition
 from simulator.kernel.problems import InputError, Problem
@@ -23,5 +25,5 @@ from simulator.summary import Summary
 from simulator.workload import expected_intents
 from simulator.world import World
 
-__all__ = ["AgentVersionChange", "Change", "Exposure", "RetryPolicyChange", "ShadowAnswer", "StagedChange", "ConservationError", "HistoryError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
+__all__ = ["AgentVersionChange", "Change", "Exposure", "RateLimitChange", "RetryPolicyChange", "ShieldChange", "ShadowAnswer", "StagedChange", "ConservationError", "HistoryError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
            "TenantSpec", "World", "expected_intents", "tenant_of", "load_scenario", "parse_scenario"]

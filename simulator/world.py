@@ -25,7 +25,11 @@ from simulator.beam.links import Links
 from simulator.beam.relay import Frame
 from simulator.beam.retry import follows_schedule
 from simulator.beam.security import Security
-from simulator.changes import Change, RetryPolicyChange, StagedAgentVersion, StagedChange, StagedRetryPolicy
+from simulator.beam.limitseam import RateLimitListener
+from simulator.changes import (
+    Change, RateLimitChange, RetryPolicyChange, ShieldChange, StagedAgentVersion, StagedChange, StagedRetryPolicy,
+)
+from simulator.gatestaging import StagedRateLimit, StagedShield
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
 from simulator.kernel.events import EventStream, Sink, clock
@@ -228,9 +232,33 @@ class World:
             raise ValueError(f"no agent {change.agent!r} in this world")
         if isinstance(change, RetryPolicyChange):
             return StagedRetryPolicy(change, self.bus, self.rng)
+        if isinstance(change, ShieldChange):
+            return StagedShield(change, self.directory.security, self.env)
+        if isinstance(change, RateLimitChange):
+            return StagedRateLimit(change, self.bus)
         if agent.handler is not None:
             raise ValueError(f"agent {change.agent!r} runs a scripted handler; a version change needs a plain agent")
         return StagedAgentVersion(change, agent, self.rng)
+
+    def watch_rate_limits(self, listener: RateLimitListener | None) -> None:
+        """Tell ``listener`` ``(time, sender, recipient, limiter)`` of every send a rate
+        limiter refuses from now on: the bus's per-sender window (``bus_sender``), the
+        directory's public limiter (``public_ip``, ``public_sender``), its relay limit
+        (``relay_sender``) and the trust gate's pair limit (``shield_pair``). A bus
+        attempt the directory refuses counts as well. None stops telling."""
+        self.bus.on_rate_limited = listener
+        self.directory.security.on_rate_limited = listener
+
+    def accepted_sends(self, since: float, until: float, recipient: str,
+                       path: IntentPath = "directory") -> list[tuple[float, str]]:
+        """``(time, sender)`` of each intent to ``recipient`` that ``path`` accepted in
+        ``[since, until)`` (the directory's request time, the bus's creation time), in the
+        store's order; rows retention already compacted are not among them."""
+        if path == "directory":
+            return [(row.requested_at, row.sender) for row in self.directory.rows.values()
+                    if row.recipient == recipient and since <= row.requested_at < until]
+        return [(message.created_at, message.sender) for message in self.bus.by_nonce.values()
+                if message.recipient == recipient and since <= message.created_at < until]
 
     def settled_intents(self, since: float, until: float, recipient: str | None = None,
                         path: IntentPath = "directory") -> list[SettledIntent]:

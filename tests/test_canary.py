@@ -153,9 +153,10 @@ def rollouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, d
     return done
 
 
-def test_there_are_four_built_in_rollouts() -> None:
+def test_there_are_seven_built_in_rollouts() -> None:
     assert [path.stem for path in builtin_rollouts()] == [
-        "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow", "bus-aggressive-retries"]
+        "assistant-pilot-too-small", "assistant-v2-harmless", "assistant-v3-slow", "bus-aggressive-retries",
+        "bus-breaker-harmless", "bus-rate-limit-tightened", "bus-shield-tightened"]
 
 
 def test_the_harmless_change_is_promoted(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
@@ -217,6 +218,55 @@ def test_aggressive_bus_retries_under_an_outage_are_caught_at_five_percent_and_r
                                   "limit_seconds": 300.0, "completed_within_5_minutes": True}
     assert result["blast_radius"] == {"intents": 81, "tenants": ["buynlarge", "cogswell", "dunder", "zorg"],
                                       "failed": 81, "dead_lettered": 81, "shadowed": 0}
+
+
+def test_a_tightened_bus_rate_limit_is_caught_at_five_percent_by_refused_sends_and_rolled_back(
+        rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
+    code, result = rollouts["bus-rate-limit-tightened"]
+    assert (code, result["decision"], result["promoted"]) == (1, "Failed", False)
+    assert result["change"] == ("bus rate limit of the senders to assistant@beamco.beam.directory version "
+                                "tight-limit: 6/min per sender")
+    [interval] = result["intervals"]
+    assert (interval["step"], interval["weight_pct"], interval["tenants"]) == (
+        0, 5.0, ["dunder", "cogswell", "buynlarge", "zorg"])
+    # The intents that got in look like the baseline's; the refusals do not.
+    assert (interval["baseline"]["refused_sends"], interval["canary"]["refused_sends"],
+            interval["canary"]["intents"], interval["baseline"]["intents"]) == (0, 30, 21, 1263)
+    assert [(m["name"], m["classification"]) for m in interval["judge"]["metrics"]] == [
+        ("latency_ms", "Pass"), ("error_rate_pct", "Pass"), ("refused_sends", "High")]
+    assert interval["reason"] == ("Failed (< marginal 75): score 0: critical metric refused_sends High "
+                                  "(shift +3, interval [+2, +4] vs baseline level 0)")
+    assert result["rollback"] == {"happened": True, "first_harmful_at": 1500.0, "decided_at": 1620.0,
+                                  "completed_at": 1650.0, "seconds": 150.0, "decision_to_complete_seconds": 30.0,
+                                  "limit_seconds": 300.0, "completed_within_5_minutes": True}
+    assert result["blast_radius"] == {"intents": 30, "tenants": ["buynlarge", "cogswell", "dunder"],
+                                      "failed": 0, "dead_lettered": 0, "shadowed": 0}
+
+
+def test_a_tightened_shield_config_is_caught_in_the_shadow_before_any_tenant_sees_it(
+        rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
+    code, result = rollouts["bus-shield-tightened"]
+    assert (code, result["decision"], result["promoted"]) == (1, "Failed", False)
+    assert result["change"] == ("Shield config of assistant@beamco.beam.directory version strict: allowlist emptied, "
+                                "pair rate limit 20/h")
+    [interval] = result["intervals"]
+    assert (interval["action"], interval["baseline"]["intents"], interval["baseline"]["errors"],
+            interval["canary"]["intents"], interval["canary"]["errors"]) == ("shadow", 1335, 0, 1335, 523)
+    assert interval["reason"] == ("Failed: threshold request_success_rate_pct 60.824 < min 95 (judge: Successful "
+                                  "(pass ≥ 95): score 100: every metric passed)")
+    assert result["blast_radius"] == {"intents": 0, "tenants": [], "failed": 0, "dead_lettered": 0, "shadowed": 1687}
+    assert result["shadow_period"] == {"duration": 240.0, "ran": True, "mirrored_intents": 1687}
+
+
+def test_a_harmless_circuit_breaker_is_promoted(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:
+    code, result = rollouts["bus-breaker-harmless"]
+    assert (code, result["decision"], result["promoted"], result["rollback"]) == (0, "Successful", True, None)
+    assert result["change"] == ("bus retries to assistant@beamco.beam.directory version breaker: circuit breaker "
+                                "at 50 % failures or 100 % slower than 60 s over 100 calls (at least 100), open 60 s")
+    assert [(v["weight_pct"], v["decision"], v["canary"]["intents"]) for v in result["intervals"]] == [
+        (5.0, "Successful", 51), (5.0, "Successful", 63), (25.0, "Successful", 280), (25.0, "Successful", 287),
+        (50.0, "Successful", 635), (50.0, "Successful", 666)]
+    assert (result["blast_radius"]["intents"], result["blast_radius"]["failed"]) == (1995, 1)
 
 
 def test_the_pilot_only_rollout_is_too_small_to_judge(rollouts: dict[str, tuple[int, dict[str, object]]]) -> None:

@@ -5,7 +5,8 @@ traceback; nothing written where the results would go; and in bounded time and m
 (a guard, not a speed test: the bounds are far above what a correct refusal needs).
 
 The expected lines are written with ``{dir}`` for the test's directory and ``{demo}`` for
-the demo scenario; a line ending in ``...`` is a prefix (the rest quotes the input back).
+the demo scenario (``{bus}`` for the bus rollouts' scenario); a line ending in ``...`` is a
+prefix (the rest quotes the input back).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from conftest import beamdrill
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "scenarios" / "demo.yaml"
+CANARY_DAY_BUS = REPO / "drills" / "rollouts" / "scenarios" / "canary-day-bus.yaml"
 #: Guards: a refusal that needs more than this is a bug (the slowest case needs well under 1 s).
 TIME_BOUND_S = 30
 PEAK_BOUND_BYTES = 200 * 2**20
@@ -39,6 +41,7 @@ ROLLOUT = ("name: r\nscenario: canary-day\nchange: {kind: agent_version, agent: 
 RETRY_ROLLOUT = ROLLOUT.replace("{kind: agent_version, agent: assistant@beamco.beam.directory}",
                                "{kind: retry_policy, agent: assistant@beamco.beam.directory, "
                                "retry_policy: {preset: fixed, base: 1s}}")
+BUS_ROLLOUT = RETRY_ROLLOUT.replace("scenario: canary-day", "scenario: {bus}")
 DURATION = "a duration like 250ms, 30s, 5m, 1h30m or a number of seconds"
 RATE = "a rate like 10/s, 30/min, 600/h or a number per second"
 
@@ -335,7 +338,38 @@ CASES: tuple[Case, ...] = (
     rollout("rollout step action unknown", ROLLOUT.replace("action: canary", "action: blue-green"),
             "{dir}/r.yaml: steps[0].action: expected a kind among 'shadow', 'canary', 'pause', found 'blue-green'"),
     rollout("rollout change kind unknown", ROLLOUT.replace("agent_version", "feature_flag"),
-            "{dir}/r.yaml: change.kind: expected a kind among 'agent_version', 'retry_policy', found 'feature_flag'"),
+            "{dir}/r.yaml: change.kind: expected a kind among 'agent_version', 'retry_policy', 'shield', 'rate_limit', "
+            "found 'feature_flag'"),
+    rollout("rollout retry change changing nothing",
+            RETRY_ROLLOUT.replace(", retry_policy: {preset: fixed, base: 1s}", ""),
+            "{dir}/r.yaml: change: expected at least one of retry_policy, retry_budget and "
+            "circuit_breaker, found none"),
+    rollout("rollout retry budget percent negative", BUS_ROLLOUT.replace("retry_policy: {preset: fixed, base: 1s}",
+                                                                         "retry_budget: {percent_can_retry: -1}"),
+            "{dir}/r.yaml: change.retry_budget.percent_can_retry: expected greater than or equal to 0, found -1"),
+    rollout("rollout shield change setting nothing", ROLLOUT.replace("agent_version", "shield").replace(
+        "beam.directory}", "beam.directory, shield: {}}"),
+            "{dir}/r.yaml: change.shield: expected at least one of mode, allowlist, blocklist, min_trust and "
+            "rate_limit, found none"),
+    rollout("rollout shield mode unknown", ROLLOUT.replace("agent_version", "shield").replace(
+        "beam.directory}", "beam.directory, shield: {mode: ajar}}"),
+            "{dir}/r.yaml: change.shield.mode: expected 'open', 'whitelist' or 'closed', found 'ajar'"),
+    rollout("rollout shield change, websocket routes only", ROLLOUT.replace("agent_version", "shield").replace(
+        "beam.directory}", "beam.directory, shield: {rate_limit: 5}}"),
+            "{dir}/r.yaml: change.agent: expected an agent some HTTP or bus route (via: http or bus) sends to, as a "
+            "shield change acts at the trust gate, which WebSocket frames never meet, found "
+            "'assistant@beamco.beam.directory'"),
+    rollout("rollout rate limit missing", BUS_ROLLOUT.replace("retry_policy, agent", "rate_limit, agent").replace(
+        ", retry_policy: {preset: fixed, base: 1s}", ""),
+            "{dir}/r.yaml: change.limit_per_min: missing; expected a value"),
+    rollout("rollout rate limit zero", BUS_ROLLOUT.replace("retry_policy, agent", "rate_limit, agent").replace(
+        "retry_policy: {preset: fixed, base: 1s}", "limit_per_min: 0"),
+            "{dir}/r.yaml: change.limit_per_min: expected greater than or equal to 1, found 0"),
+    rollout("rollout rate limit shadowed", BUS_ROLLOUT.replace("retry_policy, agent", "rate_limit, agent").replace(
+        "retry_policy: {preset: fixed, base: 1s}", "limit_per_min: 6").replace(
+        "steps:\n", "steps:\n  - {action: shadow, duration: 4m}\n"),
+            "{dir}/r.yaml: steps[0].action: expected canary or pause steps: a rate_limit change has no shadow "
+            "(the limiter's verdict depends on the sends it accepted itself), found shadow"),
     rollout("rollout retry preset unknown", RETRY_ROLLOUT.replace("retry_policy: {preset: fixed, base: 1s}", "retry_policy: fast"),
             "{dir}/r.yaml: change.retry_policy.preset: expected a kind among 'beam', 'none', 'fixed', 'exponential', "
             "'full_jitter', 'equal_jitter', 'decorrelated_jitter', found 'fast'"),
@@ -358,19 +392,21 @@ CASES: tuple[Case, ...] = (
             "{dir}/r.yaml: scenario: expected a scenario file or one of canary-day, demo, partner-day, "
             "partner-incident, found 'nowhere'"),
     rollout("rollout judge metric unknown", ROLLOUT + "analysis: {judge: {metrics: [{name: cpu}]}}\n",
-            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, attempts_per_intent, found 'cpu'"),
+            "{dir}/r.yaml: analysis: expected judge metrics among latency_ms, error_rate_pct, attempts_per_intent, "
+            "refused_sends, found 'cpu'"),
     rollout("rollout no steps", ROLLOUT.split("steps:")[0] + "steps: []\n",
             "{dir}/r.yaml: steps: expected at least 1 item, found []"),
     option("rollout name unknown", "canary nope --out {dir}/out",
            "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, "
-           "assistant-v2-harmless, assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
+           "assistant-v2-harmless, assistant-v3-slow, bus-aggressive-retries, bus-breaker-harmless, "
+           "bus-rate-limit-tightened, bus-shield-tightened, found 'nope'"),
     option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
            "(command line): --seed: expected a non-negative integer, found -1"),
 )
 
 
 def _expand(text: str, tmp_path: Path) -> str:
-    return text.replace("{dir}", str(tmp_path)).replace("{demo}", str(DEMO))
+    return text.replace("{dir}", str(tmp_path)).replace("{demo}", str(DEMO)).replace("{bus}", str(CANARY_DAY_BUS))
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ class CohortFigures(Model):
     latency_median_ms: float | None
     latency_p99_ms: float | None
     error_rate_pct: float | None
+    refused_sends: int = 0
 
 
 class ChartPoint(Model):

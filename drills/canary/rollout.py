@@ -28,9 +28,24 @@ from simulator.scenario.tenants import TenantName
 #: The longest a whole rollout may run in virtual time (warm-up and every step): 7 days.
 MAX_ROLLOUT_SECONDS: Final[float] = 7 * 86400.0
 #: What a rollout's metrics are called: per-intent delivery latency, the percentage of
-#: intents that failed per tenant and bucket of ``analysis.bucket`` seconds, and (bus
-#: rollouts) the attempts per intent accepted in the interval.
-METRIC_NAMES: Final[tuple[str, ...]] = ("latency_ms", "error_rate_pct", "attempts_per_intent")
+#: intents that failed per tenant and bucket of ``analysis.bucket`` seconds, (bus
+#: rollouts) the attempts per intent accepted in the interval, and the sends to the agent
+#: a rate limiter refused per tenant and bucket.
+METRIC_NAMES: Final[tuple[str, ...]] = ("latency_ms", "error_rate_pct", "attempts_per_intent", "refused_sends")
+#: Why a kind of change has no shadow.
+NO_SHADOW: Final[dict[str, str]] = {
+    "retry_policy": "retries cannot be mirrored and discarded",
+    "rate_limit": "the limiter's verdict depends on the sends it accepted itself",
+}
+#: The routes (``via``) a kind of change acts on, and what to call them in an error.
+ROUTES_ACTED_ON: Final[dict[str, tuple[frozenset[str], str]]] = {
+    "retry_policy": (frozenset({"bus"}), "some bus route (via: bus) sends to, as a retry_policy change acts on "
+                                         "bus intents"),
+    "rate_limit": (frozenset({"bus"}), "some bus route (via: bus) sends to, as a rate_limit change acts on bus "
+                                       "sends"),
+    "shield": (frozenset({"bus", "http"}), "some HTTP or bus route (via: http or bus) sends to, as a shield change "
+                                           "acts at the trust gate, which WebSocket frames never meet"),
+}
 
 
 class RolloutError(InputError):
@@ -161,10 +176,11 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
     elif not any(route.recipient == change.agent for route in scenario.traffic.routes):
         problems.append(Problem(file=file, field="change.agent",
                                 message=f"expected an agent some traffic route sends to, found {change.agent!r}"))
-    elif change.kind == "retry_policy" and not any(route.recipient == change.agent and route.via == "bus"
-                                                    for route in scenario.traffic.routes):
-        problems.append(Problem(file=file, field="change.agent", message=f"expected an agent some bus route "
-                                f"(via: bus) sends to, as a retry_policy change acts on bus intents, found {change.agent!r}"))
+    elif change.kind in ROUTES_ACTED_ON:
+        vias, which = ROUTES_ACTED_ON[change.kind]
+        if not any(route.recipient == change.agent and route.via in vias for route in scenario.traffic.routes):
+            problems.append(Problem(file=file, field="change.agent",
+                                    message=f"expected an agent {which}, found {change.agent!r}"))
     tenants = {tenant_of(route.sender) for route in scenario.traffic.routes if route.recipient == change.agent}
     first = True
     weight = 0.0
@@ -173,10 +189,10 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
             problems.append(Problem(file=file, field=f"steps[{index}].duration",
                                     message=f"expected at least one analysis interval "
                                             f"({rollout.analysis.interval:g} s), found {step.duration:g} s"))
-        if isinstance(step, ShadowStep) and change.kind == "retry_policy":
+        if isinstance(step, ShadowStep) and change.kind in NO_SHADOW:
             problems.append(Problem(file=file, field=f"steps[{index}].action",
-                                    message="expected canary or pause steps: a retry_policy change has no shadow "
-                                            "(retries cannot be mirrored and discarded), found shadow"))
+                                    message=f"expected canary or pause steps: a {change.kind} change has no shadow "
+                                            f"({NO_SHADOW[change.kind]}), found shadow"))
         if not isinstance(step, CanaryStep):
             continue
         if first and step.weight > rollout.max_tenant_exposure_pct:

@@ -17,7 +17,9 @@ from drills.canary.result import (
     BlastRadius, CanaryResult, ChartPoint, CohortFigures, IntervalVerdict, RollbackReport,
 )
 from drills.canary.rollout import CanaryStep, PauseStep, Rollout, ShadowStep
-from drills.canary.samples import CohortSample, IntervalSamples, add_attempts, live_samples, shadow_samples
+from drills.canary.samples import (
+    CohortSample, IntervalSamples, add_attempts, add_refusals, live_samples, shadow_samples,
+)
 from drills.canary.thresholds import check_thresholds
 from simulator import ShadowAnswer, StagedChange, World
 from simulator.world import IntentPath
@@ -57,6 +59,10 @@ class RolloutRun:
     decision: Decision | None = None
     reason: str = ""
     rollback: RollbackReport | None = None
+    #: Where the change's intents are held (:func:`intent_path`).
+    path: IntentPath = "directory"
+    #: ``(time, sender)`` of each send to the agent a rate limiter refused in this interval.
+    refusals: list[tuple[float, str]] = field(default_factory=list)
 
 
 def start(rollout: Rollout, seed: int) -> RolloutRun:
@@ -72,19 +78,38 @@ def start(rollout: Rollout, seed: int) -> RolloutRun:
         run.shadowed += 1
         run.shadowed_nonces.add(answer.nonce)
     change.on_shadow(mirrored)
+    run.path = intent_path(rollout)
+    agent = spec.change.agent
+
+    def refused(time: float, sender: str, recipient: str, _limiter: str) -> None:
+        if recipient == agent:
+            run.refusals.append((time, sender))
+    world.watch_rate_limits(refused)
     return run
 
 
+def intent_path(rollout: Rollout) -> IntentPath:
+    """Where the change's intents are held: a retry policy and a rate limit act on the
+    bus's rows, an agent version on the directory's; a Shield config on the bus's when
+    the agent's traffic reaches its trust gate through the bus only, else the directory's."""
+    change = rollout.rollout.change
+    if change.kind in ("retry_policy", "rate_limit"):
+        return "bus"
+    if change.kind == "shield":
+        vias = {route.via for route in rollout.scenario.traffic.routes if route.recipient == change.agent}
+        return "bus" if "bus" in vias and "http" not in vias else "directory"
+    return "directory"
+
+
 def _path(run: RolloutRun) -> IntentPath:
-    """Where the change's intents are held: a retry policy acts on the bus's rows, an agent
-    version on the directory's."""
-    return "bus" if run.rollout.rollout.change.kind == "retry_policy" else "directory"
+    return run.path
 
 
 def _figures(sample: CohortSample) -> CohortFigures:
     rates = sample.success_rate_pct()
     return CohortFigures(intents=sample.intents, errors=sample.errors, latency_median_ms=sample.median_ms(),
-                         latency_p99_ms=sample.p99_ms(), error_rate_pct=None if rates is None else 100.0 - rates)
+                         latency_p99_ms=sample.p99_ms(), error_rate_pct=None if rates is None else 100.0 - rates,
+                         refused_sends=sample.refused_sends)
 
 
 def _judge(run: RolloutRun, samples: IntervalSamples) -> tuple[JudgeResult, Any, Decision, bool, str]:
@@ -97,7 +122,8 @@ def _judge(run: RolloutRun, samples: IntervalSamples) -> tuple[JudgeResult, Any,
     tried = [side.attempts if len(side.attempts) >= analysis.min_samples else [] for side in (samples.baseline,
                                                                                             samples.canary)]
     values = {"latency_ms": (base.latency_ms, new.latency_ms),
-              "error_rate_pct": (base.error_rates(), new.error_rates()), "attempts_per_intent": (tried[0], tried[1])}
+              "error_rate_pct": (base.error_rates(), new.error_rates()), "attempts_per_intent": (tried[0], tried[1]),
+              "refused_sends": (samples.baseline.refused_counts(), samples.canary.refused_counts())}
     result = judge({metric.name: values[metric.name] for metric in analysis.judge.metrics}, analysis.judge)
     thresholds = check_thresholds({"request_success_rate_pct": new.success_rate_pct(),
                                    "request_duration_p99_ms": new.p99_ms()}, analysis.thresholds)
@@ -188,6 +214,7 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
         for _ in range(count):
             begin = world.now
             run.shadow_answers.clear()
+            run.refusals.clear()
             _advance(run, begin + interval, stop)
             _note_served(run)
             exposure = 100.0 if isinstance(step, ShadowStep) else round(exposure_pct(run.cohort, run.shares), 4)
@@ -201,6 +228,9 @@ def run_steps(run: RolloutRun, stop: Callable[[], None]) -> None:
                 if _path(run) == "bus":
                     add_attempts(samples, world.bus_attempts(begin, world.now, spec.change.agent), run.served,
                                  frozenset(run.cohort))
+                add_refusals(samples, run.refusals, world.accepted_sends(begin, world.now, spec.change.agent,
+                                                                         _path(run)),
+                             frozenset(run.cohort), begin, spec.analysis.bucket)
                 tenants = list(run.cohort)
                 _count_canary(run, samples.canary, world.now)
                 _chart_live(run, begin, world.now, step.action, exposure)

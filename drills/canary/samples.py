@@ -7,7 +7,10 @@ answer with the one the shadow worked out (common random numbers: the same draws
 Metrics: ``latency_ms`` per intent (accepted to settled; in a shadow, the agent's
 answering time) and ``error_rate_pct`` per tenant and bucket of the interval; on the bus,
 ``attempts_per_intent``: the attempts each intent accepted in the interval made by its end
-(retry amplification; in flight or settled, so a cohort still retrying has data).
+(retry amplification; in flight or settled, so a cohort still retrying has data). Live
+steps also count ``refused_sends``: the sends to the agent a rate limiter refused
+(:meth:`World.watch_rate_limits`), per tenant and bucket the tenant sent the agent
+anything in (so zeros where its sends all got in, none where it sent nothing).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class CohortSample:
     buckets: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     #: Attempts per intent accepted in the interval (bus rollouts only).
     attempts: list[float] = field(default_factory=list)
+    #: Per (tenant, bucket) of the cohort: sends to the agent a rate limiter refused.
+    refused: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def add(self, tenant: str, bucket: int, latency_ms: float, error: bool) -> None:
         """Count one settled intent."""
@@ -48,6 +53,15 @@ class CohortSample:
     def errors(self) -> int:
         """How many of them were errors."""
         return sum(counts[1] for counts in self.buckets.values())
+
+    @property
+    def refused_sends(self) -> int:
+        """How many of the cohort's sends to the agent a rate limiter refused."""
+        return sum(self.refused.values())
+
+    def refused_counts(self) -> list[float]:
+        """The refused sends of each (tenant, bucket) of the cohort, in key order."""
+        return [float(count) for _key, count in sorted(self.refused.items())]
 
     def error_rates(self) -> list[float]:
         """The error percentage of each (tenant, bucket) with an intent, in key order."""
@@ -107,6 +121,20 @@ def add_attempts(samples: IntervalSamples, accepted: list[tuple[str, str, int]],
             samples.canary.attempts.append(float(attempts))
         elif tenant_of(sender) not in cohort:
             samples.baseline.attempts.append(float(attempts))
+
+
+def add_refusals(samples: IntervalSamples, refusals: list[tuple[float, str]], accepted: list[tuple[float, str]],
+                 cohort: frozenset[str], start: float, bucket: float) -> None:
+    """Count each refused send ``(time, sender)`` for its tenant and bucket of the interval
+    starting at ``start``, in the canary's side (a tenant in ``cohort``) or the baseline's.
+    Every (tenant, bucket) with a send, refused or ``accepted``, has a count, zero when
+    nothing was refused; a bucket a tenant sent nothing in has none."""
+    for sends, refused in ((accepted, 0), (refusals, 1)):
+        for time, sender in sends:
+            tenant = tenant_of(sender)
+            key = (tenant, int((time - start) // bucket))
+            side = samples.canary if tenant in cohort else samples.baseline
+            side.refused[key] = side.refused.get(key, 0) + refused
 
 
 def shadow_samples(answers: list[tuple[float, ShadowAnswer]], start: float, bucket: float) -> IntervalSamples:

@@ -22,6 +22,8 @@ COHORT_LATENCY: Final = Family(f"{PREFIX}canary_latency_median_ms", "gauge",
                                "The cohort's median delivery latency in the interval, in milliseconds", "")
 COHORT_P99: Final = Family(f"{PREFIX}canary_latency_p99_ms", "gauge",
                            "The cohort's p99 delivery latency in the interval, in milliseconds", "")
+COHORT_REFUSED: Final = Family(f"{PREFIX}canary_refused_sends", "gauge",
+                               "Sends to the changed agent a rate limiter refused in the interval, per cohort", "")
 EXPOSURE: Final = Family(f"{PREFIX}canary_exposure_pct", "gauge",
                          "Percentage of the changed agent's traffic exposed to the change", "")
 SCORE: Final = Family(f"{PREFIX}canary_judge_score", "gauge", "The judge's score for the interval (0-100)", "")
@@ -37,7 +39,8 @@ def cohort_series(intervals: list[IntervalVerdict], epoch_s: float, rollback: Ro
 
     text = ""
     for family, field in ((COHORT_INTENTS, "intents"), (COHORT_ERRORS, "error_rate_pct"),
-                          (COHORT_LATENCY, "latency_median_ms"), (COHORT_P99, "latency_p99_ms")):
+                          (COHORT_LATENCY, "latency_median_ms"), (COHORT_P99, "latency_p99_ms"),
+                          (COHORT_REFUSED, "refused_sends")):
         points = []
         for verdict in intervals:
             for cohort in ("baseline", "canary"):

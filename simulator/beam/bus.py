@@ -21,10 +21,11 @@ from simulator.beam.busmarks import (
     RESTART_ERROR, LifecycleRefused, js_stringify, js_truthy, mark_acked, mark_dead_letter, mark_delivered,
     mark_dispatched, mark_failed, recover, requeue_message, schedule_retry,
 )
-from simulator.beam.breaker import CircuitBreaker, TransitionListener
+from simulator.beam.breaker import CircuitBreaker
 from simulator.beam.budget import RetryBudget
 from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse, poll_item
 from simulator.beam.directory import Directory
+from simulator.beam.limitseam import RateLimitListener, SendLimitSeam
 from simulator.beam.links import Links
 from simulator.beam.ratelimit import SlidingWindow
 from simulator.beam.relay import NO_RESPONSE, Frame, RelayOutcome
@@ -32,11 +33,11 @@ from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.retention import Retention
 from simulator.beam.retry import RetryPolicy, is_retryable
-from simulator.beam.retryseam import RetrySeam
+from simulator.beam.retryseam import BreakerMaker, BudgetMaker, RetrySeam
 from simulator.kernel.rng import random_hex_id
 
-__all__ = ["CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED", "INTERNAL_ERROR", "UNREACHABLE", "Bus",
-           "LifecycleRefused", "attempt_from_relay"]
+__all__ = ["BreakerMaker", "BudgetMaker", "CIRCUIT_OPEN", "RESTART_ERROR", "RETRY_BUDGET_EXHAUSTED", "SETTLED",
+           "INTERNAL_ERROR", "UNREACHABLE", "Bus", "LifecycleRefused", "attempt_from_relay"]
 
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
@@ -53,10 +54,6 @@ INTERNAL_ERROR: Final[BusResponse] = BusResponse(500, {}, "Internal Server Error
 CIRCUIT_OPEN: Final[str] = "CIRCUIT_OPEN"
 #: The code of a row dead-lettered because the retry budget refused its retry.
 RETRY_BUDGET_EXHAUSTED: Final[str] = "RETRY_BUDGET_EXHAUSTED"
-#: Makes one sender→recipient pair's retry budget, starting at a virtual time.
-BudgetMaker = Callable[[float], RetryBudget]
-#: Makes one pair's circuit breaker, telling a listener of its transitions.
-BreakerMaker = Callable[[TransitionListener], CircuitBreaker]
 
 
 def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
@@ -172,6 +169,10 @@ class Bus:
         self.up = True
         #: Picks each new intent's retry policy (a staged change); None: the bus's own for all.
         self.seam: RetrySeam | None = None
+        #: Another per-sender limit for a cohort's senders (a staged change); None: the bus's for all.
+        self.limit_seam: SendLimitSeam | None = None
+        #: Told of every send the per-sender limit refused (None: nobody listens).
+        self.on_rate_limited: RateLimitListener | None = None
         self._worker = env.process(self._run_worker(self._epoch))
 
     def watch(self) -> None:
@@ -213,15 +214,23 @@ class Bus:
             existing = self.by_nonce.get(nonce)
             if existing is not None:
                 return self._dedupe(answer, existing, sender, recipient, intent, payload)
-        if not self.send_windows.hit(sender, self.rate_limit, self.env.now):
+        seam = self.limit_seam
+        limit = self.rate_limit if seam is None else seam.limit_for(sender, self.rate_limit)
+        if not self.send_windows.hit(sender, limit, self.env.now):
+            if self.on_rate_limited is not None:
+                self.on_rate_limited(self.env.now, sender, recipient, "bus_sender")
             return self._refuse(answer, nonce, 429, "RATE_LIMIT_EXCEEDED",
-                                f"Rate limit exceeded for {sender} (max {self.rate_limit}/min)")
+                                f"Rate limit exceeded for {sender} (max {limit}/min)")
         msg = self._insert(sender, recipient, intent, payload, nonce, priority, self.max_retries, None)
+        if seam is not None:
+            seam.accepted(msg)
         if self.seam is not None:
             self.seam.pin(msg)
         created_at = msg.created_at
-        if self.budgets is not None:
-            self._budget(msg).deposit(created_at)
+        if self.budgets is not None or self.seam is not None:
+            budget = self._budget(msg)
+            if budget is not None:
+                budget.deposit(created_at)
         mark_dispatched(self.ledger, msg)
         if answer is None:
             self._attempt(msg, self._epoch, lambda attempt: self._settle_send(msg, attempt, created_at))
@@ -290,7 +299,9 @@ class Bus:
             self._deliver(msg)
             return "delivered"
         if is_retryable(attempt.error_code, attempt.http_status):
-            if self._beam_retries and self._policy(msg) is self.policy:  # Beam's sendMessage: the first failure is always retried
+            # Beam's sendMessage: the first failure is always retried (unless a change pinned a budget)
+            if self._beam_retries and self._policy(msg) is self.policy and (self.seam is None or
+                                                                             self._budget(msg) is None):
                 self._schedule_retry(msg, 1, base_time, attempt)
                 return "queued"
             return "queued" if self._retry(msg, 1, base_time, attempt) else "dead_letter"
@@ -325,12 +336,13 @@ class Bus:
         The directory may take longer than :attr:`attempt_timeout`; the bus then aborts
         with ``TIMEOUT`` while the directory keeps waiting for the agent.
         """
-        if self.breakers is not None:
+        if self.breakers is not None or self.seam is not None:
             breaker = self._breaker(msg)
-            self._breaker_caller = msg.nonce
-            if not breaker.try_acquire(self.env.now):
-                return self._fail_fast(msg, breaker, then)
-            then = functools.partial(self._recorded, breaker, self.env.now, msg.nonce, then)
+            if breaker is not None:
+                self._breaker_caller = msg.nonce
+                if not breaker.try_acquire(self.env.now):
+                    return self._fail_fast(msg, breaker, then)
+                then = functools.partial(self._recorded, breaker, self.env.now, msg.nonce, then)
         self.attempts += 1
         msg.attempts += 1
         number = msg.attempts
@@ -401,7 +413,7 @@ class Bus:
         if self._policy(msg).gives_up(retry_count, msg.max_retries):
             self._dead_letter(msg, attempt)
             return False
-        if self.budgets is not None and not self._budget(msg).try_withdraw(self.env.now):
+        if not self._retry_allowed(msg):
             self._refuse_retry(msg, retry_count, attempt)
             return False
         self._schedule_retry(msg, retry_count, base_time, attempt)
@@ -429,31 +441,51 @@ class Bus:
 
     # -- retry budget and circuit breaker ----------------------------------------------
 
-    def _budget(self, msg: BusMessage) -> RetryBudget:
-        """The retry budget of ``msg``'s pair, made on first use (budgets must be on)."""
-        assert self.budgets is not None and self._make_budget is not None
+    def _budget(self, msg: BusMessage) -> RetryBudget | None:
+        """The retry budget of ``msg``'s pair, made on first use: the one its pinned guards
+        keep (:mod:`simulator.beam.retryseam`), else the bus's own; None when neither has one."""
         key = (msg.sender, msg.recipient)
+        if self.seam is not None:
+            guards = self.seam.guards_of(msg)
+            if guards is not None and guards.make_budget is not None:
+                return guards.budget(key, self.env.now)
+        if self.budgets is None or self._make_budget is None:
+            return None
         budget = self.budgets.get(key)
         if budget is None:
             budget = self.budgets[key] = self._make_budget(self.env.now)
         return budget
+
+    def _retry_allowed(self, msg: BusMessage) -> bool:
+        """Pay for one retry of ``msg`` from its pair's budget; True when it has none."""
+        if self.budgets is None and self.seam is None:
+            return True
+        budget = self._budget(msg)
+        return budget is None or budget.try_withdraw(self.env.now)
 
     def _refuse_retry(self, msg: BusMessage, retry_count: int, attempt: Attempt) -> None:
         """The budget refused retry ``retry_count``: the request fails, so the row is
         dead-lettered now with the budget's code and the last attempt's error."""
         self.budget_refusals += 1
         if self.events.active:
+            budget = self._budget(msg)
+            assert budget is not None
             self.events.emit("retry_budget_refused", msg.nonce, sender=msg.sender, recipient=msg.recipient,
-                             retry_count=retry_count, code=attempt.error_code,
-                             balance=self._budget(msg).balance(self.env.now))
+                             retry_count=retry_count, code=attempt.error_code, balance=budget.balance(self.env.now))
         self._dead_letter(msg, Attempt(False, attempt.http_status, RETRY_BUDGET_EXHAUSTED,
                                        f"Retry budget exhausted for {msg.sender} -> {msg.recipient} "
                                        f"(last error: {attempt.error})"))
 
-    def _breaker(self, msg: BusMessage) -> CircuitBreaker:
-        """The circuit breaker of ``msg``'s pair, made on first use (breakers must be on)."""
-        assert self.breakers is not None and self._make_breaker is not None
+    def _breaker(self, msg: BusMessage) -> CircuitBreaker | None:
+        """The circuit breaker of ``msg``'s pair, made on first use: the one its pinned
+        guards keep, else the bus's own; None when neither has one."""
         key = (msg.sender, msg.recipient)
+        if self.seam is not None:
+            guards = self.seam.guards_of(msg)
+            if guards is not None and guards.make_breaker is not None:
+                return guards.breaker(key, functools.partial(self._breaker_moved, key))
+        if self.breakers is None or self._make_breaker is None:
+            return None
         breaker = self.breakers.get(key)
         if breaker is None:
             breaker = self.breakers[key] = self._make_breaker(functools.partial(self._breaker_moved, key))
@@ -546,7 +578,7 @@ class Bus:
                 new_count = retry_count + 1
                 if self._policy(msg).gives_up(new_count, msg.max_retries):
                     self._dead_letter(msg, attempt)
-                elif self.budgets is None or self._budget(msg).try_withdraw(self.env.now):
+                elif self._retry_allowed(msg):
                     self._schedule_retry(msg, new_count, self.env.now, attempt)
                 else:
                     self._refuse_retry(msg, new_count, attempt)
@@ -572,8 +604,10 @@ class Bus:
         requeue_message(self.ledger, msg)
         msg.error_code = None
         self.requeues += 1
-        if self.budgets is not None:
-            self._budget(msg).deposit(self.env.now)
+        if self.budgets is not None or self.seam is not None:
+            budget = self._budget(msg)
+            if budget is not None:
+                budget.deposit(self.env.now)
         self.events.emit("requeue", msg.nonce, message_id=msg.id)
         mark_dispatched(self.ledger, msg)
         self._attempt(msg, self._epoch, lambda attempt: done.succeed(self._settle_requeue(msg, attempt)))
@@ -722,6 +756,8 @@ class Bus:
             self.budgets.clear()
         if self.breakers is not None:
             self.breakers.clear()
+        if self.seam is not None:
+            self.seam.restart()
         now = self.env.now
         recovered = sorted((m for m in self.by_id.values() if m.status in ("received", "dispatched")),
                            key=lambda m: m.created_at)

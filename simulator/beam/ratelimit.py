@@ -52,6 +52,12 @@ class FixedWindows:
         """Forget every window (the state lived in memory and the process restarted)."""
         self._rows.clear()
 
+    def copy(self) -> "FixedWindows":
+        """Windows of their own holding what these hold now."""
+        twin = FixedWindows(self.window)
+        twin._rows = {key: list(row) for key, row in self._rows.items()}
+        return twin
+
     def __len__(self) -> int:
         return len(self._rows)
 

@@ -16,6 +16,8 @@ from simulator.beam.catalog import Catalog
 from simulator.beam.ratelimit import MINUTE, FixedWindows
 from simulator.scenario.model import AgentSpec, Scenario
 from simulator.beam.shield import PAIR_WINDOW, PUBLIC_LIMIT_RISK, TRUST_GATE_RISK, Shield, ShieldConfig, ShieldRow, trust_gate
+from simulator.beam.limitseam import RateLimitListener
+from simulator.beam.shieldseam import ShieldSeam
 from simulator.beam.trust import DAY, NEW_AGENT_TRUST, trust_score
 
 UNKNOWN_IP = "unknown"
@@ -86,6 +88,10 @@ class Security:
         self.agents: dict[str, AgentSpec] = {agent.id: agent for agent in scenario.agents}
         self.configs: dict[str, ShieldConfig] = {a.id: ShieldConfig.from_spec(a.shield) for a in scenario.agents}
         self.default_config = ShieldConfig()
+        #: Another Shield config for a cohort's frames to one recipient (a staged change).
+        self.shield_seam: ShieldSeam | None = None
+        #: Told of every frame a rate limiter refused (None: nobody listens).
+        self.on_rate_limited: RateLimitListener | None = None
         self.scores: dict[str, float] = {a.id: NEW_AGENT_TRUST for a in scenario.agents}
         self.trust_overrides: dict[str, float] = {}
         self.flagged: dict[str, bool] = {a.id: a.flagged for a in scenario.agents}
@@ -153,6 +159,8 @@ class Security:
                     # logThrottle: the bucket's actor (the address, or the sender) and the
                     # route's own intent type, not the frame's.
                     self.rate_limited[layer] += 1
+                    if self.on_rate_limited is not None:
+                        self.on_rate_limited(now, frame.sender, frame.recipient, layer)
                     self.audit.write(now, "public.rate_limit.throttled", "/intents/send", actor=actor, bucket=bucket,
                                      limit=limit, ip=ip, intentType=PUBLIC_INTENT_TYPE)
                     row = self.shield.reject(now, actor, 0.0, PUBLIC_INTENT_TYPE, PUBLIC_LIMIT_RISK,
@@ -163,10 +171,15 @@ class Security:
                            message="Payload too large (max 64KB)"), None
         config = self.configs.get(frame.recipient, self.default_config)
         trust = self.trust(frame.sender)
+        seam = self.shield_seam
+        if seam is not None and frame.recipient == seam.recipient:
+            config = seam.config_for(frame, config, trust, self.pair_windows, now)
         refused = trust_gate(config, frame.sender, frame.recipient, trust, self.pair_windows, now)
         if refused is None:
             return None
         code, status = refused
+        if code == "SHIELD_RATE_LIMITED" and self.on_rate_limited is not None:
+            self.on_rate_limited(now, frame.sender, frame.recipient, "shield_pair")
         self.audit.write(now, "shield.request.blocked", frame.recipient, actor=frame.sender, errorCode=code,
                          reason=TRUST_GATE_TEXTS[code], ip=ip, intentType=frame.intent, recipient=frame.recipient)
         row = self.shield.reject(now, frame.sender, trust, frame.intent, TRUST_GATE_RISK, (code, f"ip:{ip}"))
@@ -177,6 +190,8 @@ class Security:
         of the first that refuses, or None."""
         if not self.relay_windows.hit(frame.sender, self.limits.relay_per_sender, now):
             self.rate_limited["relay_sender"] += 1
+            if self.on_rate_limited is not None:
+                self.on_rate_limited(now, frame.sender, frame.recipient, "relay_sender")
             return "RATE_LIMITED", f"Rate limit exceeded for {frame.sender}"
         if local and not self.acl.allows(frame.recipient, frame.intent, frame.sender):
             return "FORBIDDEN", f"ACL denied intent {frame.intent} from {frame.sender} to {frame.recipient}"
@@ -191,4 +206,7 @@ class Security:
         """The public limiter's 300 s cleanup: rows older than 60 s go, and with the
         window-wipe quirk the trust gate's hour buckets go with them (§5)."""
         self.public_windows.wipe_older_than(now - MINUTE)
-        self.pair_windows.wipe_older_than(now - (MINUTE if self.wipe_pair_windows else PAIR_WINDOW))
+        cutoff = now - (MINUTE if self.wipe_pair_windows else PAIR_WINDOW)
+        self.pair_windows.wipe_older_than(cutoff)
+        if self.shield_seam is not None:
+            self.shield_seam.wipe_older_than(cutoff)
