@@ -274,7 +274,7 @@ CASES: tuple[Case, ...] = (
     sweep("sweep load without routes", SWEEP.replace("bus.max_retries", "load").replace("[2, 5]", "[2]"),
           "{dir}/w.yaml: grid[0].values[0]: expected a scenario with traffic routes for load, found none"),
     sweep("sweep neither scenario nor drill", SWEEP.replace("scenario: {demo}\n", ""),
-          "{dir}/w.yaml: scenario: expected exactly one of scenario and drill, found neither"),
+          "{dir}/w.yaml: scenario: expected exactly one of scenario, drill and rollout, found neither"),
     sweep("sweep scenario missing", SWEEP.replace("{demo}", "none.yaml"),
           "{dir}/w.yaml: scenario: expected a valid file: {dir}/none.yaml: (file): expected an existing file, ..."),
     sweep("sweep drill unknown", SWEEP.replace("scenario: {demo}", "drill: nope"),
