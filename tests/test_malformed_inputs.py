@@ -34,6 +34,7 @@ ROUTE = "traffic:\n  routes:\n    - {from: a@x.beam, to: b@x.beam, intent: ping,
 DRILL = ("title: t\nrehearses: dead-letter\nscenario: {demo}\nduration: 5m\n"
          "expectations:\n  - {probe: dead_letters, equals: 0, at: 1m}\n")
 SWEEP = "name: s\nscenario: {demo}\ngrid:\n  - {path: bus.max_retries, values: [2, 5]}\n"
+ROLLOUT_SWEEP = "name: s\nrollout: assistant-v3-slow\ngrid:\n  - {path: exposure, values: [5]}\n"
 ROLLOUT = ("name: r\nscenario: canary-day\nchange: {kind: agent_version, agent: assistant@beamco.beam.directory}\n"
            "steps:\n  - {action: canary, weight: 5, duration: 4m}\n")
 RETRY_ROLLOUT = ROLLOUT.replace("{kind: agent_version, agent: assistant@beamco.beam.directory}",
@@ -288,7 +289,19 @@ CASES: tuple[Case, ...] = (
     option("sweep file missing", "sweep {dir}/none.yaml --out {dir}/out",
            "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
     option("sweep unknown built-in name", "sweep metastable --out {dir}/out",
-           "(command line): SWEEP: expected a sweep file or one of backoff-contention, metastability, ..."),
+           "(command line): SWEEP: expected a sweep file or one of backoff-contention, judge-power, metastability, ..."),
+    sweep("sweep both scenario and rollout", SWEEP + "rollout: assistant-v3-slow\n",
+          "{dir}/w.yaml: rollout: expected exactly one of scenario, drill and rollout, found both scenario and rollout"),
+    sweep("sweep rollout unknown", ROLLOUT_SWEEP.replace("assistant-v3-slow", "nope"),
+          "{dir}/w.yaml: rollout: expected a rollout file or one of assistant-pilot-too-small, assistant-v2-harmless, "
+          "assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
+    sweep("sweep rollout path not in the rollout", ROLLOUT_SWEEP.replace("exposure", "change.speed"),
+          "{dir}/w.yaml: grid[0].path: unknown field 'speed' in change; expected one of: kind, agent, ..."),
+    sweep("sweep rollout exposure beyond its limit", ROLLOUT_SWEEP.replace("[5]", "[10]"),
+          "{dir}/w.yaml: grid[0].values[0] → steps[0].weight: expected the first canary step to expose at most "
+          "max_tenant_exposure_pct (5 %), found 10 %"),
+    sweep("sweep rollout with a scenario measure", ROLLOUT_SWEEP + "measures: [goodput]\n",
+          "{dir}/w.yaml: measures[0]: expected a measure of a rollout sweep (caught_at_first_step, failed, ..."),
     sweep("sweep labels not one per value", SWEEP.replace("values: [2, 5]}", "values: [2, 5], labels: [two]}"),
           "{dir}/w.yaml: grid[0]: expected one label per value (2), found 1"),
     scenario("client retry on a bus route", SCENARIO + ROUTE.replace("rate: RATE}", "rate: 1/s, via: bus, "

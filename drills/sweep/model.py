@@ -31,6 +31,8 @@ RolloutMeasureName = Literal["caught_at_first_step", "failed", "inconclusive", "
                              "rollback_seconds", "blast_radius_intents"]
 #: Every rollout measure, in the order tables and files list them.
 ROLLOUT_MEASURES: Final[tuple[RolloutMeasureName, ...]] = get_args(RolloutMeasureName)
+#: Any measure a sweep file may list (one literal, so a wrong name is one problem).
+AnyMeasureName = Literal[MeasureName, RolloutMeasureName]
 #: The rollout measures that are 0 or 1 per run: a cell reports their share of the runs
 #: with Wilson's binomial interval instead of a t interval.
 PROPORTIONS: Final[frozenset[str]] = frozenset({"caught_at_first_step", "failed", "inconclusive", "promoted",
@@ -47,7 +49,7 @@ ROLLOUT: Final[str] = "rollout"
 EXPOSURE: Final[str] = "exposure"
 
 
-def _scenario_measures() -> list[MeasureName | RolloutMeasureName]:
+def _scenario_measures() -> list[AnyMeasureName]:
     """A sweep's measures by default (a rollout sweep's are set before validation)."""
     return [*MEASURES]
 
@@ -131,7 +133,7 @@ class SweepFile(Model):
     grid: Annotated[list[Axis], Field(min_length=1, max_length=10)]
     replications: Annotated[Count, Field(ge=1, le=1000)] = 3
     seed: Annotated[Count, Field(ge=0, le=MAX_SEED - 1000)] | None = None
-    measures: list[MeasureName | RolloutMeasureName] = Field(default_factory=lambda: _scenario_measures())
+    measures: list[AnyMeasureName] = Field(default_factory=lambda: _scenario_measures())
     x: NonEmpty | None = None
     compare: NonEmpty | None = None
     recovery: Recovery = Recovery()
