@@ -379,6 +379,9 @@ CASES: tuple[Case, ...] = (
            "assistant-v2-harmless, assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
     option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
            "(command line): --seed: expected a non-negative integer, found -1"),
+    option("canary-power workers zero and a rollout unknown", "canary-power nope --workers 0 --out {dir}/out",
+           "(command line): --workers: expected at least 1, found 0",
+           "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, ..."),
 )
 
 
