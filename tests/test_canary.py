@@ -360,7 +360,9 @@ def test_canary_power_counts_how_often_the_slow_version_is_caught_at_the_first_s
     assert row["caught_at_first_step"]["count"] == row["rolled_back_within_limit"]["count"] == 2
     assert [(seed["seed"], seed["decision"], seed["decided_at_step"]) for seed in row["seeds"]] == [
         (7, "Failed", 0), (8, "Failed", 0)]
-    assert sorted(path.name for path in (tmp_path / "power").iterdir()) == ["power.json", "power.md"]
+    assert sorted(path.name for path in (tmp_path / "power").iterdir()) == [
+        "cells", "cells.csv", "cells.jsonl", "power-sweep.yaml", "power.json", "power.md", "report.md", "summary.json",
+        "sweep.json"]
 
 
 @settings(max_examples=8, deadline=None)

@@ -36,6 +36,7 @@ ROUTE = "traffic:\n  routes:\n    - {from: a@x.beam, to: b@x.beam, intent: ping,
 DRILL = ("title: t\nrehearses: dead-letter\nscenario: {demo}\nduration: 5m\n"
          "expectations:\n  - {probe: dead_letters, equals: 0, at: 1m}\n")
 SWEEP = "name: s\nscenario: {demo}\ngrid:\n  - {path: bus.max_retries, values: [2, 5]}\n"
+ROLLOUT_SWEEP = "name: s\nrollout: assistant-v3-slow\ngrid:\n  - {path: exposure, values: [5]}\n"
 ROLLOUT = ("name: r\nscenario: canary-day\nchange: {kind: agent_version, agent: assistant@beamco.beam.directory}\n"
            "steps:\n  - {action: canary, weight: 5, duration: 4m}\n")
 RETRY_ROLLOUT = ROLLOUT.replace("{kind: agent_version, agent: assistant@beamco.beam.directory}",
@@ -277,7 +278,7 @@ CASES: tuple[Case, ...] = (
     sweep("sweep load without routes", SWEEP.replace("bus.max_retries", "load").replace("[2, 5]", "[2]"),
           "{dir}/w.yaml: grid[0].values[0]: expected a scenario with traffic routes for load, found none"),
     sweep("sweep neither scenario nor drill", SWEEP.replace("scenario: {demo}\n", ""),
-          "{dir}/w.yaml: scenario: expected exactly one of scenario and drill, found neither"),
+          "{dir}/w.yaml: scenario: expected exactly one of scenario, drill and rollout, found neither"),
     sweep("sweep scenario missing", SWEEP.replace("{demo}", "none.yaml"),
           "{dir}/w.yaml: scenario: expected a valid file: {dir}/none.yaml: (file): expected an existing file, ..."),
     sweep("sweep drill unknown", SWEEP.replace("scenario: {demo}", "drill: nope"),
@@ -291,7 +292,19 @@ CASES: tuple[Case, ...] = (
     option("sweep file missing", "sweep {dir}/none.yaml --out {dir}/out",
            "{dir}/none.yaml: (file): expected an existing file, found nothing there"),
     option("sweep unknown built-in name", "sweep metastable --out {dir}/out",
-           "(command line): SWEEP: expected a sweep file or one of backoff-contention, metastability, ..."),
+           "(command line): SWEEP: expected a sweep file or one of backoff-contention, judge-power, metastability, ..."),
+    sweep("sweep both scenario and rollout", SWEEP + "rollout: assistant-v3-slow\n",
+          "{dir}/w.yaml: rollout: expected exactly one of scenario, drill and rollout, found both scenario and rollout"),
+    sweep("sweep rollout unknown", ROLLOUT_SWEEP.replace("assistant-v3-slow", "nope"),
+          "{dir}/w.yaml: rollout: expected a rollout file or one of assistant-pilot-too-small, assistant-v2-harmless, "
+          "assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
+    sweep("sweep rollout path not in the rollout", ROLLOUT_SWEEP.replace("exposure", "change.speed"),
+          "{dir}/w.yaml: grid[0].path: unknown field 'speed' in change; expected one of: kind, agent, ..."),
+    sweep("sweep rollout exposure beyond its limit", ROLLOUT_SWEEP.replace("[5]", "[10]"),
+          "{dir}/w.yaml: grid[0].values[0] → steps[0].weight: expected the first canary step to expose at most "
+          "max_tenant_exposure_pct (5 %), found 10 %"),
+    sweep("sweep rollout with a scenario measure", ROLLOUT_SWEEP + "measures: [goodput]\n",
+          "{dir}/w.yaml: measures[0]: expected a measure of a rollout sweep (caught_at_first_step, failed, ..."),
     sweep("sweep labels not one per value", SWEEP.replace("values: [2, 5]}", "values: [2, 5], labels: [two]}"),
           "{dir}/w.yaml: grid[0]: expected one label per value (2), found 1"),
     scenario("client retry on a bus route", SCENARIO + ROUTE.replace("rate: RATE}", "rate: 1/s, via: bus, "
@@ -402,6 +415,9 @@ CASES: tuple[Case, ...] = (
            "bus-rate-limit-tightened, bus-shield-tightened, found 'nope'"),
     option("rollout seed negative", "canary assistant-v3-slow --seed -1 --out {dir}/out",
            "(command line): --seed: expected a non-negative integer, found -1"),
+    option("canary-power workers zero and a rollout unknown", "canary-power nope --workers 0 --out {dir}/out",
+           "(command line): --workers: expected at least 1, found 0",
+           "(command line): ROLLOUT: expected a rollout file or one of assistant-pilot-too-small, ..."),
 )
 
 

@@ -36,21 +36,23 @@ def records_for(plan: Plan, make: Any) -> dict[tuple[int, int], dict[str, Any]]:
 
 def test_every_built_in_sweep_loads_by_name_with_its_study() -> None:
     names = [path.stem for path in builtin_sweeps()]
-    assert names == ["backoff-contention", "metastability", "retries-under-load", "retry-policies"]
+    assert names == ["backoff-contention", "judge-power", "metastability", "retries-under-load", "retry-policies"]
     runs = {}
     for name in names:
         found = resolve_sweep(name)
         assert isinstance(found, Path)
         plan = load_plan(found)
         runs[name] = (plan.sweep.study, len(plan.cells) * len(plan.seeds))
-    assert runs == {"backoff-contention": ("backoff-contention", 45), "metastability": ("metastability", 96),
+    assert runs == {"backoff-contention": ("backoff-contention", 45), "judge-power": ("judge-power", 72),
+                    "metastability": ("metastability", 96),
                     "retries-under-load": (None, 18), "retry-policies": ("retry-policies", 42)}
 
 
 def test_an_unknown_sweep_name_is_one_problem_listing_the_built_in_ones() -> None:
     found = resolve_sweep("metastable")
     assert found == Problem(file="(command line)", field="SWEEP", message=(
-        "expected a sweep file or one of backoff-contention, metastability, retries-under-load, retry-policies, "
+        "expected a sweep file or one of backoff-contention, judge-power, metastability, retries-under-load, "
+        "retry-policies, "
         "found 'metastable'"))
     assert resolve_sweep("my.yaml") == Path("my.yaml")
 
@@ -200,3 +202,30 @@ def test_a_study_without_its_axes_says_which_are_missing(tmp_path: Path) -> None
     assert study_section(plan, {}, []) == [
         "", "## Study: metastability", "",
         "This study reads the axes clients, trigger, duration; the sweep has no axis clients, trigger, duration."]
+
+
+def test_judge_power_tabulates_the_caught_share_with_its_wilson_interval_per_rollout_and_exposure() -> None:
+    from drills.sweep.stats import cell_summaries
+
+    plan = load_plan(SWEEPS / "judge-power.yaml")
+    rollout, exposure = ([axis.label for axis in plan.axes].index(name) for name in ("rollout", "exposure"))
+
+    def make(plan: Plan, cell: Any) -> dict[str, Any]:
+        harmful = cell.levels[rollout] != "assistant-v2-harmless"
+        judged = cell.levels[exposure] > 1
+        caught = harmful and judged
+        return {"decision": "Failed" if caught else "Successful" if judged else "Inconclusive", "reason": "",
+                "decided_at_step": 0, "first_step_exposure_pct": cell.levels[exposure],
+                "caught_at_first_step": caught, "failed": caught, "inconclusive": not judged,
+                "promoted": judged and not harmful, "rolled_back_within_limit": caught,
+                "rollback_seconds": 150.0 if caught else None, "blast_radius_intents": 10 * cell.levels[exposure]}
+
+    records = records_for(plan, make)
+    lines = study_section(plan, records, cell_summaries(plan, records))
+    assert lines[5:8] == [
+        "| rollout | exposure | caught at the first step (share, 95 % CI) | failed | inconclusive | promoted | "
+        "rolled back in time | rollback s | blast radius (intents) |", "|---|---|---|---|---|---|---|---|---|",
+        "| assistant-v3-slow | 1 | 0/1 (0%, 0%–79%) | 0/1 | 1/1 | 0/1 | 0/1 | — | 10 |"]
+    assert lines[10] == "| bus-aggressive-retries | 1 | 0/1 (0%, 0%–79%) | 0/1 | 1/1 | 0/1 | 0/1 | — | 10 |"
+    assert lines[12] == "| bus-aggressive-retries | 5 | 1/1 (100%, 21%–100%) | 1/1 | 0/1 | 0/1 | 1/1 | 150 | 50 |"
+    assert lines[15] == "| assistant-v2-harmless | 5 | 0/1 (0%, 0%–79%) | 0/1 | 0/1 | 1/1 | 0/1 | — | 50 |"

@@ -1,15 +1,20 @@
 """The judge's power across seeds: each rollout replicated over consecutive seeds, and how
 often its change was caught (Failed) at the first canary step, rolled back in time,
 promoted or left Inconclusive. For a harmful change the caught fraction is the judge's
-power at the first step's exposure; for a harmless one, its false-alarm rate."""
+power at the first step's exposure; for a harmless one, its false-alarm rate.
+
+The runs are a rollout sweep's (:mod:`drills.sweep.rollouts`): ``beamdrill canary-power``
+builds one sweep with a ``rollout`` axis and reads its records back here.
+"""
 
 from __future__ import annotations
 
-import math
-from typing import Callable
+from typing import Any, Callable
 
-from drills.canary.rollout import Rollout
-from drills.canary.runner import result_of, run_steps, start
+from drills.canary.rollout import RolloutFile
+from drills.sweep.grid import Plan
+from drills.sweep.rollouts import RolloutMeasures
+from drills.sweep.stats import Records, wilson
 from simulator.kernel.fields import Model
 
 
@@ -22,15 +27,12 @@ class Proportion(Model):
     high: float
 
 
-def proportion(count: int, total: int, z: float = 1.959964) -> Proportion:
-    """``count`` of ``total`` with Wilson's score interval (95 % by default)."""
+def proportion(count: int, total: int) -> Proportion:
+    """``count`` of ``total`` with Wilson's 95 % score interval (``scipy.stats.binomtest``), rounded to 6 places."""
     if total == 0:
         return Proportion(count=0, fraction=0.0, low=0.0, high=1.0)
-    p = count / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return Proportion(count=count, fraction=round(p, 6), low=round(max(0.0, centre - half), 6),
-                      high=round(min(1.0, centre + half), 6))
+    low, high = wilson(count, total)
+    return Proportion(count=count, fraction=round(count / total, 6), low=round(low, 6), high=round(high, 6))
 
 
 class SeedOutcome(Model):
@@ -61,34 +63,36 @@ class RolloutPower(Model):
     seeds: list[SeedOutcome]
 
 
-def rollout_power(rollout: Rollout, seeds: list[int], stop: Callable[[], None]) -> RolloutPower:
-    """Run ``rollout`` once per seed (no telemetry) and count its outcomes."""
-    outcomes = []
-    first_canary = next((index for index, step in enumerate(rollout.rollout.steps) if step.action == "canary"), None)
-    for seed in seeds:
-        run = start(rollout, seed)
-        run_steps(run, stop)
-        result = result_of(run, [])
-        last = result.intervals[-1] if result.intervals else None
-        first = next((step.get("exposure_pct") for step in result.steps if step["action"] == "canary"), None)
-        outcomes.append(SeedOutcome(seed=seed, decision=result.decision, reason=result.reason,
-                                    decided_at_step=None if last is None else last.step,
-                                    first_step_exposure_pct=first,
-                                    rollback_seconds=None if result.rollback is None else result.rollback.seconds,
-                                    rolled_back_within_limit=result.rollback is not None
-                                    and result.rollback.completed_within_5_minutes,
-                                    blast_radius_intents=result.blast_radius.intents))
-    total = len(outcomes)
+def _outcome(record: dict[str, Any]) -> tuple[SeedOutcome, RolloutMeasures]:
+    measures = RolloutMeasures.model_validate(record["measures"])
+    return SeedOutcome(seed=record["seed"], decision=measures.decision, reason=measures.reason,
+                       decided_at_step=measures.decided_at_step,
+                       first_step_exposure_pct=measures.first_step_exposure_pct,
+                       rollback_seconds=measures.rollback_seconds,
+                       rolled_back_within_limit=measures.rolled_back_within_limit,
+                       blast_radius_intents=measures.blast_radius_intents), measures
 
-    def count(test: Callable[[SeedOutcome], bool]) -> Proportion:
-        return proportion(sum(1 for outcome in outcomes if test(outcome)), total)
 
-    return RolloutPower(
-        rollout=rollout.rollout.name, change=rollout.rollout.change.describe(), replications=total,
-        caught_at_first_step=count(lambda o: o.decision == "Failed" and o.decided_at_step == first_canary),
-        failed=count(lambda o: o.decision == "Failed"), inconclusive=count(lambda o: o.decision == "Inconclusive"),
-        promoted=count(lambda o: o.decision == "Successful"),
-        rolled_back_within_limit=count(lambda o: o.rolled_back_within_limit), seeds=outcomes)
+def power_rows(plan: Plan, records: Records) -> list[RolloutPower]:
+    """One row per cell of a rollout sweep's plan, from the runs that finished (in seed order)."""
+    rows = []
+    for cell in plan.cells:
+        assert cell.rollout is not None
+        spec = RolloutFile.model_validate(cell.rollout)
+        found = [records[(cell.index, k)] for k in range(len(plan.seeds)) if (cell.index, k) in records]
+        outcomes = [_outcome(record) for record in found if record["status"] == "ok"]
+        total = len(outcomes)
+
+        def count(test: Callable[[RolloutMeasures], bool]) -> Proportion:
+            return proportion(sum(1 for _, measures in outcomes if test(measures)), total)
+
+        rows.append(RolloutPower(
+            rollout=spec.name, change=spec.change.describe(), replications=total,
+            caught_at_first_step=count(lambda m: m.caught_at_first_step), failed=count(lambda m: m.failed),
+            inconclusive=count(lambda m: m.inconclusive), promoted=count(lambda m: m.promoted),
+            rolled_back_within_limit=count(lambda m: m.rolled_back_within_limit),
+            seeds=[outcome for outcome, _ in outcomes]))
+    return rows
 
 
 def power_text(rows: list[RolloutPower], seeds: list[int]) -> str:

@@ -215,6 +215,13 @@ def _cross_checks(rollout: RolloutFile, scenario: Scenario, file: str) -> list[P
     return problems
 
 
+def rollout_problems(rollout: RolloutFile, scenario: Scenario, file: str) -> list[Problem]:
+    """What is wrong with ``rollout`` on ``scenario`` (the checks :func:`load_rollout` makes
+    after the schema): the changed agent, the steps' weights, durations and tenants, the
+    length; reported against ``file``."""
+    return _cross_checks(rollout, scenario, file)
+
+
 def load_rollout(path: Path) -> Rollout:
     """Read a rollout file and its scenario and check them together; raise
     :class:`RolloutError` (or the scenario's :class:`ScenarioError`) on any problem."""

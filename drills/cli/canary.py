@@ -138,63 +138,84 @@ def _write(run: RolloutRun, out: Path, files: list[str], interrupted: str | None
 
 
 @app.command("canary-power", epilog="Example: beamdrill canary-power assistant-v3-slow assistant-v2-harmless "
-                                    "--replications 20 --out runs/canary/power")
+                                    "--replications 20 --out runs/canary/power; the same runs as a sweep: "
+                                    "beamdrill sweep judge-power")
 def canary_power(
     rollout_files: Annotated[list[str], typer.Argument(metavar="ROLLOUT...", help="Rollout YAML files or built-in "
                                                        "rollouts' names.")],
     replications: Annotated[int, typer.Option(help="Seeds per rollout: SEED, SEED+1, ...")] = 20,
     seed: Annotated[int, typer.Option(help="The first seed.")] = 1,
-    out: Annotated[Path, typer.Option(help="Result directory.")] = Path("runs/canary/power"),
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/canary/power"),
+    workers: Annotated[Optional[int], typer.Option(
+        help="Worker processes (default: the CPUs; 1 runs in this process).")] = None,
     as_json: Annotated[bool, json_option("DIR/power.json")] = False,
 ) -> None:
     """The judge's power: run each rollout once per seed (no telemetry) and count how often
     its change was caught at the first canary step, failed, was Inconclusive or promoted,
-    and rolled back within its limit, with Wilson 95 % intervals. Writes power.json and
-    power.md. Exit 0 when every run finished, 2 bad input."""
-    from drills.canary.builtin import resolve_rollout
-    from drills.canary.power import power_text, rollout_power
+    and rolled back within its limit, with Wilson 95 % intervals.
+
+    A front door to `beamdrill sweep`: it writes DIR/power-sweep.yaml (a rollout sweep with
+    one axis, the rollouts, and study judge-power), runs it as `beamdrill sweep` does
+    (checkpointed, on a process pool) and writes the sweep's files (report.md, summary.json,
+    cells.jsonl, cells.csv) plus power.json and power.md. Exit 0 when every run finished,
+    1 when a run failed, 2 bad input."""
+    import os
+
+    import yaml
+
+    from drills.canary.builtin import ROLLOUTS, resolve_rollout
+    from drills.canary.power import power_rows, power_text
     from drills.canary.rollout import load_rollout
+    from drills.sweep.executors import executor_for
+    from drills.sweep.grid import load_plan
+    from drills.sweep.run import run_sweep
 
     problems = []
-    if not 1 <= replications <= 10_000:
+    if not 1 <= replications <= 1000:
         problems.append(Problem(file="(command line)", field="--replications",
-                                message=f"expected 1 to 10000, found {replications}"))
+                                message=f"expected 1 to 1000, found {replications}"))
     if seed < 0:
         problems.append(Problem(file="(command line)", field="--seed",
                                 message=f"expected a non-negative integer, found {seed}"))
-    rollouts = []
+    if workers is not None and workers < 1:
+        problems.append(Problem(file="(command line)", field="--workers", message=f"expected at least 1, found {workers}"))
+    values, labels = [], []
     for name in rollout_files:
         found = resolve_rollout(name)
         if isinstance(found, Problem):
             problems.append(found)
             continue
         try:
-            rollouts.append(load_rollout(found))
+            loaded = load_rollout(found)
         except InputError as error:
             problems += error.problems
+            continue
+        builtin = found.resolve().parent == ROLLOUTS.resolve()
+        values.append(found.stem if builtin else str(found.resolve()))
+        labels.append(loaded.rollout.name)
+    if out.exists() and not out.is_dir():
+        problems.append(Problem(file=str(out), field="--out", message="expected a directory, found a file"))
     if problems:
         fail_input(problems)
+    sweep_file = out / "power-sweep.yaml"
+    out.mkdir(parents=True, exist_ok=True)
+    sweep_file.write_text(yaml.safe_dump({
+        "name": "canary-power", "description": "The judge's power: written by beamdrill canary-power.",
+        "seed": seed, "replications": replications, "study": "judge-power", "charts": False,
+        "grid": [{"path": "rollout", "values": values, "labels": labels}]}, sort_keys=False), encoding="utf-8")
     try:
-        directory = ResultDirectory(out)
-    except OutError as error:
+        plan = load_plan(sweep_file)
+    except InputError as error:
         fail_input(error.problems)
-        return
-    seeds = list(range(seed, seed + replications))
-    rows = []
-    interrupted: Interrupted | None = None
-    try:
-        with stop_on_signals() as stop:
-            try:
-                for rollout in rollouts:
-                    rows.append(rollout_power(rollout, seeds, stop.check))
-            except Interrupted as signal:
-                interrupted = signal
-        document = {"status": "completed" if interrupted is None else "interrupted", "seeds": seeds,
-                    "rollouts": [row.model_dump(mode="json") for row in rows]}
-        write_json(directory.staging / "power.json", document)
-        (directory.staging / "power.md").write_text(power_text(rows, seeds), encoding="utf-8")
-    finally:
-        directory.publish()
+    executor = executor_for(workers if workers is not None else (os.cpu_count() or 1), None)
+    with stop_on_signals() as stop:
+        outcome = run_sweep(plan, executor, out, resume=False, stop=stop)
+    interrupted: Interrupted | None = outcome.interrupted
+    rows = power_rows(plan, outcome.records)
+    document = {"status": "completed" if interrupted is None else "interrupted", "seeds": plan.seeds,
+                "rollouts": [row.model_dump(mode="json") for row in rows]}
+    write_json(out / "power.json", document)
+    (out / "power.md").write_text(power_text(rows, plan.seeds), encoding="utf-8")
     if as_json:
         print_json(document)
     else:
@@ -203,7 +224,11 @@ def canary_power(
             console.print(f"{row.rollout}: caught at the first canary step {caught.count}/{row.replications} "
                           f"[{caught.low:.0%}, {caught.high:.0%}], promoted {row.promoted.count}, "
                           f"inconclusive {row.inconclusive.count}", highlight=False)
-    print(f"wrote power.json, power.md {directory.note()}", file=sys.stderr)
+    print(f"{outcome.ran} runs on {executor.name}; wrote power.json, power.md and the sweep's report.md in {out}",
+          file=sys.stderr)
     if interrupted is not None:
-        print(f"interrupted by {interrupted.name}: {len(rows)} of {len(rollouts)} rollouts done", file=sys.stderr)
+        print(f"interrupted by {interrupted.name}: {len(outcome.records)} of {outcome.summary['runs_total']} runs "
+              f"done; `beamdrill sweep {sweep_file} --out {out} --resume` runs the rest", file=sys.stderr)
         raise typer.Exit(interrupted.exit_code)
+    if outcome.failed:
+        raise typer.Exit(1)

@@ -24,6 +24,9 @@ from simulator import InputError, Problem
 #: Measures the table on the console shows (report.md has them all).
 TABLE_MEASURES = ("goodput", "latency_p99", "dead_letters", "attempts_per_intent", "peak_queue_depth",
                   "time_to_recover")
+#: The same for a rollout sweep.
+ROLLOUT_TABLE_MEASURES = ("caught_at_first_step", "failed", "inconclusive", "promoted", "rolled_back_within_limit",
+                          "rollback_seconds", "blast_radius_intents")
 
 
 @app.command(epilog="Example: beamdrill sweep sweeps/retries-under-load.yaml --workers 2 --out runs/sweeps/retries; "
@@ -31,7 +34,8 @@ TABLE_MEASURES = ("goodput", "latency_p99", "dead_letters", "attempts_per_intent
 def sweep(
     sweep_name: Annotated[str, typer.Argument(metavar="SWEEP", help="Sweep YAML file, or a built-in sweep's name "
                                                                     "(retries-under-load, retry-policies, "
-                                                                    "backoff-contention, metastability).")],
+                                                                    "backoff-contention, metastability, "
+                                                                    "judge-power).")],
     workers: Annotated[Optional[int], typer.Option(
         help="Worker processes (default: the CPUs; 1 runs in this process).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
@@ -43,7 +47,9 @@ def sweep(
 ) -> None:
     """Run every cell of a sweep's grid once per replication, checkpoint each run as it
     finishes, then write sweep.json, cells.jsonl, cells.csv, summary.json, report.md and
-    charts/ (each measure against the x axis, with 95 % bands).
+    charts/ (each measure against the x axis, with 95 % bands). The world is a scenario, a
+    drill, or a canary rollout (its measures: caught at the first step, failed, promoted,
+    ..., with Wilson intervals on the shares).
 
     SIGINT or SIGTERM stops the sweep: the finished runs are already on disk, the report of
     what is done is written, and --resume runs the rest."""
@@ -115,7 +121,8 @@ def _table(plan: Plan, summary: dict[str, Any]) -> WholeTable:
     for axis in plan.axes:
         table.add_id_column(axis.label)
     table.add_column("runs", justify="right")
-    shown = [m for m in TABLE_MEASURES if m in plan.sweep.measures]
+    wanted = ROLLOUT_TABLE_MEASURES if plan.sweep.is_rollout else TABLE_MEASURES
+    shown = [m for m in wanted if m in plan.sweep.measures]
     for measure in shown:
         table.add_column(measure, justify="right")
     for cell, entry in zip(plan.cells, summary["cells"]):

@@ -1,4 +1,4 @@
-"""One run of one cell: a resolved scenario, a seed → the run's measures.
+"""One run of one cell: a resolved scenario (and rollout), a seed → the run's measures.
 
 :func:`run_cell` is the only function any executor runs (in this process, in a process
 pool's workers, on Dask workers): it takes plain data and returns plain JSON-ready data,
@@ -20,7 +20,8 @@ from simulator import World, parse_scenario
 @dataclass(frozen=True)
 class CellJob:
     """What one run needs: the cell and replication it is, its seed, the cell's fully
-    resolved scenario (JSON form), the recovery rule, and the key that identifies it."""
+    resolved scenario (JSON form), the recovery rule, the key that identifies it, and for a
+    rollout sweep the cell's fully resolved rollout (JSON form; its scenario is ``scenario``)."""
 
     cell: int
     replication: int
@@ -29,12 +30,16 @@ class CellJob:
     window: float
     tolerance: float
     key: str
+    rollout: dict[str, Any] | None = None
 
 
-def job_key(scenario: dict[str, Any], seed: int, window: float, tolerance: float) -> str:
+def job_key(scenario: dict[str, Any], seed: int, window: float, tolerance: float,
+            rollout: dict[str, Any] | None = None) -> str:
     """SHA-256 of everything a run's result depends on: a checkpoint is reused only for the same key."""
-    text = json.dumps({"scenario": scenario, "seed": seed, "window": window, "tolerance": tolerance},
-                      sort_keys=True, separators=(",", ":"))
+    parts: dict[str, Any] = {"scenario": scenario, "seed": seed, "window": window, "tolerance": tolerance}
+    if rollout is not None:
+        parts["rollout"] = rollout
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -49,7 +54,12 @@ def failed_record(job: CellJob, error: BaseException) -> dict[str, Any]:
 def run_cell(job: CellJob) -> dict[str, Any]:
     """Run ``job``'s world to its duration and return its record: ``cell``,
     ``replication``, ``seed``, ``key``, ``status`` (``ok`` or ``failed``), ``error`` and
-    ``measures`` (None when the run failed)."""
+    ``measures`` (None when the run failed). A rollout job runs the rollout
+    (:func:`drills.sweep.rollouts.run_rollout`)."""
+    if job.rollout is not None:
+        from drills.sweep.rollouts import run_rollout  # the canary judge brings in SciPy: only rollouts need it
+
+        return run_rollout(job)
     try:
         scenario = parse_scenario(job.scenario, f"cell {job.cell}")
         world = World(scenario, job.seed)

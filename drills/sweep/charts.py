@@ -1,5 +1,5 @@
 """The sweep's charts: each measure against the x axis, one line per combination of the
-other axes (one per policy), with its 95 % confidence band (matplotlib, Agg, deterministic PNG)."""
+other axes (one per policy), with its 95 % confidence band (a share's: Wilson's) (matplotlib, Agg, deterministic PNG)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ UNITS: Final[dict[str, str]] = {
     "recovered": "share of runs that recovered", "completion_time": "virtual seconds (last delivery)",
     "lost": "intents", "duplicated": "intents",
     "unexpected": "intents", "recovered_deliveries": "intents",
+    "caught_at_first_step": "share of runs caught at the first canary step", "failed": "share of runs Failed",
+    "inconclusive": "share of runs Inconclusive", "promoted": "share of runs promoted",
+    "rolled_back_within_limit": "share of runs rolled back within the limit",
+    "rollback_seconds": "seconds from the first harmful interval", "blast_radius_intents": "intents",
 }
 
 

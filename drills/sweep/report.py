@@ -14,12 +14,14 @@ from drills.runs.files import atomic_write_text, shown_path, versions, write_jso
 from drills.sweep.boundary import render_boundary
 from drills.sweep.charts import level_text, render_charts
 from drills.sweep.grid import Plan
-from drills.sweep.model import MEASURES
+from drills.sweep.model import MEASURES, PROPORTIONS, ROLLOUT_MEASURES
 from drills.sweep.studies import study_section
 from drills.sweep.stats import CellSummary, Difference, Estimate, Records, cell_summaries, differences
 
 #: The counts each run record has besides the measures, for the CSV.
 COUNTS: Final[tuple[str, ...]] = ("intents", "delivered", "attempts")
+#: What each rollout run record has besides the measures, for the CSV.
+ROLLOUT_COUNTS: Final[tuple[str, ...]] = ("decision", "decided_at_step", "first_step_exposure_pct")
 #: Measures the delivery history provides.
 HISTORY: Final[tuple[str, ...]] = ("lost", "duplicated", "unexpected", "recovered_deliveries")
 
@@ -49,6 +51,8 @@ def cells_jsonl(plan: Plan, records: Records) -> str:
         line = {"cell": cell.index, "replication": record["replication"], "seed": record["seed"],
                 "overrides": plan.overrides(cell), "status": record["status"], "error": record["error"],
                 "measures": record["measures"], "scenario": cell.scenario}
+        if cell.rollout is not None:
+            line["rollout"] = cell.rollout
         lines.append(json.dumps(line, separators=(",", ":")) + "\n")
     return "".join(lines)
 
@@ -57,15 +61,15 @@ def cells_csv(plan: Plan, records: Records) -> str:
     """cells.csv: one row per finished run: cell, its values, replication, seed, status, counts, measures."""
     stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["cell", *(axis.label for axis in plan.axes), "replication", "seed", "status", "error",
-                     *COUNTS, *MEASURES])
+    columns = (*ROLLOUT_COUNTS, *ROLLOUT_MEASURES) if plan.sweep.is_rollout else (*COUNTS, *MEASURES)
+    writer.writerow(["cell", *(axis.label for axis in plan.axes), "replication", "seed", "status", "error", *columns])
     for record in _ordered(plan, records):
         cell = plan.cells[record["cell"]]
         measures = record["measures"] or {}
         writer.writerow([cell.index, *(axis.text(level) for axis, level in zip(plan.axes, cell.levels)),
                          record["replication"],
                          record["seed"], record["status"], record["error"] or "",
-                         *("" if measures.get(name) is None else measures[name] for name in (*COUNTS, *MEASURES))])
+                         *("" if measures.get(name) is None else measures[name] for name in columns)])
     return stream.getvalue()
 
 
@@ -104,16 +108,19 @@ def report_markdown(plan: Plan, records: Records, summaries: list[CellSummary], 
                 + ", ".join(axis.text(v) for v in axis.values) for axis in plan.axes),
               f"- replications: {len(plan.seeds)}, seeds {plan.seeds[0]} to {plan.seeds[-1]}: replication k runs with "
               f"the same seed in every cell (common random numbers)",
-              f"- runs: {len(records)} of {total} done, {len(failed)} failed",
-              f"- recovery: goodput over a {sweep.recovery.window:g} s window back to at least "
-              f"{1 - sweep.recovery.tolerance:.0%} of the pre-fault goodput"]
+              f"- runs: {len(records)} of {total} done, {len(failed)} failed"]
+    if not sweep.is_rollout:
+        lines.append(f"- recovery: goodput over a {sweep.recovery.window:g} s window back to at least "
+                     f"{1 - sweep.recovery.tolerance:.0%} of the pre-fault goodput")
     if interrupted:
         lines.append(f"- **interrupted**: {total - len(records)} runs not done; "
                      f"`beamdrill sweep {shown_path(plan.file)} --out {out} --resume` runs only those")
     measured = _measured(plan, summaries)
     missing = [m for m in sweep.measures if m not in measured]
     lines += ["", "## Measures per cell", "", "Mean over the replications and its 95 % t interval "
-              "(`mean [low, high]`; `(n=1)` when one run finished).", ""]
+              "(`mean [low, high]`; `(n=1)` when one run finished)"
+              + ("; for " + ", ".join(m for m in measured if m in PROPORTIONS) + ": the share of runs and its 95 % "
+                 "Wilson binomial interval" if any(m in PROPORTIONS for m in measured) else "") + ".", ""]
     header = ["cell", *(axis.label for axis in plan.axes), "runs", *measured]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cell, summary in zip(plan.cells, summaries):

@@ -4,7 +4,11 @@ Each cell's measure gets the mean of its replications and Student's t interval
 (``scipy.stats.t``). Because replication ``k`` runs with the same seed in every cell
 (common random numbers), two levels of the compared axis are compared run by run: the
 difference ``b − a`` for each replication both finished, then its mean and t interval.
-A boolean measure (``recovered``) counts as 1 or 0, so its mean is the share of runs.
+A boolean measure (``recovered``) counts as 1 or 0, so its mean is the share of runs. A
+rollout sweep's yes-or-no measures (:data:`~drills.sweep.model.PROPORTIONS`: caught at the
+first step, failed, ...) get, per cell, their share of the runs and Wilson's binomial score
+interval (``scipy.stats.binomtest``) instead: a share of 20 out of 20 has no spread for a
+t interval to measure, and Wilson's interval still says how sure it is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic import BaseModel
 from scipy import stats  # type: ignore[import-untyped]  # scipy ships no type hints
 
 from drills.sweep.grid import Plan
+from drills.sweep.model import PROPORTIONS
 
 #: The confidence level of every interval.
 CONFIDENCE = 0.95
@@ -44,6 +49,22 @@ def estimate(values: Sequence[float]) -> Estimate:
         return Estimate(n=1, mean=mean, low=None, high=None)
     half = float(stats.t.ppf((1 + CONFIDENCE) / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
     return Estimate(n=n, mean=mean, low=mean - half, high=mean + half)
+
+
+def wilson(count: int, total: int) -> tuple[float, float]:
+    """Wilson's :data:`CONFIDENCE` score interval for ``count`` successes out of ``total`` (> 0) trials."""
+    interval = stats.binomtest(count, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def share(values: Sequence[float]) -> Estimate:
+    """The share of ``values`` (each 0 or 1) that are 1, and its Wilson interval."""
+    n = len(values)
+    if n == 0:
+        return Estimate(n=0, mean=None, low=None, high=None)
+    count = sum(1 for value in values if value)
+    low, high = wilson(count, n)
+    return Estimate(n=n, mean=count / n, low=low, high=high)
 
 
 class CellSummary(BaseModel):
@@ -82,7 +103,7 @@ def cell_summaries(plan: Plan, records: Records) -> list[CellSummary]:
         measures: dict[str, Estimate] = {}
         for measure in plan.sweep.measures:
             values = [v for v in (_value(record, measure) for record in finished) if v is not None]
-            measures[measure] = estimate(values)
+            measures[measure] = share(values) if measure in PROPORTIONS else estimate(values)
         summaries.append(CellSummary(cell=cell.index, overrides=plan.overrides(cell), runs=len(finished),
                                      failed=sum(record["status"] != "ok" for record in finished), measures=measures))
     return summaries

@@ -14,6 +14,10 @@ per-cell tables. Each study reads the axes it is built on by name:
   map of trigger × duration, recovered or not and how fast, then whether the expected
   qualitative results hold (collapse with retries, recovery without them or with a budget,
   a boundary monotonic in trigger size, duration and base load).
+- ``judge-power`` (a rollout sweep): per cell (``rollout`` × ``exposure``, or whatever
+  axes the sweep has), how many runs the judge caught at the first canary step, out of how
+  many, with Wilson's 95 % interval: the judge's power for a harmful change, its
+  false-alarm rate for a harmless one; then the other decisions and the rollback times.
 
 The sections only read the runs' measures; a study whose axes are missing says so.
 """
@@ -37,7 +41,7 @@ def study_section(plan: Plan, records: Records, summaries: list[CellSummary]) ->
         return []
     sections: dict[str, Callable[[Plan, Records, list[CellSummary]], list[str]]] = {
         "retry-policies": _retry_policies, "backoff-contention": _backoff_contention,
-        "metastability": _metastability}
+        "metastability": _metastability, "judge-power": _judge_power}
     return ["", f"## Study: {study}", "", *sections[study](plan, records, summaries)]
 
 
@@ -82,6 +86,43 @@ def _groups(plan: Plan, by: list[Axis]) -> dict[tuple[int, ...], list[Cell]]:
         key = tuple(cell.positions[plan.axes.index(axis)] for axis in by)
         groups.setdefault(key, []).append(cell)
     return groups
+
+
+# -- judge-power -------------------------------------------------------------------------
+
+
+def _judge_power(plan: Plan, records: Records, summaries: list[CellSummary]) -> list[str]:
+    if not plan.sweep.is_rollout:
+        return ["This study reads a rollout sweep's measures; this sweep runs no rollout."]
+    lines = ["Per cell, over the seeds: how many runs the judge failed at the first canary step (for a harmful "
+             "change, the judge's power at that step's exposure; for a harmless one, its false-alarm rate), with "
+             "Wilson's 95 % interval, then how many failed at any step, paused Inconclusive, were promoted, and "
+             "rolled back within the limit; mean rollback time (from the first harmful interval) and blast radius.",
+             ""]
+
+    def count(summary: CellSummary, name: str) -> str:
+        value = summary.measures.get(name)
+        if value is None or value.mean is None:
+            return "—"
+        shown = f"{round(value.mean * value.n)}/{value.n}"
+        if name == "caught_at_first_step" and value.low is not None and value.high is not None:
+            shown += f" ({value.mean:.0%}, {value.low:.0%}–{value.high:.0%})"
+        return shown
+
+    def mean(summary: CellSummary, name: str) -> str:
+        value = summary.measures.get(name)
+        return "—" if value is None else _number(value.mean)
+
+    rows = []
+    for cell, summary in zip(plan.cells, summaries):
+        rows.append([*(axis.text(level) for axis, level in zip(plan.axes, cell.levels)),
+                     *(count(summary, name) for name in ("caught_at_first_step", "failed", "inconclusive", "promoted",
+                                                         "rolled_back_within_limit")),
+                     mean(summary, "rollback_seconds"), mean(summary, "blast_radius_intents")])
+    lines += _table([*(axis.label for axis in plan.axes), "caught at the first step (share, 95 % CI)", "failed",
+                     "inconclusive", "promoted", "rolled back in time", "rollback s", "blast radius (intents)"], rows)
+    lines.append("")
+    return lines
 
 
 # -- retry-policies ----------------------------------------------------------------------
