@@ -86,7 +86,7 @@ class _Collection:
         self.key: Any = _NO_KEY
         self.anchor = anchor
         self.start = start  # nodes counted before this one, for its expanded size
-        self.merges: list[dict[Any, Any]] = []
+        self.merges: list[dict[Any, Any]] | None = None  # mappings merged into it, once a "<<" is read
         self.clean = True  # no key repeated, so a merge of it is the same in every PyYAML
 
 
@@ -122,48 +122,57 @@ class _Builder:
         max_depth = self.max_depth
         stack = self.stack
         top = stack[-1]
+        # Names the loop asks for on every event, as locals.
+        scalar_event, alias_event, document_start = yaml.ScalarEvent, yaml.AliasEvent, yaml.DocumentStartEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        no_key, merge_key, unknown, collection = _NO_KEY, _MERGE_KEY, _UNKNOWN, _Collection
+        nodes = self.nodes  # self.nodes, kept here and handed over around the other methods
         try:
             while (event := get_event()) is not None:
                 kind = event.__class__
-                if kind is yaml.ScalarEvent:
-                    self.nodes += 1
-                    value = event.value
+                if kind is scalar_event:
+                    nodes += 1
                     # The usual event: no tag or anchor, in a mapping or list, a string or a plain
                     # scalar met before (a quoted one is a string whatever its text).
                     if event.tag is None and event.anchor is None:
+                        value = event.value
                         item = value if value and value[0] not in first_chars and plain_is_str \
-                            else plain_items.get(value, _UNKNOWN)
-                        if item is not _UNKNOWN and (type(item) is str or event.implicit[0]):
+                            else plain_items.get(value, unknown)
+                        if item is not unknown and (type(item) is str or event.implicit[0]):
                             data = top.data
                             if type(data) is dict:
                                 key = top.key
-                                if key is _NO_KEY:
+                                if key is no_key:
                                     if item in data:
                                         top.clean = False
                                     top.key = item
                                     continue
-                                if key is not _MERGE_KEY:
+                                if key is not merge_key:
                                     data[key] = item
-                                    top.key = _NO_KEY
+                                    top.key = no_key
                                     continue
                             elif type(data) is list:
                                 data.append(item)
                                 continue
+                    self.nodes = nodes
                     self._any_scalar(event)
-                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                elif kind is mapping_start or kind is sequence_start:
                     # The usual collection: no tag or anchor, while building, within the depth.
                     if event.tag is None and event.anchor is None and self.building and self.depth < max_depth:
                         self.depth += 1
-                        top = _Collection({} if kind is yaml.MappingStartEvent else [], None, self.nodes)
-                        self.nodes += 1
+                        top = collection({} if kind is mapping_start else [], None, nodes)
+                        nodes += 1
                         stack.append(top)
                     else:
-                        self._open(event, kind is yaml.MappingStartEvent)
+                        self.nodes = nodes
+                        self._open(event, kind is mapping_start)
+                        nodes = self.nodes
                         top = stack[-1]
-                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                elif kind is mapping_end or kind is sequence_end:
                     # The usual end: no anchor, no merge, no repeated key, put where a value goes.
                     done = top
-                    if done.anchor is None and done.clean and not done.merges and self.building:
+                    if done.anchor is None and done.clean and done.merges is None and self.building:
                         self.depth -= 1
                         stack.pop()
                         top = stack[-1]
@@ -171,17 +180,21 @@ class _Builder:
                         if type(data) is list:
                             data.append(done.data)
                             continue
-                        if type(data) is dict and top.key is not _NO_KEY and top.key is not _MERGE_KEY:
-                            data[top.key] = done.data
-                            top.key = _NO_KEY
+                        key = top.key
+                        if type(data) is dict and key is not no_key and key is not merge_key:
+                            data[key] = done.data
+                            top.key = no_key
                             continue
                         self._add(done.data)
                     else:
+                        self.nodes = nodes
                         self._close()
                         top = stack[-1]
-                elif kind is yaml.AliasEvent:
+                elif kind is alias_event:
+                    self.nodes = nodes
                     self._alias(event)
-                elif kind is yaml.DocumentStartEvent:
+                    nodes = self.nodes
+                elif kind is document_start:
                     self.documents += 1
                     if self.documents > 1:
                         self._stop(exact=True)  # PyYAML's "expected a single document"
@@ -357,6 +370,7 @@ class _Builder:
             if sources is None or any(type(source) is not dict for source in sources):
                 self._stop(exact=True)  # PyYAML's "expected a mapping ... for merging"
             else:
+                top.merges = top.merges or []
                 top.merges.extend(sources if _MERGES_IN_LIST_ORDER or type(item) is dict else reversed(sources))
         else:
             data[top.key] = item
@@ -366,7 +380,7 @@ class _Builder:
         """``own`` after the mappings merged into it, as PyYAML merges them; with colliding
         or non-string keys, where PyYAML versions differ, PyYAML itself reads the file."""
         merged: dict[Any, Any] = {}
-        for source in done.merges:
+        for source in done.merges or ():
             if id(source) in self.unclean:
                 self._stop(exact=True)
                 return None
