@@ -76,7 +76,7 @@ class _SeededOnFirstDraw(random.Random):
         _seed_now(self)
         random.Random.setstate(self, state)
 
-    def seed(self, a: Any = None, version: int = 2) -> None:  # type: ignore[override]
+    def seed(self, a: Any = None, version: int = 2) -> None:
         """Seed with ``a``; the pending seed is dropped."""
         _seed_now(self)
         random.Random.seed(self, a, version)
@@ -85,9 +85,9 @@ class _SeededOnFirstDraw(random.Random):
 def _seed_now(stream: random.Random) -> None:
     """Seed ``stream`` with its pending seed and make it a plain ``random.Random``, unless
     that was done (a method bound before the first draw still comes here)."""
-    if type(stream) is _SeededOnFirstDraw:
-        root_seed, name = stream.__dict__.pop("_pending_seed")
-        _seed_random(stream, derive_seed(root_seed, name))
+    pending: tuple[int, str] | None = stream.__dict__.pop("_pending_seed", None)
+    if pending is not None:
+        _seed_random(stream, derive_seed(*pending))
         stream.__class__ = random.Random
 
 
