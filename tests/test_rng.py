@@ -30,3 +30,44 @@ def test_streams_draw_as_before() -> None:
     reference = random.Random(0xF96AFD1BD4EB3D5B)
     assert stream.random() == reference.random() == 0.08392909149950545
     assert [stream.random() for _ in range(3)] == [reference.random() for _ in range(3)]
+
+
+DRAWS = ["random", "getrandbits", "gauss", "expovariate", "uniform", "choice", "shuffle", "getstate", "randbytes"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**64 - 1), name=st.text(max_size=20),
+       first=st.sampled_from(DRAWS))
+def test_a_stream_seeded_on_its_first_draw_draws_as_one_seeded_at_once(seed: int, name: str, first: str) -> None:
+    stream, reference = Streams(seed)(name), random.Random(derive_seed(seed, name))
+    gauss, draw_random = stream.gauss, stream.random  # bound before the first draw (a latency sampler's)
+
+    def first_draw(generator: random.Random) -> object:
+        if first in ("getrandbits", "randbytes"):
+            return getattr(generator, first)(100)
+        if first in ("uniform", "expovariate"):
+            return getattr(generator, first)(2.0) if first == "expovariate" else generator.uniform(1.0, 3.0)
+        if first == "choice":
+            return generator.choice(range(1000))
+        if first == "shuffle":
+            items = list(range(20))
+            generator.shuffle(items)
+            return items
+        return getattr(generator, first)()
+
+    assert first_draw(stream) == first_draw(reference)
+    assert type(stream) is random.Random
+    assert [gauss(), draw_random(), stream.gauss(), stream.getrandbits(64)] == \
+        [reference.gauss(), reference.random(), reference.gauss(), reference.getrandbits(64)]
+    assert stream.getstate() == reference.getstate()
+    assert stream.__dict__ == reference.__dict__
+
+
+def test_a_stream_seeded_again_before_any_draw_keeps_the_new_seed() -> None:
+    stream = Streams(1)("x")
+    stream.seed(42)
+    assert type(stream) is random.Random
+    assert stream.random() == random.Random(42).random()
+    other = Streams(1)("y")
+    other.setstate(random.Random(7).getstate())
+    assert other.random() == random.Random(7).random()

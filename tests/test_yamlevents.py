@@ -287,6 +287,9 @@ CASES = [
     "a: [1, [2, [3, [4]]]]\n",
     "&top {a: 1}\n",
     "- &x a\n- *x\n",
+    "a: 0.001\nb: '0.001'\nc: 0.001\nd: \"yes\"\ne: yes\nf: 'yes'\ng: yes\nh: ! yes\ni: !!str yes\n",
+    "{.nan: 1, .nan: 2, .NaN: 3, ~: 4, ~: 5, 7: a, '7': b, 7: c}\n",
+    "".join(f"- {{to: 10.0.{n}, rate: 0.5, n: {n}, t: '0.5'}}\n" for n in range(5000)) + "- [to, 0.5, '0.5', yes]\n",
 ]
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import _random
 import hashlib
 import random
-from typing import Final
+from typing import Any, Final
 
 _new_random: Final = random.Random.__new__
 _seed_random: Final = _random.Random.seed
+_draw_random: Final = _random.Random.random
+_draw_bits: Final = _random.Random.getrandbits
 
 
 def derive_seed(root_seed: int, name: str) -> int:
@@ -32,11 +34,61 @@ class Streams:
         self._streams: dict[str, random.Random] = {}
 
     def __call__(self, name: str) -> random.Random:
-        """Return the stream called ``name``, creating it on first use."""
+        """Return the stream called ``name``, creating it on first use (seeded at its
+        first draw, see :class:`_SeededOnFirstDraw`)."""
         stream = self._streams.get(name)
         if stream is None:
-            stream = self._streams[name] = seeded_random(derive_seed(self.root_seed, name))
+            stream = self._streams[name] = _new_random(_SeededOnFirstDraw)
+            stream.gauss_next = None  # type: ignore[attr-defined]  # as random.Random.seed sets it
+            stream._pending_seed = (self.root_seed, name)  # type: ignore[attr-defined]
         return stream
+
+
+class _SeededOnFirstDraw(random.Random):
+    """A :class:`random.Random` whose seed is derived and set when it is first drawn from
+    (or its state is asked), then an ordinary ``random.Random``: its class is changed back,
+    so later draws cost nothing extra. Its draws are those of
+    ``seeded_random(derive_seed(root_seed, name))``. A world of 10,000 agents makes a
+    stream per agent at build, most of which draw nothing until the agent's first intent.
+
+    Every draw of ``random.Random`` goes through ``random`` or ``getrandbits``, so those
+    (and the state's accessors) are the only methods it overrides."""
+
+    __slots__ = ()  # the layout of random.Random, so that its class can be changed back
+
+    def random(self) -> float:
+        """The next float in [0, 1), after seeding."""
+        _seed_now(self)
+        return _draw_random(self)
+
+    def getrandbits(self, k: int, /) -> int:
+        """The next ``k`` random bits, after seeding."""
+        _seed_now(self)
+        return _draw_bits(self, k)
+
+    def getstate(self) -> tuple[Any, ...]:
+        """The state, after seeding."""
+        _seed_now(self)
+        return random.Random.getstate(self)
+
+    def setstate(self, state: tuple[Any, ...]) -> None:
+        """Set the state; the pending seed is dropped."""
+        _seed_now(self)
+        random.Random.setstate(self, state)
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        """Seed with ``a``; the pending seed is dropped."""
+        _seed_now(self)
+        random.Random.seed(self, a, version)
+
+
+def _seed_now(stream: random.Random) -> None:
+    """Seed ``stream`` with its pending seed and make it a plain ``random.Random``, unless
+    that was done (a method bound before the first draw still comes here)."""
+    pending: tuple[int, str] | None = stream.__dict__.pop("_pending_seed", None)
+    if pending is not None:
+        _seed_random(stream, derive_seed(*pending))
+        stream.__class__ = random.Random
 
 
 def seeded_random(seed: int) -> random.Random:

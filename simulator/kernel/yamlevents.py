@@ -8,7 +8,9 @@ and returns exactly what ``yaml.load(text, Loader=yaml.SafeLoader)`` returns:
 - a plain scalar's tag is the loader's own implicit resolution, asked only when its first
   character could start something other than a string (as the resolver itself does);
   strings and decimal integers are built here, every other tag by the loader's
-  ``SafeConstructor.construct_object`` on a :class:`yaml.ScalarNode`;
+  ``SafeConstructor.construct_object`` on a :class:`yaml.ScalarNode`; a plain scalar read
+  as a string, number, boolean or null is remembered by its text, so a repeated one (a
+  key, a rate) is resolved and built once;
 - an alias yields the anchored object itself; duplicate keys keep the first key's place
   and the last value;
 - a ``<<`` merge is done here when its result cannot depend on the PyYAML version (one or
@@ -46,7 +48,10 @@ _MERGE: Final = "tag:yaml.org,2002:merge"
 _VALUE: Final = "tag:yaml.org,2002:value"
 _COLLECTION_TAGS: Final = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _DECIMAL: Final = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})")  # int() exact and cheap; longer goes to PyYAML
-_PLAIN_TAGS_KEPT: Final = 4096  # plain scalars whose resolved tag is remembered (ping, true, 1/h, ...)
+_IMMUTABLE_TAGS: Final = frozenset({_STR, _INT, "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                                    "tag:yaml.org,2002:null"})
+_PLAIN_KEPT: Final = 4096  # plain scalars remembered at most; forgotten all at once when full
+_UNKNOWN: Final = object()  # a plain scalar not remembered
 _NO_KEY: Final = object()  # a mapping's next scalar is a key
 _MERGE_KEY: Final = object()  # a mapping's next value is merged into it
 _OPEN: Final = -1  # an anchor's collection is still being read
@@ -81,7 +86,7 @@ class _Collection:
         self.key: Any = _NO_KEY
         self.anchor = anchor
         self.start = start  # nodes counted before this one, for its expanded size
-        self.merges: list[dict[Any, Any]] = []
+        self.merges: list[dict[Any, Any]] | None = None  # mappings merged into it, once a "<<" is read
         self.clean = True  # no key repeated, so a merge of it is the same in every PyYAML
 
 
@@ -104,7 +109,7 @@ class _Builder:
         self.recursive: str | None = None  # an alias met inside the collection it names
         self.unreadable: Refused | None = None  # the first scalar PyYAML's constructors fail on
         self.unclean: dict[int, dict[Any, Any]] = {}  # mappings with a repeated key, by id
-        self.plain_tags: dict[str, str] = {}  # the resolver's answers, by plain scalar
+        self.plain_items: dict[str, Any] = {}  # plain scalars read as _IMMUTABLE_TAGS: their objects
 
     # -- the pass
 
@@ -113,49 +118,61 @@ class _Builder:
         get_event = self.loader.get_event
         first_chars = self.loader.yaml_implicit_resolvers
         plain_is_str = None not in first_chars  # no resolver matches every first character
-        plain_tags = self.plain_tags
+        plain_items = self.plain_items
         max_depth = self.max_depth
         stack = self.stack
         top = stack[-1]
+        # Names the loop asks for on every event, as locals.
+        scalar_event, alias_event, document_start = yaml.ScalarEvent, yaml.AliasEvent, yaml.DocumentStartEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        no_key, merge_key, unknown, collection = _NO_KEY, _MERGE_KEY, _UNKNOWN, _Collection
+        nodes = self.nodes  # self.nodes, kept here and handed over around the other methods
         try:
             while (event := get_event()) is not None:
                 kind = event.__class__
-                if kind is yaml.ScalarEvent:
-                    self.nodes += 1
-                    value = event.value
-                    # The usual event: a string with no tag or anchor, in a mapping or list.
-                    if event.tag is None and event.anchor is None and (
-                            value and value[0] not in first_chars and plain_is_str or plain_tags.get(value) is _STR):
-                        data = top.data
-                        if type(data) is dict:
-                            key = top.key
-                            if key is _NO_KEY:
-                                if value in data:
-                                    top.clean = False
-                                top.key = value
+                if kind is scalar_event:
+                    nodes += 1
+                    # The usual event: no tag or anchor, in a mapping or list, a string or a plain
+                    # scalar met before (a quoted one is a string whatever its text).
+                    if event.tag is None and event.anchor is None:
+                        value = event.value
+                        item = value if value and value[0] not in first_chars and plain_is_str \
+                            else plain_items.get(value, unknown)
+                        if item is not unknown and (type(item) is str or event.implicit[0]):
+                            data = top.data
+                            if type(data) is dict:
+                                key = top.key
+                                if key is no_key:
+                                    if item in data:
+                                        top.clean = False
+                                    top.key = item
+                                    continue
+                                if key is not merge_key:
+                                    data[key] = item
+                                    top.key = no_key
+                                    continue
+                            elif type(data) is list:
+                                data.append(item)
                                 continue
-                            if key is not _MERGE_KEY:
-                                data[key] = value
-                                top.key = _NO_KEY
-                                continue
-                        elif type(data) is list:
-                            data.append(value)
-                            continue
+                    self.nodes = nodes
                     self._any_scalar(event)
-                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                elif kind is mapping_start or kind is sequence_start:
                     # The usual collection: no tag or anchor, while building, within the depth.
                     if event.tag is None and event.anchor is None and self.building and self.depth < max_depth:
                         self.depth += 1
-                        top = _Collection({} if kind is yaml.MappingStartEvent else [], None, self.nodes)
-                        self.nodes += 1
+                        top = collection({} if kind is mapping_start else [], None, nodes)
+                        nodes += 1
                         stack.append(top)
                     else:
-                        self._open(event, kind is yaml.MappingStartEvent)
+                        self.nodes = nodes
+                        self._open(event, kind is mapping_start)
+                        nodes = self.nodes
                         top = stack[-1]
-                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                elif kind is mapping_end or kind is sequence_end:
                     # The usual end: no anchor, no merge, no repeated key, put where a value goes.
                     done = top
-                    if done.anchor is None and done.clean and not done.merges and self.building:
+                    if done.anchor is None and done.clean and done.merges is None and self.building:
                         self.depth -= 1
                         stack.pop()
                         top = stack[-1]
@@ -163,17 +180,21 @@ class _Builder:
                         if type(data) is list:
                             data.append(done.data)
                             continue
-                        if type(data) is dict and top.key is not _NO_KEY and top.key is not _MERGE_KEY:
-                            data[top.key] = done.data
-                            top.key = _NO_KEY
+                        key = top.key
+                        if type(data) is dict and key is not no_key and key is not merge_key:
+                            data[key] = done.data
+                            top.key = no_key
                             continue
                         self._add(done.data)
                     else:
+                        self.nodes = nodes
                         self._close()
                         top = stack[-1]
-                elif kind is yaml.AliasEvent:
+                elif kind is alias_event:
+                    self.nodes = nodes
                     self._alias(event)
-                elif kind is yaml.DocumentStartEvent:
+                    nodes = self.nodes
+                elif kind is document_start:
                     self.documents += 1
                     if self.documents > 1:
                         self._stop(exact=True)  # PyYAML's "expected a single document"
@@ -234,19 +255,19 @@ class _Builder:
     def _scalar(self, event: yaml.ScalarEvent) -> Any:
         """The object of a scalar."""
         value, tag = event.value, event.tag
-        if tag is None and event.implicit[0]:
-            tag = self.plain_tags.get(value)
-            if tag is None:
-                tag = self.loader.resolve(yaml.ScalarNode, value, event.implicit)
-                tag = _STR if tag == _STR else tag  # so that the loop can ask "is _STR"
-                if len(self.plain_tags) < _PLAIN_TAGS_KEPT:
-                    self.plain_tags[value] = tag
-        elif tag is None or tag == "!":
+        plain = tag is None and event.implicit[0]
+        if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, value, event.implicit)
         if tag == _STR:
-            return value
-        if tag == _INT and _DECIMAL.fullmatch(value):
-            return int(value)
+            item: Any = value
+        elif tag == _INT and _DECIMAL.fullmatch(value):
+            item = int(value)
+        else:
+            item = _UNKNOWN
+        if item is not _UNKNOWN:
+            if plain:
+                self._remember(value, item)
+            return item
         top = self.stack[-1]
         if (tag == _MERGE or tag == _VALUE) and type(top.data) is dict and top.key is _NO_KEY \
                 and event.anchor is None:
@@ -254,7 +275,10 @@ class _Builder:
         mark: Any = event.start_mark  # libyaml's Mark: line and column, as PyYAML's
         node = yaml.ScalarNode(tag, value, mark, event.end_mark, event.style)  # type: ignore[arg-type]
         try:
-            return self.loader.construct_object(node)
+            item = self.loader.construct_object(node)
+            if plain and tag in _IMMUTABLE_TAGS and item == item:  # each NaN is a key of its own
+                self._remember(value, item)
+            return item
         except yaml.YAMLError:
             self._stop(exact=True)
         except Exception:  # ValueError, KeyError, ... from PyYAML's constructors: no mark of their own
@@ -266,6 +290,12 @@ class _Builder:
         finally:
             self.loader.constructed_objects.clear()
         return None
+
+    def _remember(self, value: str, item: Any) -> None:
+        """Keep the object of plain scalar ``value``, within :data:`_PLAIN_KEPT`."""
+        if len(self.plain_items) >= _PLAIN_KEPT:
+            self.plain_items.clear()
+        self.plain_items[value] = item
 
     def _open(self, event: yaml.CollectionStartEvent, mapping: bool) -> None:
         self.depth += 1
@@ -340,6 +370,7 @@ class _Builder:
             if sources is None or any(type(source) is not dict for source in sources):
                 self._stop(exact=True)  # PyYAML's "expected a mapping ... for merging"
             else:
+                top.merges = top.merges or []
                 top.merges.extend(sources if _MERGES_IN_LIST_ORDER or type(item) is dict else reversed(sources))
         else:
             data[top.key] = item
@@ -349,7 +380,7 @@ class _Builder:
         """``own`` after the mappings merged into it, as PyYAML merges them; with colliding
         or non-string keys, where PyYAML versions differ, PyYAML itself reads the file."""
         merged: dict[Any, Any] = {}
-        for source in done.merges:
+        for source in done.merges or ():
             if id(source) in self.unclean:
                 self._stop(exact=True)
                 return None

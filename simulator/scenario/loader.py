@@ -28,12 +28,14 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
     def problem(field: str, message: str) -> None:
         problems.append(Problem(file=file, field=field, message=message))
 
-    counts = Counter(agent.id for agent in scenario.agents)
-    known: set[str] = set()
-    for index, agent in enumerate(scenario.agents):
-        if agent.id in known:
-            problem(f"agents[{index}].id", f"expected a unique agent id, found {agent.id!r} {counts[agent.id]} times")
-        known.add(agent.id)
+    known = {agent.id for agent in scenario.agents}
+    if len(known) < len(scenario.agents):
+        counts = Counter(agent.id for agent in scenario.agents)
+        known = set()
+        for index, agent in enumerate(scenario.agents):
+            if agent.id in known:
+                problem(f"agents[{index}].id", f"expected a unique agent id, found {agent.id!r} {counts[agent.id]} times")
+            known.add(agent.id)
 
     def agent_ref(field: str, beam_id: str) -> None:
         if beam_id not in known:
@@ -76,7 +78,7 @@ def cross_checks(scenario: Scenario, file: str) -> list[Problem]:
             if fault.kind == "acl_remove" and entry not in scenario.acl:
                 problem(field, f"expected one of the scenario's acl rows, found {fault.target_agent} "
                         f"{fault.intent} from {fault.allowed_from}")
-    tenants = sorted({tenant_of(agent.id) for agent in scenario.agents})
+    tenants = sorted({tenant_of(agent.id) for agent in scenario.agents}) if scenario.tenants else []
     declared: set[str] = set()
     for index, tenant in enumerate(scenario.tenants):
         if tenant.name in declared:
