@@ -248,10 +248,16 @@ class Agent:
             process = self.env.process(self._run_handler(row))
             process.callbacks.append(lambda event: self._finish(row, event.value, reply, ticket, connection))
             return None
-        latency = self._service_time()
-        if self.variant is not None and self.variant.mode != "off":
-            return self._start_variant(self.variant, row, latency, reply, ticket, connection)
-        timer = self.env.timeout(latency, (row, self._draw_result(), reply, ticket, connection))
+        latency = self._latency()  # _service_time and _draw_result, inlined: this is the hot path
+        if self.capacity != 1.0:
+            latency = latency / self.capacity
+        variant = self.variant
+        if variant is not None and variant.mode != "off":
+            return self._start_variant(variant, row, latency, reply, ticket, connection)
+        draw = self._stream.random()
+        result = (self._failure if draw < self._failure_rate
+                  else _ACCEPTED if draw < self._async_threshold else _SUCCESS)
+        timer = self.env.timeout(latency, (row, result, reply, ticket, connection))
         timer.callbacks.append(self._on_timer)
         return latency
 
@@ -282,14 +288,6 @@ class Agent:
         yield self.env.timeout(self._service_time())
         assert self.handler is not None
         return (yield from self.handler(self, row))
-
-    def _draw_result(self) -> AgentResult:
-        draw = self._stream.random()
-        if draw < self._failure_rate:
-            return self._failure
-        if draw < self._async_threshold:
-            return _ACCEPTED
-        return _SUCCESS
 
     def _result_of(self, draw: float) -> AgentResult:
         if draw < self._failure_rate:

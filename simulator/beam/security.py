@@ -131,19 +131,32 @@ class Security:
     def screen(self, now: float, frame: Any, origin: str, client_ip: str | None, local: bool) -> tuple[Refusal | None, ShieldRow | None]:
         """Run every layer for ``frame`` in order; return the refusal (if any) and the
         Shield row recorded for it (None when the frame never reached a Shield check)."""
-        ip = client_ip or UNKNOWN_IP
         if origin == "http":
-            refusal = self._middleware(now, frame, ip)
+            refusal = self._middleware(now, frame, client_ip or UNKNOWN_IP)
             if refusal is not None:
                 return refusal
-        if frame.sender not in self.agents:
-            return _RELAY_REFUSALS["BAD_REQUEST"]._replace(message=f"Sender {frame.sender} is not registered"), None
-        checked = self._relay_checks(now, frame, local)
-        code = None if checked is None else checked[0]
-        trust = self.trust(frame.sender)
-        row = self.shield.decide(now, frame.nonce, frame.sender, trust, frame.intent, frame.payload, code)
+        sender, intent = frame.sender, frame.intent
+        if sender not in self.agents:
+            return _RELAY_REFUSALS["BAD_REQUEST"]._replace(message=f"Sender {sender} is not registered"), None
+        # The relay's checks (``enforceSecurityChecks``) in order; the first that refuses
+        # gives the relay code and Beam's text.
+        checked: tuple[str, str] | None = None
+        if not self.relay_windows.hit(sender, self.limits.relay_per_sender, now):
+            self.rate_limited["relay_sender"] += 1
+            if self.on_rate_limited is not None:
+                self.on_rate_limited(now, sender, frame.recipient, "relay_sender")
+            checked = "RATE_LIMITED", f"Rate limit exceeded for {sender}"
+        elif local and not self.acl.allows(frame.recipient, intent, sender):
+            checked = "FORBIDDEN", f"ACL denied intent {intent} from {sender} to {frame.recipient}"
+        else:
+            problem = self.catalog.problem(intent, frame.payload)
+            if problem is not None:
+                checked = "BAD_REQUEST", problem
+            elif abs(now - frame.timestamp) > self.replay_window:
+                checked = "BAD_REQUEST", "Timestamp outside allowed replay window (5 minutes)"
         if checked is None:
-            return None, row
+            return None, self.shield.decide(now, frame.nonce, sender, self.trust(sender), intent, frame.payload)
+        row = self.shield.decide(now, frame.nonce, sender, self.trust(sender), intent, frame.payload, checked[0])
         return _RELAY_REFUSALS[checked[0]]._replace(message=checked[1]), row
 
     def _middleware(self, now: float, frame: Any, ip: str) -> tuple[Refusal, ShieldRow | None] | None:
@@ -184,23 +197,6 @@ class Security:
                          reason=TRUST_GATE_TEXTS[code], ip=ip, intentType=frame.intent, recipient=frame.recipient)
         row = self.shield.reject(now, frame.sender, trust, frame.intent, TRUST_GATE_RISK, (code, f"ip:{ip}"))
         return Refusal(status, code, code, message=TRUST_GATE_TEXTS.get(code)), row
-
-    def _relay_checks(self, now: float, frame: Any, local: bool) -> tuple[str, str] | None:
-        """The relay's checks (``enforceSecurityChecks``): the relay code and Beam's text
-        of the first that refuses, or None."""
-        if not self.relay_windows.hit(frame.sender, self.limits.relay_per_sender, now):
-            self.rate_limited["relay_sender"] += 1
-            if self.on_rate_limited is not None:
-                self.on_rate_limited(now, frame.sender, frame.recipient, "relay_sender")
-            return "RATE_LIMITED", f"Rate limit exceeded for {frame.sender}"
-        if local and not self.acl.allows(frame.recipient, frame.intent, frame.sender):
-            return "FORBIDDEN", f"ACL denied intent {frame.intent} from {frame.sender} to {frame.recipient}"
-        problem = self.catalog.problem(frame.intent, frame.payload)
-        if problem is not None:
-            return "BAD_REQUEST", problem
-        if abs(now - frame.timestamp) > self.replay_window:
-            return "BAD_REQUEST", "Timestamp outside allowed replay window (5 minutes)"
-        return None
 
     def cleanup(self, now: float) -> None:
         """The public limiter's 300 s cleanup: rows older than 60 s go, and with the

@@ -169,13 +169,24 @@ class SenderHistory:
         found: list[tuple[str, str]] = []
         if self.rows >= 3 and not self.by_intent.get(intent):
             found.append(("new_intent_type", "medium"))
-        recent = self._recent_count(now)
-        if recent > 50:
+        # Rows older than the rapid-sender window leave it (a removed row was uncounted then).
+        recent, cutoff = self.recent, now - RAPID_WINDOW
+        if recent and recent[0].time <= cutoff:
+            removed = self.removed
+            while recent and recent[0].time <= cutoff:
+                old = recent.popleft()
+                if removed and id(old) in removed:
+                    removed.discard(id(old))
+                else:
+                    self.recent_live -= 1
+        live = self.recent_live
+        if live > 50:
             found.append(("rapid_sender_rate", "critical"))
-        elif recent > 20:
+        elif live > 20:
             found.append(("rapid_sender_rate", "high"))
-        if self.last_trust is not None and self.last_trust - trust > 0.2:
-            drop = round(self.last_trust - trust, 6)  # trust scores have 2 decimals; drop float noise
+        last_trust = self.last_trust
+        if last_trust is not None and last_trust - trust > 0.2:
+            drop = round(last_trust - trust, 6)  # trust scores have 2 decimals; drop float noise
             if drop > 0.4:
                 found.append(("trust_score_drop", "high"))
             elif drop > 0.2:
@@ -187,16 +198,6 @@ class SenderHistory:
             elif ratio > 10:
                 found.append(("response_size_spike", "high"))
         return found
-
-    def _recent_count(self, now: float) -> int:
-        recent, cutoff = self.recent, now - RAPID_WINDOW
-        while recent and recent[0].time <= cutoff:
-            old = recent.popleft()
-            if id(old) in self.removed:
-                self.removed.discard(id(old))
-            else:
-                self.recent_live -= 1
-        return self.recent_live
 
     def add(self, row: ShieldRow) -> None:
         """Count a new row."""
@@ -248,18 +249,24 @@ class Shield:
         history = self.histories.get(sender)
         if history is None:
             history = self.histories[sender] = SenderHistory()
-        anomalies = history.anomalies(intent, trust, facts.size, now)
-        risk = given_risk if given_risk > facts.risk else facts.risk  # risk = max(given, sandbox, anomalies)
-        flags = facts.patterns
+        size, risk, flags = facts.size, facts.risk, facts.patterns
+        anomalies = history.anomalies(intent, trust, size, now)
+        if given_risk > risk:  # risk = max(given, sandbox, anomalies)
+            risk = given_risk
         if anomalies:
-            risk = max(risk, *(SEVERITY_RISK[severity] for _, severity in anomalies))
-            flags = (*flags, *(name for name, _ in anomalies))
+            names = []
+            for name, severity in anomalies:
+                severity_risk = SEVERITY_RISK[severity]
+                if severity_risk > risk:
+                    risk = severity_risk
+                names.append(name)
+            flags = (*flags, *names)
         if rejected is not None:
             decision = "reject"
             flags = (*flags, rejected)  # Beam's extraFlags come after patterns and anomalies
         else:
             decision = "hold" if risk >= HOLD_RISK or anomalies else "pass"
-        row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, risk, facts.size, flags)
+        row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, risk, size, flags)
         self._record(row, history, now)
         return row
 
