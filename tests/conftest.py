@@ -6,10 +6,13 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, Final, Iterable, Mapping, NamedTuple
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from typer.testing import CliRunner
 
 from simulator import load_scenario
@@ -58,6 +61,36 @@ def without_limits(agents: list[dict[str, Any]]) -> dict[str, Any]:
         "directory": {"public_limits": {"per_ip_per_min": 100_000, "per_sender_per_min": 100_000},
                       "rate_limit_per_min": 100_000},
     }
+
+
+#: Modules whose tests share one ``xdist_group`` (so one worker runs them all), by group:
+#: the two readers of :func:`partner_incident`, which then runs its three hours once.
+SHARED_GROUPS: Final[dict[str, tuple[str, ...]]] = {
+    "partner-incident": ("test_telemetry_metrics.py", "test_telemetry_traces.py"),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, pyproject's addopts) a worker runs a whole
+    module: a test without an ``xdist_group`` gets its module's (or its :data:`SHARED_GROUPS`
+    group's), so a module-scoped fixture is built once, not once per worker. Runs before
+    xdist's own hook, which reads the groups."""
+    groups = {module: group for group, modules in SHARED_GROUPS.items() for module in modules}
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            module = item.path.name
+            item.add_marker(pytest.mark.xdist_group(groups.get(module, module)))
+
+
+#: Where Hypothesis keeps what it writes (its caches), instead of the checkout's
+#: ``.hypothesis``: a directory of this process's own, removed when it exits.
+HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="beamdrill-hypothesis-")
+set_hypothesis_home_dir(HYPOTHESIS_HOME.name)
+#: No example database: tests running side by side share none, and a run never depends on
+#: what an earlier one left behind.
+settings.register_profile("beamdrill", database=None)
+settings.load_profile("beamdrill")
 
 
 @pytest.fixture(scope="session")
