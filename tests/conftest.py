@@ -63,24 +63,28 @@ def without_limits(agents: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-#: Modules whose tests share one ``xdist_group`` (so one worker runs them all), by group:
-#: the two readers of :func:`partner_incident`, which then runs its three hours once.
-SHARED_GROUPS: Final[dict[str, tuple[str, ...]]] = {
-    "partner-incident": ("test_telemetry_metrics.py", "test_telemetry_traces.py"),
-}
+#: The terminal size variables: rich fixes a console's width from COLUMNS when it is made.
+TERMINAL_SIZE: Final[tuple[str, str]] = ("COLUMNS", "LINES")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``, pyproject's addopts) a worker runs a whole
-    module: a test without an ``xdist_group`` gets its module's (or its :data:`SHARED_GROUPS`
-    group's), so a module-scoped fixture is built once, not once per worker. Runs before
-    xdist's own hook, which reads the groups."""
-    groups = {module: group for group, modules in SHARED_GROUPS.items() for module in modules}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            module = item.path.name
-            item.add_marker(pytest.mark.xdist_group(groups.get(module, module)))
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, before starting a worker: hand it this process's COLUMNS and LINES."""
+    node.workerinput["terminal_size"] = {name: os.environ.get(name) for name in TERMINAL_SIZE}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker, before any test module is imported: COLUMNS and LINES as
+    the controller has them. A worker starts with COLUMNS=80 and LINES=24 set; the command
+    line's console, made at import, would keep 80 columns whatever a test's COLUMNS says."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    for name, value in workerinput["terminal_size"].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 #: Where Hypothesis keeps what it writes (its caches), instead of the checkout's
