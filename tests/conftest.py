@@ -6,10 +6,13 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, Final, Iterable, Mapping, NamedTuple
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from typer.testing import CliRunner
 
 from simulator import load_scenario
@@ -58,6 +61,40 @@ def without_limits(agents: list[dict[str, Any]]) -> dict[str, Any]:
         "directory": {"public_limits": {"per_ip_per_min": 100_000, "per_sender_per_min": 100_000},
                       "rate_limit_per_min": 100_000},
     }
+
+
+#: The terminal size variables: rich fixes a console's width from COLUMNS when it is made.
+TERMINAL_SIZE: Final[tuple[str, str]] = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, before starting a worker: hand it this process's COLUMNS and LINES."""
+    node.workerinput["terminal_size"] = {name: os.environ.get(name) for name in TERMINAL_SIZE}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker, before any test module is imported: COLUMNS and LINES as
+    the controller has them. A worker starts with COLUMNS=80 and LINES=24 set; the command
+    line's console, made at import, would keep 80 columns whatever a test's COLUMNS says."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    for name, value in workerinput["terminal_size"].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+#: Where Hypothesis keeps what it writes (its caches), instead of the checkout's
+#: ``.hypothesis``: a directory of this process's own, removed when it exits.
+HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="beamdrill-hypothesis-")
+set_hypothesis_home_dir(HYPOTHESIS_HOME.name)
+#: No example database: tests running side by side share none, and a run never depends on
+#: what an earlier one left behind.
+settings.register_profile("beamdrill", database=None)
+settings.load_profile("beamdrill")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ import pytest
 
 from drills.gameday.server import GameDay, GameDayResult, run_gameday
 from drills.gameday.session import load_gameday
-from drills.prometheus.server import free_port
 
 
 def _browser() -> tuple[str, str]:
@@ -78,8 +77,8 @@ def test_the_console_acknowledges_and_requeues(tmp_path: Path, browser: object) 
     from selenium.webdriver.support.ui import WebDriverWait
 
     chrome: object = browser
-    port, ready, box = free_port(), threading.Event(), []
-    day = GameDay(port=port, speed=100, ready=lambda url: ready.set(), wall_limit=120)
+    ready, box = threading.Event(), []
+    day = GameDay(port=0, speed=100, ready=lambda url: ready.set(), wall_limit=120)
     loaded = load_gameday("fm3-dead-letter")
 
     def run() -> None:
@@ -89,7 +88,7 @@ def test_the_console_acknowledges_and_requeues(tmp_path: Path, browser: object) 
     assert ready.wait(60)
     wait = WebDriverWait(chrome, 60, poll_frequency=0.2,  # type: ignore[arg-type]
                          ignored_exceptions=[StaleElementReferenceException])  # the tables refresh every second
-    chrome.get(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
+    chrome.get(f"http://127.0.0.1:{day.port}/")  # type: ignore[attr-defined]
     assert "GameDay" in chrome.title  # type: ignore[attr-defined]
     # wait for the world to dead-letter the six preflights (t≈600 s, about 6 wall seconds at x100)
     wait.until(lambda c: c.find_element(By.ID, "dead-count").text == "6")

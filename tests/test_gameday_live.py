@@ -30,10 +30,8 @@ class Running:
     """A GameDay running in a thread, and an HTTP client for it."""
 
     def __init__(self, name: str, out: Path, speed: float, token: str | None = None) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.ready = threading.Event()
-        self.day = GameDay(port=self.port, speed=speed, token=token, ready=lambda url: self.ready.set(), wall_limit=120)
+        self.day = GameDay(port=0, speed=speed, token=token, ready=lambda url: self.ready.set(), wall_limit=120)
         self.result: GameDayResult | None = None
         loaded = load_gameday(name)
 
@@ -42,6 +40,8 @@ class Running:
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
         assert self.ready.wait(60), "the GameDay did not start listening in 60 s"
+        self.port = self.day.port  # the one the system chose
+        self.base = f"http://127.0.0.1:{self.port}"
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.client = httpx.Client(base_url=self.base, timeout=10, headers=headers)
 

@@ -11,6 +11,7 @@ import typer
 
 from drills.cli.app import app
 from drills.cli.console import console, fail_input, json_option, print_json
+from drills.runs.ending import unfinished_exit_code
 from drills.runs.files import write_json
 from drills.runs.interrupt import Interrupted, stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
@@ -104,13 +105,9 @@ def canary(
                       f"{blast['failed']} failed, {blast['dead_lettered']} dead-lettered", highlight=False)
     print(f"wrote result.json, report.md, chart.png, {', '.join(f for f in report.files if f != 'result.json')} "
           f"{directory.note()}", file=sys.stderr)
-    if report.interrupted is not None:
-        print(f"interrupted by {report.interrupted.name} at t={run.world.now:g}s; every file is written up to then "
-              f"in {target}", file=sys.stderr)
-        raise typer.Exit(report.interrupted.exit_code)
-    if report.failure is not None:
-        print(f"run failed: {report.failure}; partial results are in {target / 'result.json'}", file=sys.stderr)
-        raise typer.Exit(1)
+    code = unfinished_exit_code(report, f"t={run.world.now:g}s", target)
+    if code is not None:
+        raise typer.Exit(code)
     raise typer.Exit(EXIT_CODES[result["decision"]])
 
 

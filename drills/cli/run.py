@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from drills.cli.app import app
 from drills.cli.console import console, errors, fail_input
 from drills.cli.workload import ALLOW_LARGE_HELP, too_large
+from drills.runs.ending import unfinished_exit_code
 from drills.runs.interrupt import StopRequest, stop_on_signals
 from drills.runs.resultdir import OutError, ResultDirectory
 from drills.runs.runner import Outputs, run_world
@@ -122,13 +123,9 @@ def run(
         console.print(f"sent {report.exported_spans} spans to {otlp_endpoint}", highlight=False)
     console.print(f"wrote {', '.join(report.files)} {result.note()}  "
                   f"({report.summary.virtual_seconds:g} virtual s in {report.wall:.2f} s wall)", highlight=False)
-    if report.interrupted is not None:
-        print(f"interrupted by {report.interrupted.name} at t={world.now:g}s of {stop_at:g}s; every file is written "
-              f"up to then in {out}", file=sys.stderr)
-        raise typer.Exit(report.interrupted.exit_code)
-    if report.failure is not None:
-        print(f"run failed: {report.failure}; partial results are in {out / 'result.json'}", file=sys.stderr)
-        raise typer.Exit(1)
+    code = unfinished_exit_code(report, f"t={world.now:g}s of {stop_at:g}s", out)
+    if code is not None:
+        raise typer.Exit(code)
 
 
 def _epoch_option(value: str) -> datetime:

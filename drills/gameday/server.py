@@ -58,6 +58,7 @@ class GameDay:
     """One GameDay's settings, and what it left when it ended."""
 
     host: str = "127.0.0.1"
+    #: 0: a port the system chooses, in ``port`` once the server listens.
     port: int = 8765
     token: str | None = None
     speed: float = 1.0
@@ -92,6 +93,8 @@ class GameDay:
             tasks.start_soon(server.serve)
             while not server.started and not server.should_exit:
                 await anyio.sleep(0.01)
+            if self.port == 0 and server.started:  # the system chose the port: keep the one it chose
+                self.port = int(server.servers[0].sockets[0].getsockname()[1])
             if self.ready is not None:
                 self.ready(f"http://{self.host}:{self.port}/")
             while not (session.over or session.finish_requested or self.stop.signum is not None):

@@ -13,6 +13,7 @@ from drills.gate.evidence import (Evidence, EventFacts, RunEvidence, TraceFacts,
                                   trace_facts)
 from drills.gate.policy import RolloutMode
 from simulator import InputError, World, parse_scenario
+from simulator.scenario.readiness import CapabilitySpec
 from simulator.kernel.fields import Model
 
 #: Who owns a blocker when the evidence names nobody.
@@ -184,24 +185,10 @@ def capability_owners(evidence: Evidence) -> Finding:
     """The scenario has a capability template and every capability in it has an owner."""
     if not evidence.runs:
         return _no_runs("capability_owners", evidence, "capability owners")
-    finding = Finding("", [str(run.path("result.json")) for run in evidence.runs])
-    total = 0
-    for run in evidence.runs:
-        source = str(run.path("result.json"))
-        if not run.scenario.capabilities:
-            finding.blockers.append(Blocker(
-                check="capability_owners", reason="the scenario has no capability template", evidence=source,
-                owner=oncall_owner(evidence), next_action="answer the seven questions per agent capability in the "
-                "scenario's capabilities"))
-        for capability in run.scenario.capabilities:
-            total += 1
-            if not capability.owner:
-                finding.blockers.append(Blocker(
-                    check="capability_owners", reason=f"capability {capability.capability} of {capability.agent} has "
-                    "no owner", evidence=source, owner=oncall_owner(evidence),
-                    next_action=f"name the owner of {capability.capability} on {capability.agent}"))
-    finding.detail = f"{total - len(finding.blockers)} of {total} capabilities have an owner"
-    return finding
+    return _capability_check(
+        evidence, "capability_owners", lambda capability: not capability.owner, "has no owner",
+        lambda capability: f"name the owner of {capability.capability} on {capability.agent}",
+        lambda total, blocked: f"{total - blocked} of {total} capabilities have an owner", template_required=True)
 
 
 def offline_eval_pass(evidence: Evidence) -> Finding:
@@ -310,36 +297,48 @@ def rollout_mode(evidence: Evidence, mode: RolloutMode) -> Finding:
 
 def unknown_side_effect_path_missing(evidence: Evidence) -> Finding:
     """Blocks when a capability of the template names no path for an unknown side effect."""
-    finding = Finding("", [str(run.path("result.json")) for run in evidence.runs])
-    total = 0
-    for run in evidence.runs:
-        for capability in run.scenario.capabilities:
-            total += 1
-            if not capability.unknown_side_effect_path:
-                finding.blockers.append(Blocker(
-                    check="unknown_side_effect_path_missing", reason=f"capability {capability.capability} of "
-                    f"{capability.agent} names no path for an unknown side effect",
-                    evidence=str(run.path("result.json")),
-                    owner=capability.owner or oncall_owner(evidence),
-                    next_action=f"write down what happens when {capability.capability} may have acted but did not "
-                                "answer (reconcile, compensate or escalate)"))
-    finding.detail = f"{total - len(finding.blockers)} of {total} capabilities name an unknown side-effect path"
-    return finding
+    return _capability_check(
+        evidence, "unknown_side_effect_path_missing", lambda capability: not capability.unknown_side_effect_path,
+        "names no path for an unknown side effect",
+        lambda capability: f"write down what happens when {capability.capability} may have acted but did not "
+                           "answer (reconcile, compensate or escalate)",
+        lambda total, blocked: f"{total - blocked} of {total} capabilities name an unknown side-effect path")
 
 
 def direct_tool_access_present(evidence: Evidence) -> Finding:
     """Blocks when a capability of the template is reached directly (transport ``direct``),
     not through Beam."""
+    return _capability_check(
+        evidence, "direct_tool_access_present", lambda capability: capability.transport == "direct",
+        "is reached directly, not through Beam",
+        lambda capability: f"route {capability.capability} through Beam (ws, http or bus)",
+        lambda _total, blocked: f"{blocked} capabilities reached directly")
+
+
+def _capability_check(evidence: Evidence, check: str, flagged: Callable[[CapabilitySpec], bool], flaw: str,
+                      next_action: Callable[[CapabilitySpec], str], detail: Callable[[int, int], str],
+                      template_required: bool = False) -> Finding:
+    """A check of every capability of the runs' templates: a blocker for each one ``flagged``
+    ("capability C of A ``flaw``", owned by the capability's owner, else the on-call owner),
+    and, when ``template_required``, for each run whose scenario has no template. The
+    finding's detail is ``detail(capabilities, blockers)``."""
     finding = Finding("", [str(run.path("result.json")) for run in evidence.runs])
+    total = 0
     for run in evidence.runs:
+        source = str(run.path("result.json"))
+        if template_required and not run.scenario.capabilities:
+            finding.blockers.append(Blocker(
+                check=check, reason="the scenario has no capability template", evidence=source,
+                owner=oncall_owner(evidence), next_action="answer the seven questions per agent capability in the "
+                "scenario's capabilities"))
         for capability in run.scenario.capabilities:
-            if capability.transport == "direct":
+            total += 1
+            if flagged(capability):
                 finding.blockers.append(Blocker(
-                    check="direct_tool_access_present", reason=f"capability {capability.capability} of "
-                    f"{capability.agent} is reached directly, not through Beam", evidence=str(run.path("result.json")),
-                    owner=capability.owner or oncall_owner(evidence),
-                    next_action=f"route {capability.capability} through Beam (ws, http or bus)"))
-    finding.detail = f"{len(finding.blockers)} capabilities reached directly"
+                    check=check, reason=f"capability {capability.capability} of {capability.agent} {flaw}",
+                    evidence=source, owner=capability.owner or oncall_owner(evidence),
+                    next_action=next_action(capability)))
+    finding.detail = detail(total, len(finding.blockers))
     return finding
 
 

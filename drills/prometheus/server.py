@@ -27,6 +27,10 @@ INSTALL_HINT: Final[str] = "Debian: apt-get install -y --no-install-recommends p
 #: How long Prometheus may take to answer /-/ready, and to stop once asked.
 READY_TIMEOUT_S: Final[float] = 60.0
 STOP_TIMEOUT_S: Final[float] = 20.0
+#: How many free ports to try when the one chosen is taken before Prometheus binds it.
+FREE_PORT_ATTEMPTS: Final[int] = 3
+#: What Prometheus' log says when its port is taken.
+ADDRESS_IN_USE: Final[str] = "address already in use"
 
 
 def binaries() -> tuple[str, str]:
@@ -124,10 +128,20 @@ class PrometheusProcess:
 @contextmanager
 def serve(work: Path, data: Path, config: Path, port: int | None = None) -> Iterator[PrometheusProcess]:
     """Within the block, Prometheus serves TSDB ``data`` with ``config`` on ``port`` (a free
-    one by default) and is ready; it is stopped on leaving. Its log is ``work/prometheus.log``."""
-    server = PrometheusProcess(data, config, free_port() if port is None else port, work / "prometheus.log")
+    one by default) and is ready; it is stopped on leaving. Its log is ``work/prometheus.log``.
+
+    A free port is only free when it is chosen: when another process binds it before
+    Prometheus does (tests running side by side), Prometheus starts again on another one."""
+    for attempt in range(1, FREE_PORT_ATTEMPTS + 1):
+        server = PrometheusProcess(data, config, free_port() if port is None else port, work / "prometheus.log")
+        try:
+            server.wait_ready()
+            break
+        except PrometheusError:
+            server.stop()
+            if port is not None or attempt == FREE_PORT_ATTEMPTS or ADDRESS_IN_USE not in server.log_tail():
+                raise
     try:
-        server.wait_ready()
         yield server
     finally:
         server.stop()
