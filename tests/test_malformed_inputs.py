@@ -297,7 +297,8 @@ CASES: tuple[Case, ...] = (
           "{dir}/w.yaml: rollout: expected exactly one of scenario, drill and rollout, found both scenario and rollout"),
     sweep("sweep rollout unknown", ROLLOUT_SWEEP.replace("assistant-v3-slow", "nope"),
           "{dir}/w.yaml: rollout: expected a rollout file or one of assistant-pilot-too-small, assistant-v2-harmless, "
-          "assistant-v3-slow, bus-aggressive-retries, found 'nope'"),
+          "assistant-v3-slow, bus-aggressive-retries, bus-breaker-harmless, bus-rate-limit-tightened, "
+          "bus-shield-tightened, found 'nope'"),
     sweep("sweep rollout path not in the rollout", ROLLOUT_SWEEP.replace("exposure", "change.speed"),
           "{dir}/w.yaml: grid[0].path: unknown field 'speed' in change; expected one of: kind, agent, ..."),
     sweep("sweep rollout exposure beyond its limit", ROLLOUT_SWEEP.replace("[5]", "[10]"),
