@@ -20,7 +20,8 @@ shadow where the kind has one) to a set of tenants from now on, or roll it back.
 
 from __future__ import annotations
 
-from typing import Annotated, Callable, Collection, Literal, Union
+from dataclasses import dataclass, field
+from typing import Annotated, Callable, Collection, Literal, Protocol, Union, cast
 
 import simpy
 from pydantic import Field, model_validator
@@ -184,6 +185,35 @@ Change = Annotated[Union[AgentVersionChange, RetryPolicyChange, ShieldChange, Ra
                    Field(discriminator="kind")]
 
 
+class Exposed(Protocol):
+    """Where a staged change keeps its cohort, its exposure (``mode``) and the nonces it
+    served: the agent's variant or the seam the change acts through."""
+
+    @property
+    def served(self) -> list[str]:
+        """Nonces served under the change so far."""
+        ...
+
+    @property
+    def cohort(self) -> frozenset[str]:
+        """The tenants the change is exposed to now."""
+        ...
+
+    @property
+    def mode(self) -> str:
+        """``off``, ``shadow`` or ``live``."""
+        ...
+
+
+@dataclass
+class Audience:
+    """An :class:`Exposed` of a change's own, for a kind whose seam keeps none."""
+
+    served: list[str] = field(default_factory=list)
+    cohort: frozenset[str] = frozenset()
+    mode: Exposure = "off"
+
+
 class StagedChange:
     """A change installed in a world, exposed to nobody until :meth:`expose` says so.
 
@@ -192,23 +222,24 @@ class StagedChange:
     handles (:class:`StagedAgentVersion`, :class:`StagedRetryPolicy`) say how.
     """
 
-    def __init__(self, env: simpy.Environment) -> None:
+    def __init__(self, env: simpy.Environment, exposed: Exposed) -> None:
         self.env = env
+        self._exposed = exposed
 
     @property
     def served(self) -> list[str]:
-        """Nonces the live version answered so far."""
-        raise NotImplementedError
+        """Nonces the live version answered (or the bus or gate served under it) so far."""
+        return self._exposed.served
 
     @property
     def cohort(self) -> frozenset[str]:
         """The tenants the change is exposed to now."""
-        raise NotImplementedError
+        return self._exposed.cohort
 
     @property
     def exposure(self) -> Exposure:
         """How the change meets its cohort's traffic now."""
-        raise NotImplementedError
+        return cast(Exposure, self._exposed.mode)
 
     def on_shadow(self, listener: Callable[[ShadowAnswer], None] | None) -> None:
         """Tell ``listener`` of every intent the shadow works out from now on."""
@@ -246,7 +277,6 @@ class StagedAgentVersion(StagedChange):
     """An ``agent_version`` change: the agent answers its cohort's intents as the variant."""
 
     def __init__(self, change: AgentVersionChange, agent: Agent, streams: Streams) -> None:
-        super().__init__(agent.env)
         spec = agent.spec
         self.change = change
         self.agent = agent
@@ -256,22 +286,7 @@ class StagedAgentVersion(StagedChange):
                                spec.failure_code if change.failure_code is None else change.failure_code,
                                spec.async_accept if change.async_accept is None else change.async_accept)
         agent.variant = self.variant
-
-    @property
-    def served(self) -> list[str]:
-        """Nonces the live version answered so far."""
-        return self.variant.served
-
-    @property
-    def cohort(self) -> frozenset[str]:
-        """The tenants the change is exposed to now."""
-        return self.variant.cohort
-
-    @property
-    def exposure(self) -> Exposure:
-        """How the change meets its cohort's traffic now."""
-        mode: Exposure = self.variant.mode  # type: ignore[assignment]
-        return mode
+        super().__init__(agent.env, self.variant)
 
     def on_shadow(self, listener: Callable[[ShadowAnswer], None] | None) -> None:
         """Tell ``listener`` of every intent the shadow works out from now on."""
@@ -287,7 +302,8 @@ class StagedRetryPolicy(StagedChange):
     agent to the change's policy and guards while it is live. It has no shadow."""
 
     def __init__(self, change: RetryPolicyChange, bus: Bus, streams: Streams) -> None:
-        super().__init__(bus.env)
+        self.audience = Audience()
+        super().__init__(bus.env, self.audience)
         self.change = change
         self.policy: RetryPolicy | None = None
         self.max_retries = bus.max_retries
@@ -299,31 +315,14 @@ class StagedRetryPolicy(StagedChange):
         self.guards = PairGuards(budget_maker(change.retry_budget),
                                  breaker_maker(change.circuit_breaker)) if guarded else None
         self._pin = Pin(self.policy, self.max_retries, self.guards)
-        self._cohort: frozenset[str] = frozenset()
-        self._mode: Exposure = "off"
-        self._served: list[str] = []
         bus.seam = RetrySeam(self._choose)
 
     def _choose(self, msg: BusMessage) -> Pin | None:
-        if self._mode != "live" or msg.recipient != self.change.agent or tenant_of(msg.sender) not in self._cohort:
+        audience = self.audience
+        if audience.mode != "live" or msg.recipient != self.change.agent or tenant_of(msg.sender) not in audience.cohort:
             return None
-        self._served.append(msg.nonce)
+        audience.served.append(msg.nonce)
         return self._pin
-
-    @property
-    def served(self) -> list[str]:
-        """Nonces the bus accepted under the change's policy so far."""
-        return self._served
-
-    @property
-    def cohort(self) -> frozenset[str]:
-        """The tenants the change is exposed to now."""
-        return self._cohort
-
-    @property
-    def exposure(self) -> Exposure:
-        """How the change meets its cohort's traffic now."""
-        return self._mode
 
     def _check(self, exposure: Exposure) -> None:
         if exposure == "shadow":
@@ -331,5 +330,5 @@ class StagedRetryPolicy(StagedChange):
                              f"expose {self.change.agent} version {self.change.version} live or off")
 
     def _set(self, cohort: frozenset[str], exposure: Exposure) -> None:
-        self._cohort = cohort
-        self._mode = exposure
+        self.audience.cohort = cohort
+        self.audience.mode = exposure

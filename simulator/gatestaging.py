@@ -21,27 +21,12 @@ class StagedShield(StagedChange):
     cohort tenant sends the agent while it is live, or works both decisions out (shadow)."""
 
     def __init__(self, change: ShieldChange, security: Security, env: simpy.Environment) -> None:
-        super().__init__(env)
         self.change = change
         spec = change.shield
         self.seam = ShieldSeam(change.agent, ShieldOverride(spec.mode, spec.allowlist, spec.blocklist,
                                                             spec.min_trust, spec.rate_limit))
         security.shield_seam = self.seam
-
-    @property
-    def served(self) -> list[str]:
-        """Nonces of the frames the change's config gated live so far (passed or refused)."""
-        return self.seam.served
-
-    @property
-    def cohort(self) -> frozenset[str]:
-        """The tenants the change is exposed to now."""
-        return self.seam.cohort
-
-    @property
-    def exposure(self) -> Exposure:
-        """How the change meets its cohort's traffic now."""
-        return self.seam.mode
+        super().__init__(env, self.seam)
 
     def on_shadow(self, listener: Callable[[ShadowAnswer], None] | None) -> None:
         """Tell ``listener`` of every frame the shadow gates from now on (latency 0;
@@ -57,25 +42,10 @@ class StagedRateLimit(StagedChange):
     change's limit while it is live. It has no shadow."""
 
     def __init__(self, change: RateLimitChange, bus: Bus) -> None:
-        super().__init__(bus.env)
         self.change = change
         self.seam = SendLimitSeam(change.agent, change.limit_per_min)
         bus.limit_seam = self.seam
-
-    @property
-    def served(self) -> list[str]:
-        """Nonces of the intents to the agent the bus accepted under the change's limit."""
-        return self.seam.served
-
-    @property
-    def cohort(self) -> frozenset[str]:
-        """The tenants the change is exposed to now."""
-        return self.seam.cohort
-
-    @property
-    def exposure(self) -> Exposure:
-        """How the change meets its cohort's traffic now."""
-        return self.seam.mode
+        super().__init__(bus.env, self.seam)
 
     def _check(self, exposure: Exposure) -> None:
         if exposure == "shadow":
