@@ -96,7 +96,7 @@ class World:
             raise ScenarioError(problems)
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=0.0)  # a float clock: whole seconds print as 60.0, as compiled code keeps them
         self.events = EventStream(clock(self.env))
         self.rng = Streams(self.seed)
         self.audit: TransitionAudit | None = None
