@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: drills test bench bench-full bench-gameday clean
+.PHONY: drills test native bench bench-full bench-gameday clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ test: $(STAMP)
 	$(BIN)/mypy --strict simulator drills
 	$(BIN)/python -m pytest
 
+# Compile the world's hot modules again (simulator/native.py): after an edit they run from source until then.
+native: $(STAMP)
+	find simulator -name '*.so' -delete
+	rm -f ./*__mypyc.*.so
+	$(BIN)/pip install --quiet --no-deps -e .
+
 # A few minutes: every case on smaller runs. bench-full runs the sizes the README's figures come from.
 bench: $(STAMP)
 	$(BIN)/beamdrill bench --quick
@@ -31,4 +37,5 @@ bench-gameday: $(STAMP)
 	$(BIN)/python -m drills.gameday.load
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache build simulator/native-build.json ./*__mypyc.*.so
+	find simulator -name '*.so' -delete

@@ -10,12 +10,16 @@ the subpackages (``kernel``, ``scenario``, ``beam``, ``operator``, ``telemetry``
 layers, described in the README's architecture map.
 """
 
+from simulator.native import guard as world_build
+
+world_build()  # before any compiled module is imported
+
 from simulator.beam.agents import ShadowAnswer
 from simulator.changes import (
     AgentVersionChange, Change, Exposure, RateLimitChange, RetryPolicyChange, ShieldChange, StagedChange,
 )
 from simulator.conservation import ConservationError, HistoryError
-from simulator.kernel.lifecycle import IllegalTransition
+from simulator.kernel.illegal import IllegalTransition
 from simulator.kernel.problems import InputError, Problem
 from simulator.loading import load_scenario, parse_scenario
 from simulator.scenario.loader import ScenarioError
@@ -26,4 +30,4 @@ from simulator.workload import expected_intents
 from simulator.world import World
 
 __all__ = ["AgentVersionChange", "Change", "Exposure", "RateLimitChange", "RetryPolicyChange", "ShieldChange", "ShadowAnswer", "StagedChange", "ConservationError", "HistoryError", "IllegalTransition", "InputError", "Problem", "Scenario", "ScenarioError", "Summary",
-           "TenantSpec", "World", "expected_intents", "tenant_of", "load_scenario", "parse_scenario"]
+           "TenantSpec", "World", "expected_intents", "tenant_of", "load_scenario", "parse_scenario", "world_build"]

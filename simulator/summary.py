@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from simulator.traffic import QuoteRun
+from simulator.quoterun import QuoteRun
 
 
 class PathSummary(BaseModel):

@@ -9,13 +9,13 @@ import random
 from typing import TYPE_CHECKING, Any, Callable, Generator, Literal, Sequence
 
 import simpy
-from pydantic import BaseModel
 
 from simulator.beam.agents import Agent, AgentResult, HandlerFactory
 from simulator.beam.client import ClientRetrier
 from simulator.beam.directory import Directory
 from simulator.beam.relay import Frame, IntentRow
 from simulator.kernel.rng import Streams, random_hex_id, random_uuid
+from simulator.quoterun import QuoteRun
 from simulator.policies import CLIENT_RETRY_STREAM, breaker_maker, budget_maker, client_policy
 from simulator.scenario.tenants import TenantSpec, tenant_of
 from simulator.scenario.model import InventoryHandler, QuoteDeskHandler, QuoteWorkflow, RouteSpec, TrafficSpec
@@ -26,28 +26,6 @@ if TYPE_CHECKING:
 
 DAY = 86400.0
 HOUR = 3600.0
-
-
-class QuoteRun(BaseModel):
-    """What one run of the quote workflow produced, as the demo runner reports it."""
-
-    quote_nonce: str
-    started_at: float
-    quote_status: str | None = None
-    quote_http_status: int | None = None
-    quote_error_code: str | None = None
-    total_price_eur: int | float | None = None
-    inventory_nonce: str | None = None
-    inventory_status: str | None = None
-    available: bool | None = None
-    preflight_nonce: str | None = None
-    preflight_message_id: str | None = None
-    preflight_bus_status: str | None = None
-    preflight_directory_status: str | None = None
-    preflight_http_status: int | None = None
-    finance_received: bool = False
-    acknowledgement: str | None = None
-    terminal: bool | None = None
 
 
 class Arrivals:
@@ -301,7 +279,7 @@ class Traffic:
             if not answer.success:
                 return AgentResult(False, "INVENTORY_CHECK_FAILED")
             total = quantity * handler.unit_price_eur
-            total_value: float = int(total) if float(total).is_integer() else total
+            total_value: int | float = int(total) if float(total).is_integer() else total  # JSON writes 44160, not 44160.0
             quote = {"sku": sku, "quantity": quantity, "quotedUnitPriceEur": handler.unit_price_eur,
                      "totalPriceEur": total_value, "supplier": agent.id,
                      "available": bool(answer.payload and answer.payload.get("available"))}

@@ -53,7 +53,8 @@ from simulator.slo import BurnRateMonitor
 from simulator.summary import (
     BackupReport, BusSummary, DirectorySummary, HistoryReport, PathSummary, RecoveryReport, Summary,
 )
-from simulator.traffic import QuoteRun, Traffic
+from simulator.quoterun import QuoteRun
+from simulator.traffic import Traffic
 
 #: Which store an intent is read from: the directory's ``intent_log`` or the bus's messages.
 IntentPath = Literal["directory", "bus"]

@@ -14,7 +14,7 @@ import simpy
 
 from conftest import open_acl, without_limits
 from simulator.beam.agents import Agent, AgentResult, latency_sampler
-from simulator.beam.relay import Frame
+from simulator.beam.relay import Frame, IntentRow
 from simulator.kernel.events import Event
 from simulator import load_scenario, parse_scenario
 from simulator.scenario.parts import Latency
@@ -57,7 +57,8 @@ def direct_answers(spec: dict[str, Any], count: int) -> list[AgentResult | None]
     agent = Agent(env, AgentSpec.model_validate({"id": TARGET, **spec}), random.Random(7))
     answers: dict[int, AgentResult | None] = {}
     for ticket in range(count):
-        agent.accept(None, lambda t, result: answers.__setitem__(t, result), ticket)  # type: ignore[arg-type]
+        row = IntentRow(Frame("sender@beam.directory", TARGET, "conversation.message", {}, f"n-{ticket}", 0.0), "ws", 0.0)
+        agent.accept(row, lambda t, result: answers.__setitem__(t, result), ticket)
     env.run(until=100)
     return [answers[t] for t in range(count)]
 

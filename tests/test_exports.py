@@ -21,7 +21,7 @@ from simulator.beam.busrows import BusMessage
 from simulator.operator.deadletters import DEAD_LETTER_COLUMNS, HINTS, hint_kind
 from simulator.kernel.events import Event
 from simulator.operator.exports import DATASETS
-from simulator.beam.relay import Frame, IntentRow
+from simulator.beam.relay import ROW_FIELDS, Frame
 from simulator import parse_scenario
 from simulator.world import World
 
@@ -90,7 +90,7 @@ def snapshot(world: World) -> Any:
     return (
         world.env.now,
         world.summary().model_dump_json(),
-        [(nonce, tuple(getattr(row, name) for name in IntentRow.__slots__)) for nonce, row in world.directory.rows.items()],
+        [(nonce, tuple(getattr(row, name) for name in ROW_FIELDS)) for nonce, row in world.directory.rows.items()],
         [(key, tuple(getattr(msg, name) for name in BusMessage.__slots__)) for key, msg in world.bus.by_id.items()],
         list(world.bus.by_nonce), list(security.audit.rows), dict(security.audit.counts), list(security.shield.rows),
         dict(security.shield.latest), dict(world.directory.retention.compacted), dict(world.bus.retention.compacted),

@@ -337,43 +337,27 @@ def test_no_shield_or_audit_row_carries_payload_text():
 # -- the payload cache -------------------------------------------------------------------------
 
 
-def counting_facts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the calls of the facts computation the cache saves."""
-    import simulator.beam.shield as shield_module
-    calls: list[int] = []
-    real = shield_module.payload_facts
-
-    def counted(payload: dict[str, Any]) -> Any:
-        calls.append(1)
-        return real(payload)
-    monkeypatch.setattr(shield_module, "payload_facts", counted)
-    return calls
-
-
-def test_payload_cache_has_room_for_every_route_beside_its_spare_slots(monkeypatch):
+def test_payload_cache_has_room_for_every_route_beside_its_spare_slots():
     from simulator.beam.shield import PAYLOAD_CACHE_SPARE
-    calls = counting_facts(monkeypatch)
     routes = PAYLOAD_CACHE_SPARE + 3000
     shield = Shield(routes=routes)
     payloads = [{"message": f"route {index}"} for index in range(routes)]
     for _ in range(3):
         for payload in payloads:
             shield.payloads.facts(payload)
-    assert len(calls) == routes  # once per payload object, not once per send
+    assert shield.payloads.computed == routes  # once per payload object, not once per send
 
 
-def test_payload_cache_without_room_recomputes(monkeypatch):
-    calls = counting_facts(monkeypatch)
+def test_payload_cache_without_room_recomputes():
     shield = Shield()
     payloads = [{"message": f"route {index}"} for index in range(5000)]
     for _ in range(2):
         for payload in payloads:
             shield.payloads.facts(payload)
-    assert len(calls) == 10_000  # 5,000 objects cycling through 4,096 slots: every send misses
+    assert shield.payloads.computed == 10_000  # 5,000 objects cycling through 4,096 slots: every send misses
 
 
-def test_world_sizes_the_payload_cache_for_its_routes(monkeypatch):
-    calls = counting_facts(monkeypatch)
+def test_world_sizes_the_payload_cache_for_its_routes():
     routes = 5000
     ids = [f"agent-{index}@ring.beam.directory" for index in range(routes)]
     world = World(parse_scenario({
@@ -387,4 +371,4 @@ def test_world_sizes_the_payload_cache_for_its_routes(monkeypatch):
     }), 1)
     world.env.run(until=1200)
     assert sum(world.traffic.sent.values()) > routes * 5
-    assert len(calls) <= routes  # once per route that sent, not once per send
+    assert world.directory.security.shield.payloads.computed <= routes  # once per route that sent, not per send

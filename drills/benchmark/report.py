@@ -13,13 +13,15 @@ from pydantic import BaseModel, ConfigDict
 from drills.benchmark.table import Row
 from drills.benchmark.worlds import Checkpoint
 from drills.runs.wholetable import WholeTable
+from simulator import world_build
 
 LoadAverage = tuple[float, float, float]
 
 
 class Conditions(BaseModel):
     """When and on what the figures were measured: the date, the machine's 1, 5 and 15
-    minute load averages when the bench started and when it ended, its CPUs, Python."""
+    minute load averages when the bench started and when it ended, its CPUs, Python, and
+    whether the world's hot modules ran compiled (:func:`simulator.world_build`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -28,12 +30,13 @@ class Conditions(BaseModel):
     load_at_end: LoadAverage
     cpus: int
     python: str
+    world: str
 
     @classmethod
     def now(cls, load_at_start: LoadAverage) -> "Conditions":
         """The conditions at the end of a run that started under ``load_at_start``."""
         return cls(date=date.today(), load_at_start=load_at_start, load_at_end=os.getloadavg(),
-                   cpus=os.cpu_count() or 1, python=platform.python_version())
+                   cpus=os.cpu_count() or 1, python=platform.python_version(), world=world_build())
 
 
 class BenchReport(BaseModel):
@@ -93,8 +96,8 @@ def memory_table(checkpoints: list[Checkpoint]) -> WholeTable:
 
 
 def conditions_line(conditions: Conditions) -> str:
-    """One line: the date, the load averages at start and end, CPUs and Python."""
+    """One line: the date, the load averages at start and end, CPUs, Python and the world's build."""
     start, end = conditions.load_at_start, conditions.load_at_end
     return (f"measured {conditions.date.isoformat()} on {conditions.cpus} CPUs, Python {conditions.python}; "
             f"load average {start[0]:.2f} {start[1]:.2f} {start[2]:.2f} at the start, "
-            f"{end[0]:.2f} {end[1]:.2f} {end[2]:.2f} at the end")
+            f"{end[0]:.2f} {end[1]:.2f} {end[2]:.2f} at the end; world {conditions.world}")

@@ -39,7 +39,7 @@ from drills.drillfile.probes import NonceTarget, ProbeBase
 from drills.drillfile.steps import StepBase
 from simulator import ConservationError, HistoryError
 from simulator.kernel.gctune import tuned_gc
-from simulator.kernel.lifecycle import IllegalTransition
+from simulator.kernel.illegal import IllegalTransition
 from simulator.summary import Summary
 from simulator.world import World
 

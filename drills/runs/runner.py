@@ -23,7 +23,7 @@ from drills.runs.files import EventLog, atomic_stream, shown_path, versions, wri
 from drills.runs.interrupt import Interrupted
 from simulator import ConservationError
 from simulator.operator.inbox import MAX_LIMIT
-from simulator.kernel.lifecycle import IllegalTransition
+from simulator.kernel.illegal import IllegalTransition
 from simulator.telemetry.metrics import MetricsRecorder
 from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
 from simulator.telemetry.sampling import Sampling

@@ -68,6 +68,14 @@ class RelayOutcome(NamedTuple):
 Answer = Callable[[RelayOutcome], Any]
 
 
+#: An :class:`IntentRow`'s fields (a compiled class has no ``__slots__`` to read them from).
+ROW_FIELDS: Final[tuple[str, ...]] = (
+    "nonce", "sender", "recipient", "intent", "payload", "origin", "status",
+    "requested_at", "delivered_at", "finished_at", "error_code", "result", "generation",
+    "answer", "waiting", "shield", "trace_newest",
+)
+
+
 class IntentRow:
     """One ``intent_log`` row: the directory's record of a nonce.
 
@@ -75,11 +83,7 @@ class IntentRow:
     it is kept only when an as-coded trace quirk is on.
     """
 
-    __slots__ = (
-        "nonce", "sender", "recipient", "intent", "payload", "origin", "status",
-        "requested_at", "delivered_at", "finished_at", "error_code", "result", "generation",
-        "answer", "waiting", "shield", "trace_newest",
-    )
+    __slots__ = ROW_FIELDS
 
     def __init__(self, frame: Frame, origin: Origin, now: float) -> None:
         self.nonce = frame.nonce
@@ -99,6 +103,17 @@ class IntentRow:
         self.waiting = False
         self.shield: Any = None
         self.trace_newest: tuple[float, int, str] | None = None
+
+    def __copy__(self) -> IntentRow:
+        """A row with the same fields, as a backup keeps it (``copy.copy``; a compiled
+        class has no default copy)."""
+        copied = IntentRow(Frame(self.sender, self.recipient, self.intent, self.payload, self.nonce, 0.0),
+                           self.origin, self.requested_at)
+        copied.status, copied.delivered_at, copied.finished_at = self.status, self.delivered_at, self.finished_at
+        copied.error_code, copied.result, copied.generation = self.error_code, self.result, self.generation
+        copied.answer, copied.waiting = self.answer, self.waiting
+        copied.shield, copied.trace_newest = self.shield, self.trace_newest
+        return copied
 
 
 #: What an agent hands back with its answer: the row and the generation it was sent for.

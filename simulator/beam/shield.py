@@ -118,6 +118,8 @@ class PayloadCache:
     def __init__(self, limit: int = PAYLOAD_CACHE_SPARE) -> None:
         self._facts: dict[int, tuple[dict[str, Any], PayloadFacts]] = {}
         self._limit = limit
+        #: How many times facts were computed (each miss).
+        self.computed = 0
 
     def facts(self, payload: dict[str, Any]) -> PayloadFacts:
         """Return the facts of ``payload``, computed once per object."""
@@ -127,6 +129,7 @@ class PayloadCache:
         if len(self._facts) >= self._limit:
             self._facts.clear()
         facts = payload_facts(payload)
+        self.computed += 1
         self._facts[id(payload)] = (payload, facts)
         return facts
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, Final, Literal, Protocol
 
+from simulator.kernel.illegal import IllegalTransition
+
 Path = Literal["bus", "directory"]
 
 STATES: Final[tuple[str, ...]] = (
@@ -79,19 +81,6 @@ def is_allowed(previous: str | None, next: str, path: str = "bus") -> bool:
         return next == INITIAL_STATE
     allowed = table.get(previous)
     return allowed is not None and next in allowed
-
-
-class IllegalTransition(RuntimeError):
-    """A state change the transition table forbids: a bug in the model, never a result."""
-
-    def __init__(self, nonce: str, path: str, previous: str | None, next: str) -> None:
-        self.nonce = nonce
-        self.path = path
-        self.previous = previous
-        self.next = next
-        super().__init__(
-            f"Invalid {path} transition from {previous or 'start'} to {next} (nonce {nonce})"
-        )
 
 
 class Tracked(Protocol):

@@ -114,7 +114,6 @@ class FactStore:
         self._young: dict[IntentRow, int] = {}
         self._late: dict[IntentRow, int] = {}
         self._old: dict[IntentRow, int] = {}
-        self.screened = self.shield.add  # type: ignore[method-assign]  # one call less per relay
 
     # -- what the directory reports (hot path) --------------------------------------------
 

@@ -9,25 +9,11 @@ from typing import TYPE_CHECKING, Iterable
 
 from simulator.kernel.percentile import js_round
 from simulator.kernel.units import to_ms
-from simulator.operator.api import ApiModel
+from simulator.operator.overview import Overview
 from simulator.operator.factstore import SLOW_MS, UNKNOWN_CODE, FactStore, IntentFact
 
 if TYPE_CHECKING:
     from simulator.beam.relay import IntentRow
-
-
-class Overview(ApiModel):
-    """The intent part of the ``GET /observability/overview`` summary (§9.2) for the window."""
-
-    window_hours: int
-    total_intents: int
-    success_count: int
-    error_count: int
-    in_flight_count: int
-    avg_latency_ms: float | None
-    p95_latency_ms: int | None
-    success_rate: float
-    in_flight_older_than_15m: int
 
 
 def newest(facts: Iterable[IntentFact], limit: int = 3) -> list[IntentFact]:
