@@ -83,7 +83,7 @@ def status(root: Path = ROOT) -> str:
     if compiled - listed:
         return f"source ({min(compiled - listed)} is compiled but no longer listed; `make native` compiles again)"
     if compiled != listed:
-        return "source (not compiled: pip install -e . compiles them)"
+        return "source (not compiled: `make native` compiles them, given a C compiler)"
     try:
         recorded = json.loads((root / MANIFEST).read_text())
     except (OSError, ValueError):

@@ -49,7 +49,7 @@ def test_a_missing_extension_or_manifest_runs_from_source(tmp_path: Path, monkey
     (root / native.MANIFEST).unlink()
     assert native.status(root) == "source (no readable simulator/native-build.json beside the compiled modules)"
     next(root.glob("simulator/traffic.*.so")).unlink()
-    assert native.status(root) == "source (not compiled: pip install -e . compiles them)"
+    assert native.status(root) == "source (not compiled: `make native` compiles them, given a C compiler)"
 
 
 def test_an_extension_module_no_longer_listed_runs_everything_from_source(tmp_path: Path,
