@@ -117,7 +117,7 @@ class FactStore:
 
     # -- what the directory reports (hot path) --------------------------------------------
 
-    def screened(self, row: ShieldRow, previous: ShieldRow | None = None) -> None:  # bound to ShieldWindow.add
+    def screened(self, row: ShieldRow, previous: ShieldRow | None = None) -> None:
         """Note a Shield row and the row it replaces."""
         self.shield.add(row, previous)
 
