@@ -32,7 +32,7 @@ from simulator.changes import (
 from simulator.gatestaging import StagedRateLimit, StagedShield
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
-from simulator.kernel.events import EventStream, Sink, clock
+from simulator.kernel.events import EventStream, EventWriter, Sink, clock
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.rng import Streams
@@ -165,8 +165,9 @@ class World:
         """The current virtual time in seconds."""
         return self.env.now
 
-    def subscribe(self, sink: Sink) -> None:
-        """Send every later event to ``sink``; lifecycle transitions included."""
+    def subscribe(self, sink: Sink | EventWriter) -> None:
+        """Send every later event to ``sink`` (a callable taking an event, or a writer given
+        each event's fields); lifecycle transitions included."""
         self.events.subscribe(sink)
         self.directory.watch()
         self.bus.watch()

@@ -1,4 +1,4 @@
-"""The fixed-schema event encoder (simulator/kernel/eventjson) and the JSON text of values
+"""The event encoder (simulator/kernel/eventjson) and the JSON text of values
 (simulator/kernel/jsontext): byte for byte what ``json.dumps(event.to_json(),
 separators=(",", ":"))`` writes, for generated events of every kind and for whole runs."""
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from drills.runs.files import EventLog
 from simulator import load_scenario
 from simulator.kernel.eventjson import EventEncoder, encode_event
-from simulator.kernel.events import KINDS, Event
+from simulator.kernel.events import KINDS, Event, EventStream
 from simulator.kernel.jsontext import json_value
 from simulator.world import World
 
@@ -188,26 +188,29 @@ def test_equal_values_of_other_types_never_share_a_text() -> None:
         assert encoder.line(event) == encode_event(event)
 
 
-def test_a_kind_with_keys_in_another_order_or_clashing_is_written_by_json_dumps() -> None:
+def test_only_data_clashing_with_the_head_or_with_odd_keys_is_written_by_json_dumps() -> None:
+    """Keys in another order are walked like any others; a key ``t``, ``kind`` or ``nonce``
+    (which ``to_json`` lets override the head) or a key that is not a string is not."""
     encoder = EventEncoder()
     first = Event(1.0, "nonce_claim", "n", {"outcome": "cached", "status": "acked"})
     swapped = Event(1.0, "nonce_claim", "n", {"status": "acked", "outcome": "cached"})
     clash = Event(2.0, "odd", None, {"kind": "other", "t": 3})
-    for event in (first, swapped, clash, first, swapped):
+    numbered = Event(2.0, "odd", None, {"a": 1, 2: "b"})
+    for event in (first, swapped, clash, first, numbered, swapped):
         assert encoder.line(event) == encode_event(event)
-    assert encoder.fallbacks == 3
+    assert encoder.fallbacks == 2
 
 
-def test_a_whole_run_is_written_by_the_compiled_schemas_alone(tmp_path: Path) -> None:
-    """Every producer in the world writes its keys in one order per key count: the first
-    hours of partner-incident (faults, restarts, dead letters, alerts, inbox) fall back to
-    json.dumps for no event, and the event log is exactly the reference lines."""
+def test_a_whole_run_is_written_by_the_walk_alone(tmp_path: Path) -> None:
+    """Every producer in the world writes string keys: the first hours of partner-incident
+    (faults, restarts, dead letters, alerts, inbox) fall back to json.dumps for no event,
+    and the event log is exactly the reference lines."""
     world = World(load_scenario(ROOT / "scenarios" / "partner-incident.yaml"), seed=3)
     encoder = EventEncoder()
     seen: list[Event] = []
     log = EventLog(tmp_path / "events.jsonl")
     world.subscribe(seen.append)
-    world.subscribe(log)
+    world.subscribe(log.sink)
     out = io.StringIO()
     world.subscribe(lambda event: out.write(encoder.line(event)))
     world.run(until=3 * 3600)
@@ -217,3 +220,22 @@ def test_a_whole_run_is_written_by_the_compiled_schemas_alone(tmp_path: Path) ->
     assert out.getvalue() == expected
     assert (tmp_path / "events.jsonl").read_text(encoding="utf-8") == expected
     assert log.count == len(seen) and {event.kind for event in seen} >= {"transition", "relay", "agent_result"}
+
+
+def test_an_encoder_subscribed_as_a_writer_hands_over_whole_batches_of_lines() -> None:
+    """Given fields by the stream, the encoder writes the lines of every ``batch`` events
+    to ``flush`` and keeps the rest for :meth:`take`; an event whose data it cannot walk
+    (a key ``t``) is json.dumps's line in its place."""
+    flushed: list[str] = []
+    encoder = EventEncoder(flushed.append, batch=3)
+    stream = EventStream(lambda: 2.5)
+    seen: list[Event] = []
+    stream.subscribe(encoder)
+    stream.subscribe(seen.append)
+    for number in range(7):
+        stream.emit("attempt", f"n{number}", number=number, delivered=number % 2 == 0)
+    stream.emit("odd", None, t=1)
+    lines = [encode_event(event) for event in seen]
+    assert flushed == ["".join(lines[0:3]), "".join(lines[3:6])]
+    assert encoder.take() == "".join(lines[6:]) and encoder.take() == ""
+    assert (encoder.count, encoder.fallbacks) == (8, 1)

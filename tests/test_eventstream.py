@@ -4,7 +4,11 @@ Python ``__call__`` (span recorders, checkers), which the stream keeps as bound 
 
 from __future__ import annotations
 
-from simulator.kernel.events import Event, EventStream
+from typing import Any
+
+import pytest
+
+from simulator.kernel.events import Event, EventStream, EventWriter
 
 
 class Recorder:
@@ -15,6 +19,18 @@ class Recorder:
 
     def __call__(self, event: Event) -> None:
         self.events.append(event)
+
+
+class FieldRecorder(EventWriter):
+    """A writer keeping the fields it is given."""
+
+    def __init__(self, order: list[str]) -> None:
+        self.order = order
+        self.fields: list[tuple[Any, str, str | None, dict[str, Any]]] = []
+
+    def write(self, time: Any, kind: str, nonce: str | None, data: dict[str, Any]) -> None:
+        self.order.append("writer")
+        self.fields.append((time, kind, nonce, data))
 
 
 def test_emit_and_emit_data_stamp_the_clock_time() -> None:
@@ -57,3 +73,26 @@ def test_no_sink_no_event() -> None:
     stream = EventStream(lambda: 0.0)
     stream.emit("agent", None, agent="a@x", connected=True)
     assert stream.active is False and stream._sinks == []
+
+
+def test_a_writer_gets_the_fields_in_subscription_order_among_sinks() -> None:
+    now = 1.25
+    stream = EventStream(lambda: now)
+    order: list[str] = []
+    writer = FieldRecorder(order)
+    seen: list[Event] = []
+    stream.subscribe(lambda event: order.append("first"))
+    stream.subscribe(writer)
+    stream.subscribe(seen.append)
+    stream.emit("requeue", "n1", message_id="m1")
+    assert order == ["first", "writer"]
+    assert writer.fields == [tuple(event) for event in seen] == [(1.25, "requeue", "n1", {"message_id": "m1"})]
+    assert writer.fields[0][0] is now and writer.fields[0][3] is seen[0].data  # the clock's object, the same dict
+    assert stream._sinks[1] is writer
+
+
+def test_the_base_writer_must_be_overridden() -> None:
+    stream = EventStream(lambda: 0.0)
+    stream.subscribe(EventWriter())
+    with pytest.raises(NotImplementedError):
+        stream.emit("agent", None, agent="a@x", connected=True)

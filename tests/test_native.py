@@ -56,9 +56,9 @@ def test_an_extension_module_no_longer_listed_runs_everything_from_source(tmp_pa
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(native.SWITCH, raising=False)
     root = compiled_tree(tmp_path)
-    (root / "simulator/kernel/events.py").write_text("")
-    (root / "simulator/kernel" / ("events" + importlib.machinery.EXTENSION_SUFFIXES[0])).write_bytes(b"")
-    assert native.status(root) == ("source (simulator.kernel.events is compiled but no longer listed; "
+    (root / "simulator/kernel/jsontext.py").write_text("")
+    (root / "simulator/kernel" / ("jsontext" + importlib.machinery.EXTENSION_SUFFIXES[0])).write_bytes(b"")
+    assert native.status(root) == ("source (simulator.kernel.jsontext is compiled but no longer listed; "
                                    "`make native` compiles again)")
 
 

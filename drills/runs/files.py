@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, TextIO
 
 from simulator.kernel.eventjson import EventEncoder
-from simulator.kernel.events import Event, Sink
+from simulator.kernel.events import Event
 
 #: Event lines joined per write of :class:`EventLog`.
 EVENT_BATCH = 1024
@@ -80,46 +80,31 @@ def versions() -> dict[str, str]:
 
 
 class EventLog:
-    """A sink writing each event as one JSON line (:class:`~simulator.kernel.eventjson.EventEncoder`:
-    exactly ``json.dumps(event.to_json(), separators=(",", ":"))``); written to a temporary
-    file, renamed on close. Events are kept until :data:`EVENT_BATCH` of them are pending,
-    then encoded and written together. Subscribe :attr:`sink` (the log itself is a sink
-    too, one call slower)."""
+    """Writes each event as one JSON line (:class:`~simulator.kernel.eventjson.EventEncoder`:
+    exactly ``json.dumps(event.to_json(), separators=(",", ":"))``) to a temporary file,
+    renamed on close. Subscribe :attr:`sink`, the encoder itself, which the stream gives
+    each event's fields without building the event; it writes the lines of every
+    :data:`EVENT_BATCH` events together. (The log is a sink of events too, one call slower.)"""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._temporary = path.with_name(f".{path.name}.tmp")
         self._stream: TextIO = self._temporary.open("w", encoding="utf-8")
-        self._encoder = EventEncoder()
-        self._pending: list[Event] = []
-        self._written = 0
-        pending, append, flush = self._pending, self._pending.append, self._flush
-
-        def sink(event: Event) -> None:
-            append(event)
-            if len(pending) >= EVENT_BATCH:
-                flush()
-
         #: The sink to subscribe.
-        self.sink: Sink = sink
+        self.sink = EventEncoder(self._stream.write, EVENT_BATCH)
 
     @property
     def count(self) -> int:
         """Events received so far."""
-        return self._written + len(self._pending)
+        return self.sink.count
 
     def __call__(self, event: Event) -> None:
-        """Append one event."""
-        self.sink(event)
-
-    def _flush(self) -> None:
-        self._stream.write(self._encoder.text(self._pending))
-        self._written += len(self._pending)
-        self._pending.clear()
+        """Write one event (and any lines the encoder holds before it)."""
+        self._stream.write(self.sink.text((event,)))
 
     def close(self) -> None:
         """Write the pending events, finish the file and move it into place."""
-        self._flush()
+        self._stream.write(self.sink.take())
         self._stream.close()
         os.replace(self._temporary, self.path)

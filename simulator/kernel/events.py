@@ -11,6 +11,7 @@ from types import FunctionType
 from typing import Any, Callable, NamedTuple
 
 import simpy
+from mypy_extensions import mypyc_attr
 
 
 class Event(NamedTuple):
@@ -23,7 +24,8 @@ class Event(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready mapping with stable key order."""
-        return {"t": self.time, "kind": self.kind, "nonce": self.nonce, **self.data}
+        fields: Any = self  # by index, not through the field types (compiled, an int time would turn float)
+        return {"t": fields[0], "kind": fields[1], "nonce": fields[2], **fields[3]}
 
 
 _new_event = tuple.__new__  # skips the NamedTuple's Python-level __new__ on the hot path
@@ -85,25 +87,38 @@ KINDS: dict[str, str] = {
 }
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
+class EventWriter:
+    """A sink given an event's fields rather than an :class:`Event`: when every sink is
+    one, the stream builds no event at all. Subclass it and override :meth:`write` (the
+    JSON-lines encoder is one, :class:`~simulator.kernel.eventjson.EventEncoder`)."""
+
+    def write(self, time: Any, kind: str, nonce: str | None, data: dict[str, Any]) -> None:
+        """Take one event: the fields an :class:`Event` would hold, ``data`` kept as given."""
+        raise NotImplementedError
+
+
 class EventStream:
     """Fans events out to subscribed sinks, in subscription order."""
 
     __slots__ = ("_sinks", "_now", "active")
 
-    def __init__(self, now: Callable[[], float]) -> None:
-        self._sinks: list[Sink] = []
+    def __init__(self, now: Callable[[], Any]) -> None:
+        self._sinks: list[Sink | EventWriter] = []
+        # Any, not float: compiled, a float result would be unboxed and boxed again per
+        # event, and a writer could no longer tell an instant's time by its identity.
         self._now = now
         #: True when at least one sink listens; producers may skip building events otherwise.
         self.active = False
 
-    def subscribe(self, sink: Sink) -> None:
+    def subscribe(self, sink: Sink | EventWriter) -> None:
         """Deliver every later event to ``sink``.
 
         An object whose class defines ``__call__`` in Python (a span recorder, a checker) is
         kept as its bound ``__call__``: calling the object itself goes through the type's
         call slot, about three times the cost of calling the bound method, once per event.
         """
-        if isinstance(getattr(type(sink), "__call__", None), FunctionType):
+        if not isinstance(sink, EventWriter) and isinstance(getattr(type(sink), "__call__", None), FunctionType):
             bound: Sink = getattr(sink, "__call__")
             sink = bound
         self._sinks.append(sink)
@@ -111,19 +126,22 @@ class EventStream:
 
     def emit(self, kind: str, nonce: str | None = None, /, **data: Any) -> None:
         """Build an event stamped with the current virtual time and deliver it."""
-        sinks = self._sinks
-        if sinks:
-            event = _new_event(Event, (self._now(), kind, nonce, data))
-            for sink in sinks:
-                sink(event)
+        if self._sinks:
+            self.emit_data(kind, nonce, data)
 
     def emit_data(self, kind: str, nonce: str | None, data: dict[str, Any]) -> None:
         """Like :meth:`emit` with the attributes already in a dict (which the event keeps)."""
         sinks = self._sinks
         if sinks:
-            event = _new_event(Event, (self._now(), kind, nonce, data))
+            time = self._now()
+            event: Event | None = None
             for sink in sinks:
-                sink(event)
+                if isinstance(sink, EventWriter):
+                    sink.write(time, kind, nonce, data)
+                else:
+                    if event is None:
+                        event = _new_event(Event, (time, kind, nonce, data))
+                    sink(event)
 
 
 def clock(env: simpy.Environment) -> Callable[[], float]:
