@@ -184,6 +184,10 @@ def test_partner_day_rows_and_verdicts():
     assert (ratio.best, ratio.median) == pytest.approx((5 / 25, 6 / 28))
     assert ratio.verdict == "does not hold" and ratio.bound == Bound(op=">=", value=0.5)
     assert rows["peak RSS, partner-day to 1,000,000 intents"].verdict == "does not hold"
+    assert rows["peak RSS, partner-day to 1,000,000 intents"].note == "15-min retention; the whole process, after its first job"
+    cases.rss_before_mib = 163.6
+    assert cases.rows(samples)[-1].note == ("15-min retention; the whole process, after its first job, which held "
+                                            "164 MiB before it (imports and scenario)")
     assert rows["world intents/s, partner-day bare run"].best == pytest.approx(40_000)
     assert rows["world intents/s, partner-day bare run"].verdict is None
 
