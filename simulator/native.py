@@ -25,9 +25,9 @@ from typing import Final, Sequence
 
 #: The modules compiled, as paths from the repository's root: the relay's path for one
 #: intent and what it calls on it (cProfile of partner-day), the event stream and its JSON
-#: encoder (``--events``), and the span recorder and builder (``--traces``). Compiled code
-#: keeps a float-typed value as a C double: what must pass an ``int`` through unchanged
-#: (an event's time) is typed ``Any`` there.
+#: encoder (``--events``), and the span recorder, builder, ids and OTLP JSON encoder
+#: (``--traces``). Compiled code keeps a float-typed value as a C double: what must pass
+#: an ``int`` through unchanged (an event's time) is typed ``Any`` there.
 MODULES: Final[tuple[str, ...]] = (
     "simulator/beam/acl.py",
     "simulator/beam/agents.py",
@@ -46,6 +46,8 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/operator/factstore.py",
     "simulator/operator/observations.py",
     "simulator/operator/shieldwindow.py",
+    "simulator/telemetry/ids.py",
+    "simulator/telemetry/otlpjson.py",
     "simulator/telemetry/spans.py",
     "simulator/telemetry/spanbuild.py",
     "simulator/traffic.py",

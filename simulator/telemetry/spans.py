@@ -68,7 +68,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Final
 
-from simulator.kernel.events import Event
+from simulator.kernel.events import Event, EventWriter
 from simulator.telemetry.records import RecordedTraces, SpanRecord, SpanView
 from simulator.telemetry.sampling import ALL, Sampling, in_sample, ratio_bound
 from simulator.telemetry.ids import trace_id
@@ -103,7 +103,7 @@ _FINAL: Final[frozenset[str]] = frozenset({"acked", "failed", "dead_letter"})
 BUS_RESTART: Final[str] = "BUS_RESTART"
 
 
-class SpanRecorder:
+class SpanRecorder(EventWriter):
     """A sink recording compact per-nonce spans during a run; :meth:`traces` builds them after.
 
     ``seed`` is the world's root seed (ids derive from it); ``sampling`` chooses which
@@ -128,7 +128,11 @@ class SpanRecorder:
 
     def __call__(self, event: Event) -> None:
         """Record ``event`` into its nonce's trace."""
-        time, kind, nonce, data = event
+        self.write(event[0], event[1], event[2], event[3])
+
+    def write(self, time: Any, kind: str, nonce: str | None, data: dict[str, Any]) -> None:
+        """Record an event, given its fields, into its nonce's trace (subscribed to a
+        stream, the recorder is a writer: the stream builds no event for it)."""
         if nonce is None:
             return
         self._last = time
