@@ -239,3 +239,16 @@ def test_an_encoder_subscribed_as_a_writer_hands_over_whole_batches_of_lines() -
     assert flushed == ["".join(lines[0:3]), "".join(lines[3:6])]
     assert encoder.take() == "".join(lines[6:]) and encoder.take() == ""
     assert (encoder.count, encoder.fallbacks) == (8, 1)
+
+
+def test_an_event_json_cannot_encode_raises_and_leaves_no_part_of_its_line() -> None:
+    """The error is json.dumps's own; the lines before it are whole, and the encoder goes on."""
+    encoder = EventEncoder()
+    good = Event(1.0, "agent", None, {"agent": "a@x", "connected": True})
+    bad = Event(2.0, "agent", "n1", {"agent": "a@x", "connected": {1, 2}})
+    encoder.write(*good)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encoder.write(*bad)
+    encoder.write(*good)
+    assert encoder.take() == encode_event(good) * 2
+    assert encoder.count == 2

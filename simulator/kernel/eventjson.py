@@ -103,6 +103,19 @@ class EventEncoder(EventWriter):
             self._nonce_text = ',"nonce":' + ("null" if nonce is None else json_string(nonce))
             self._last_nonce = nonce
         mark = len(parts)
+        try:
+            self._line(parts, mark, time, kind, nonce, data)
+        except BaseException:  # json's error, or an interrupt: no part of this line stays behind
+            del parts[mark:]
+            raise
+        self.count += 1
+        self._pending += 1
+        if self._pending >= self._batch and self._flush is not None:
+            self._flush(self.take())
+
+    def _line(self, parts: list[str], mark: int, time: Any, kind: str, nonce: str | None,
+              data: dict[str, Any]) -> None:
+        """Append the parts of one event's line (from ``mark`` on)."""
         parts.append(self._t_text)
         parts.append(',"kind":')
         parts.append(self._string(kind))
@@ -116,18 +129,13 @@ class EventEncoder(EventWriter):
                     del parts[mark:]
                     parts.append(encode_event(Event(time, kind, nonce, data)))
                     self.fallbacks += 1
-                    break
+                    return
                 member = ',' + json_string(key) + ':'
                 if len(members) < _MAX_MEMO:
                     members[key] = member
             parts.append(member)
             self._value(parts, value, 0)
-        else:
-            parts.append("}\n")
-        self.count += 1
-        self._pending += 1
-        if self._pending >= self._batch and self._flush is not None:
-            self._flush(self.take())
+        parts.append("}\n")
 
     def _string(self, value: str) -> str:
         strings = self._strings
