@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import drills.executor.execute as execute
+import drills.proofpack.chart as proofpack_chart
 from drills.drillfile.builtin import CATALOG
 from drills.drillfile.loader import load_drill
 from drills.proofpack.alertspans import AlertSpan, alert_ids, alert_spans
@@ -200,13 +201,13 @@ def test_a_drill_that_sampled_nothing_still_gets_a_chart(tmp_path: Path):
 def charted(name: str, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ChartContent, list[Sample]]:
     """Run built-in drill ``name`` and return what its chart showed."""
     seen: dict[str, Any] = {}
-    original = execute.render_chart
+    original = proofpack_chart.render_chart
 
     def keep(samples: list[Sample], log: list[FaultEntry], path: Path, title: str) -> None:
         seen.update(content=ChartContent.of(samples, log), samples=samples)
         original(samples, log, path, title)
 
-    monkeypatch.setattr(execute, "render_chart", keep)
+    monkeypatch.setattr(proofpack_chart, "render_chart", keep)  # the executor imports it when it draws
     execute.run_drill(load_drill(CATALOG / f"{name}.yaml"), out)
     return seen["content"], seen["samples"]
 

@@ -29,7 +29,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]  # scipy ships no type hints
 
 from drills.canary.outliers import remove_outliers
 from drills.canary.shift import hodges_lehmann
@@ -158,6 +157,8 @@ def compare_metric(baseline: Sequence[float], canary: Sequence[float], spec: Met
                              baseline_count=len(base), canary_count=len(new), critical=spec.critical,
                              group=spec.group_name)
     shift = hodges_lehmann(new, base, confidence)
+    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]  # untyped; slow to import, so here
+
     test = mannwhitneyu(new, base, alternative="two-sided", method="exact" if shift.exact else "asymptotic")
     p_value = float(test.pvalue)
     level = float(np.median(base))

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy.stats import norm  # type: ignore[import-untyped]  # scipy ships no type hints
 
 #: R's cut-off: below this many values in both samples (and no ties) the interval is exact.
 EXACT_BELOW = 50
@@ -86,6 +85,8 @@ def normal_rank(canary: Sequence[float], baseline: Sequence[float], confidence: 
     m, n = len(canary), len(baseline)
     ties = sum(size**3 - size for side in (canary, baseline) for size in Counter(side).values())
     variance = m * n / 12 * ((m + n + 1) - ties / ((m + n) * (m + n - 1)))
+    from scipy.stats import norm  # type: ignore[import-untyped]  # untyped; slow to import, so here
+
     z = float(norm.ppf(1 - (1 - confidence) / 2))
     return max(1, math.ceil(m * n / 2 - 0.5 - z * math.sqrt(variance)))
 

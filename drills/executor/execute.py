@@ -23,7 +23,6 @@ import simpy
 
 from drills.executor import actions
 from drills.executor import observe as probes
-from drills.proofpack.chart import render_chart
 from drills.proofpack.samples import Sample
 from drills.executor.context import DrillContext
 from drills.executor.drillseries import drill_event_text, drill_spans
@@ -360,6 +359,8 @@ def run_drill(loaded: LoadedDrill, out: Path, seed: int | None = None,
         warnings=record.warnings, affected_nonces=drill.affected_nonces(), files=files + ["journal.json", "chart.png", "report.md"])
     write_json(out / "journal.json", without_payloads(journal.model_dump(mode="json")))
     _record_drill(out / "result.json", loaded, journal)
+    from drills.proofpack.chart import render_chart  # Matplotlib is slow to import, so here
+
     render_chart(samples, drill.ctx.fault_log, out / "chart.png", f"{loaded.name} (seed {world.seed})")
     write_report(out, journal, world, drill.ctx)
     redact_run(out)

@@ -17,7 +17,6 @@ from drills.runs.files import atomic_write_text
 from drills.runs.resultdir import ResultDirectory
 from drills.snapshot.board import Board, generated_boards
 from drills.snapshot.page import RunInfo, dashboard_page, index_page
-from drills.snapshot.plot import render_marks, render_panel
 from drills.snapshot.query import PanelData, query_marks, query_panel, query_step, variables
 
 #: The page every snapshot opens on, and the name of the events strip in each dashboard's folder.
@@ -47,6 +46,8 @@ def take_snapshot(api: PromAPI, metrics: RunMetrics, out: Path, boards: Sequence
     boards = list(boards) if boards is not None else generated_boards(metrics.path)
     directory = ResultDirectory(out)
     staging = directory.staging
+    from drills.snapshot.plot import render_marks, render_panel  # Matplotlib is slow to import, so here
+
     snapshot = Snapshot(out)
     step = query_step(metrics.duration)
     info = RunInfo(run=str(metrics.run), start=metrics.start, end=metrics.end, prometheus=api.base, step=step,

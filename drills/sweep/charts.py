@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 from typing import Any, Final
 
-from matplotlib.figure import Figure
 
 from drills.sweep.grid import Plan
 from drills.sweep.stats import CellSummary
@@ -41,6 +40,8 @@ def _numeric(values: list[Any]) -> bool:
 
 def render_charts(plan: Plan, summaries: list[CellSummary], folder: Path) -> list[str]:
     """Write ``folder/MEASURE.png`` for every measure that has a value; return their names."""
+    from matplotlib.figure import Figure  # Matplotlib is slow to import, so here
+
     x_axis = plan.x
     x_index = plan.axes.index(x_axis)
     others = [axis for axis in plan.axes if axis is not x_axis]

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from drills.runs.files import atomic_write_text, shown_path, versions, write_json
-from drills.sweep.boundary import render_boundary
 from drills.sweep.charts import level_text, render_charts
 from drills.sweep.grid import Plan
 from drills.sweep.model import MEASURES, PROPORTIONS, ROLLOUT_MEASURES
@@ -160,6 +159,8 @@ def report_markdown(plan: Plan, records: Records, summaries: list[CellSummary], 
 
 def write_outputs(plan: Plan, records: Records, out: Path, interrupted: bool) -> dict[str, Any]:
     """Write every file of the output directory from the records at hand; return the summary document."""
+    from drills.sweep.boundary import render_boundary  # Matplotlib is slow to import, so here
+
     total = len(plan.cells) * len(plan.seeds)
     summaries = cell_summaries(plan, records)
     diffs = differences(plan, records)

@@ -19,7 +19,6 @@ import statistics
 from typing import Any, Sequence
 
 from pydantic import BaseModel
-from scipy import stats  # type: ignore[import-untyped]  # scipy ships no type hints
 
 from drills.sweep.grid import Plan
 from drills.sweep.model import PROPORTIONS
@@ -47,12 +46,16 @@ def estimate(values: Sequence[float]) -> Estimate:
     mean = math.fsum(values) / n
     if n == 1:
         return Estimate(n=1, mean=mean, low=None, high=None)
+    from scipy import stats  # type: ignore[import-untyped]  # untyped; slow to import, so here
+
     half = float(stats.t.ppf((1 + CONFIDENCE) / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
     return Estimate(n=n, mean=mean, low=mean - half, high=mean + half)
 
 
 def wilson(count: int, total: int) -> tuple[float, float]:
     """Wilson's :data:`CONFIDENCE` score interval for ``count`` successes out of ``total`` (> 0) trials."""
+    from scipy import stats  # slow to import, so here
+
     interval = stats.binomtest(count, total).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
     return float(interval.low), float(interval.high)
 
