@@ -23,14 +23,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Final, Sequence
 
-#: The modules compiled, as paths from the repository's root: the relay's path for one
-#: intent and what it calls on it (cProfile of partner-day), the event stream and its JSON
+#: The modules compiled, as paths from the repository's root: the relay's and the bus's
+#: paths for one intent and what they call on it (cProfile of partner-day), the event stream and its JSON
 #: encoder (``--events``), and the span recorder, builder, ids and OTLP JSON encoder
 #: (``--traces``). Compiled code keeps a float-typed value as a C double: what must pass
 #: an ``int`` through unchanged (an event's time) is typed ``Any`` there.
 MODULES: Final[tuple[str, ...]] = (
     "simulator/beam/acl.py",
     "simulator/beam/agents.py",
+    "simulator/beam/bus.py",
+    "simulator/beam/busmarks.py",
+    "simulator/beam/busrows.py",
     "simulator/beam/catalog.py",
     "simulator/beam/directory.py",
     "simulator/beam/intentrelay.py",

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from conftest import open_acl, without_limits
-from simulator.beam.busrows import BusMessage
+from simulator.beam.busrows import MESSAGE_FIELDS, BusMessage
 from simulator.operator.deadletters import DEAD_LETTER_COLUMNS, HINTS, hint_kind
 from simulator.kernel.events import Event
 from simulator.operator.exports import DATASETS
@@ -91,7 +91,7 @@ def snapshot(world: World) -> Any:
         world.env.now,
         world.summary().model_dump_json(),
         [(nonce, tuple(getattr(row, name) for name in ROW_FIELDS)) for nonce, row in world.directory.rows.items()],
-        [(key, tuple(getattr(msg, name) for name in BusMessage.__slots__)) for key, msg in world.bus.by_id.items()],
+        [(key, tuple(getattr(msg, name) for name in MESSAGE_FIELDS)) for key, msg in world.bus.by_id.items()],
         list(world.bus.by_nonce), list(security.audit.rows), dict(security.audit.counts), list(security.shield.rows),
         dict(security.shield.latest), dict(world.directory.retention.compacted), dict(world.bus.retention.compacted),
         world.partners.all(),

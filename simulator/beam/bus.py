@@ -24,11 +24,10 @@ from simulator.beam.busmarks import (
 from simulator.beam.breaker import CircuitBreaker
 from simulator.beam.budget import RetryBudget
 from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse, poll_item
-from simulator.beam.directory import Directory
 from simulator.beam.limitseam import RateLimitListener, SendLimitSeam
 from simulator.beam.links import Links
 from simulator.beam.ratelimit import SlidingWindow
-from simulator.beam.relay import NO_RESPONSE, Frame, RelayOutcome
+from simulator.beam.relay import NO_RESPONSE, Frame, FrameRelay, RelayOutcome
 from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.retention import Retention
@@ -97,7 +96,7 @@ class Bus:
         self,
         env: simpy.Environment,
         events: EventStream,
-        directory: Directory,
+        directory: FrameRelay,
         policy: RetryPolicy,
         ids: random.Random,
         rate_limit_per_min: int = 10,
@@ -421,7 +420,8 @@ class Bus:
 
     def _schedule_retry(self, msg: BusMessage, retry_count: int, base_time: float, attempt: Attempt) -> None:
         policy = self._policy(msg)
-        delay = policy.retry_delay(retry_count, msg.nonce, msg.backoff)
+        retry_delay: Any = policy.retry_delay  # untyped call: compiled, a float result would turn Beam's int delays to floats
+        delay = retry_delay(retry_count, msg.nonce, msg.backoff)
         msg.backoff = delay
         schedule_retry(self.ledger, msg, retry_count, base_time + delay, attempt.error or "")
         msg.error_code = attempt.error_code

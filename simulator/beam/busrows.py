@@ -3,7 +3,7 @@ answers of its API and the outcome of one delivery attempt as the bus sees it.""
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Final, NamedTuple
 
 
 class BusResponse(NamedTuple):
@@ -15,18 +15,22 @@ class BusResponse(NamedTuple):
     text: str | None = None
 
 
+#: A :class:`BusMessage`'s fields (a compiled class has no ``__slots__`` to read them from).
+MESSAGE_FIELDS: Final[tuple[str, ...]] = (
+    "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
+    "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
+    "acked_at", "failed_at", "error", "response", "trace_id", "finished_at", "queue_seq", "attempts",
+    "error_code", "backoff",
+)
+
+
 class BusMessage:
     """One ``beam_messages`` row, plus the simulator's bookkeeping (``finished_at``,
     ``queue_seq``, ``attempts``, ``error_code``: the code of the failure whose text
     ``error`` holds, which Beam does not store, and ``backoff``: the wait before the last
     retry, which decorrelated jitter grows from)."""
 
-    __slots__ = (
-        "id", "nonce", "sender", "recipient", "intent", "payload", "status", "priority",
-        "retry_count", "max_retries", "next_retry_at", "created_at", "delivered_at",
-        "acked_at", "failed_at", "error", "response", "trace_id", "finished_at", "queue_seq", "attempts",
-        "error_code", "backoff",
-    )
+    __slots__ = MESSAGE_FIELDS
 
     def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
                  payload: dict[str, Any], priority: int, max_retries: int, now: float) -> None:
@@ -54,9 +58,18 @@ class BusMessage:
         self.error_code: str | None = None
         self.backoff = 0.0
 
+    def __copy__(self) -> BusMessage:
+        """A row with the same fields, as a backup keeps it (``copy.copy``; a compiled
+        class has no default copy)."""
+        copied = BusMessage(self.id, self.nonce, self.sender, self.recipient, self.intent, self.payload,
+                            self.priority, self.max_retries, self.created_at)
+        for name in MESSAGE_FIELDS:
+            setattr(copied, name, getattr(self, name))
+        return copied
+
     def view(self) -> dict[str, Any]:
         """Return the row as the API shows it."""
-        return {name: getattr(self, name) for name in self.__slots__ if name not in _BOOKKEEPING}
+        return {name: getattr(self, name) for name in MESSAGE_FIELDS if name not in _BOOKKEEPING}
 
 
 def poll_item(msg: BusMessage) -> dict[str, Any]:

@@ -68,6 +68,14 @@ class RelayOutcome(NamedTuple):
 Answer = Callable[[RelayOutcome], Any]
 
 
+class FrameRelay(Protocol):
+    """What the bus needs of the directory: relay a frame and call ``done`` with the outcome."""
+
+    def submit(self, frame: Frame, origin: Origin, done: Answer | None = None,
+               client_ip: str | None = None) -> None:
+        """Relay ``frame``; call ``done`` with the outcome once known (None: nobody waits)."""
+
+
 #: An :class:`IntentRow`'s fields (a compiled class has no ``__slots__`` to read them from).
 ROW_FIELDS: Final[tuple[str, ...]] = (
     "nonce", "sender", "recipient", "intent", "payload", "origin", "status",
