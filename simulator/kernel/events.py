@@ -2,7 +2,8 @@
 
 An event is small and immutable: when it happened in virtual seconds, what kind it is,
 the nonce it concerns (if any) and a few attributes. The world builds events only when
-somebody listens, so a run without sinks pays nothing for them.
+somebody listens, so a run without sinks pays nothing for them; a sink that is an
+:class:`EventWriter` is given the fields, and no :class:`Event` is built for it.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class EventStream:
     def subscribe(self, sink: Sink | EventWriter) -> None:
         """Deliver every later event to ``sink``.
 
-        An object whose class defines ``__call__`` in Python (a span recorder, a checker) is
+        ``sink`` is a callable taking an :class:`Event`, or an :class:`EventWriter` (kept as
+        it is). An object whose class defines ``__call__`` in Python (a checker) is
         kept as its bound ``__call__``: calling the object itself goes through the type's
         call slot, about three times the cost of calling the bound method, once per event.
         """
