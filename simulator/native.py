@@ -24,7 +24,8 @@ from types import ModuleType
 from typing import Final, Sequence
 
 #: The modules compiled, as paths from the repository's root: the relay's and the bus's
-#: paths for one intent and what they call on it (cProfile of partner-day), the event stream and its JSON
+#: paths for one intent and what they call on it (cProfile of partner-day), SimPy's event
+#: loop and the per-intent random draws, the event stream and its JSON
 #: encoder (``--events``), and the span recorder, builder, ids and OTLP JSON encoder
 #: (``--traces``). Compiled code keeps a float-typed value as a C double: what must pass
 #: an ``int`` through unchanged (an event's time) is typed ``Any`` there.
@@ -42,7 +43,9 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/beam/security.py",
     "simulator/beam/shield.py",
     "simulator/beam/shieldseam.py",
+    "simulator/kernel/draws.py",
     "simulator/kernel/eventjson.py",
+    "simulator/kernel/eventloop.py",
     "simulator/kernel/events.py",
     "simulator/kernel/lifecycle.py",
     "simulator/kernel/retention.py",

@@ -14,6 +14,8 @@ from simulator.beam.agents import Agent, AgentResult, HandlerFactory
 from simulator.beam.client import ClientRetrier
 from simulator.beam.directory import Directory
 from simulator.beam.relay import Frame, IntentRow
+from simulator.kernel.draws import expovariate
+from simulator.kernel.eventloop import Wakeup, wake_after
 from simulator.kernel.rng import Streams, random_hex_id, random_uuid
 from simulator.quoterun import QuoteRun
 from simulator.policies import CLIENT_RETRY_STREAM, breaker_maker, budget_maker, client_policy
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 DAY = 86400.0
 HOUR = 3600.0
+_new_frame = tuple.__new__  # skips the NamedTuple's Python-level __new__ on the hot path
 
 
 class Arrivals:
@@ -36,7 +39,7 @@ class Arrivals:
     exponential gaps are memoryless.
     """
 
-    __slots__ = ("traffic", "route", "env", "expovariate", "send", "shaped", "rate", "change", "sent", "pending",
+    __slots__ = ("traffic", "route", "env", "stream", "send", "shaped", "rate", "change", "sent", "pending",
                  "limit")
 
     def __init__(self, traffic: "Traffic", route: RouteSpec, stream: random.Random,
@@ -44,7 +47,7 @@ class Arrivals:
         self.traffic = traffic
         self.route = route
         self.env = traffic.env
-        self.expovariate = stream.expovariate
+        self.stream = stream
         self.send = send
         self.shaped = shaped
         self.rate = traffic.base_rate(route)
@@ -53,7 +56,7 @@ class Arrivals:
         #: How many the route sends in all (-1: no end).
         self.limit = -1 if route.count is None else route.count
         #: The timer whose firing is the next arrival or redraw; an older one is ignored.
-        self.pending: simpy.Event | None = None
+        self.pending: Wakeup | None = None
         self._schedule()
 
     def _schedule(self) -> None:
@@ -63,15 +66,13 @@ class Arrivals:
             self.rate = self.traffic.rate_at(self.route, now)
             self.change = self.traffic.next_change(self.route, now)
         if self.rate > 0.0:
-            gap = self.expovariate(self.rate)
+            gap = expovariate(self.stream, self.rate)
             if now + gap < self.change:
-                timer = self.pending = env.timeout(gap)
-                timer.callbacks.append(self._arrive)
+                self.pending = wake_after(env, gap, self._arrive)
                 return
-        timer = self.pending = env.timeout(self.change - now)
-        timer.callbacks.append(self._redraw)
+        self.pending = wake_after(env, self.change - now, self._redraw)
 
-    def _arrive(self, event: simpy.Event) -> None:
+    def _arrive(self, event: Wakeup) -> None:
         if event is not self.pending:
             return  # the rate changed since this gap was drawn
         self.sent += 1
@@ -79,7 +80,7 @@ class Arrivals:
         if self.sent != self.limit:
             self._schedule()
 
-    def _redraw(self, event: simpy.Event) -> None:
+    def _redraw(self, event: Wakeup) -> None:
         if event is self.pending:
             self._schedule()
 
@@ -190,10 +191,11 @@ class Traffic:
         client = self.client(route)
         if client is not None:
             retrying, skew = client.send, lambda: agent.clock_skew
-            return lambda: retrying(Frame(sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
-                                          env.now + agent.clock_skew), origin, ip, skew)
-        return lambda: post(Frame(sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
-                                  env.now + agent.clock_skew), origin, None, ip)
+            return lambda: retrying(_new_frame(Frame, (sender, recipient, intent, payloads[label],
+                                                       f"{prefix}{next(numbers)}", env.now + agent.clock_skew)),
+                                    origin, ip, skew)
+        return lambda: post(_new_frame(Frame, (sender, recipient, intent, payloads[label], f"{prefix}{next(numbers)}",
+                                               env.now + agent.clock_skew)), origin, None, ip)
 
     def client(self, route: RouteSpec) -> ClientRetrier | None:
         """The retrying client of ``route`` (its own ``client_retry``, else its sender's),

@@ -32,6 +32,7 @@ from simulator.changes import (
 from simulator.gatestaging import StagedRateLimit, StagedShield
 from simulator.conservation import ConservationError, HistoryError, TransitionAudit, check_stores
 from simulator.history import DeliveryHistory
+from simulator.kernel.environment import WorldEnvironment
 from simulator.kernel.events import EventStream, EventWriter, Sink, clock
 from simulator.kernel.gctune import tuned_gc
 from simulator.kernel.lifecycle import Ledger
@@ -97,7 +98,7 @@ class World:
             raise ScenarioError(problems)
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
-        self.env = simpy.Environment(initial_time=0.0)  # a float clock: whole seconds print as 60.0, as compiled code keeps them
+        self.env = WorldEnvironment(initial_time=0.0)  # a float clock: whole seconds print as 60.0, as compiled code keeps them
         self.events = EventStream(clock(self.env))
         self.rng = Streams(self.seed)
         self.audit: TransitionAudit | None = None

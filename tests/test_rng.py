@@ -8,6 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator.kernel import draws
 from simulator.kernel.rng import Streams, derive_seed, seeded_random
 
 
@@ -71,3 +72,22 @@ def test_a_stream_seeded_again_before_any_draw_keeps_the_new_seed() -> None:
     other = Streams(1)("y")
     other.setstate(random.Random(7).getstate())
     assert other.random() == random.Random(7).random()
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**64 - 1),
+       calls=st.lists(st.tuples(st.sampled_from(["expovariate", "gauss"]),
+                                st.floats(min_value=1e-3, max_value=1e3), st.floats(min_value=-5, max_value=5)),
+                      max_size=12))
+def test_compiled_draws_are_randoms_own(seed: int, calls: list[tuple[str, float, float]]) -> None:
+    """The world's draws give random.Random's numbers and leave the stream in its state,
+    in any order of calls (gauss keeps every second number for the next call)."""
+    ours, reference = random.Random(seed), random.Random(seed)
+    for name, rate_or_sigma, mu in calls:
+        if name == "expovariate":
+            assert draws.expovariate(ours, rate_or_sigma) == reference.expovariate(rate_or_sigma)
+        else:
+            assert draws.gauss(ours, mu, rate_or_sigma) == reference.gauss(mu, rate_or_sigma)
+            assert draws.gauss(ours) == reference.gauss()
+        assert ours.getstate() == reference.getstate()
+        assert ours.gauss_next == reference.gauss_next  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, Protocol
 
 import simpy
 
+from simulator.kernel.draws import expovariate, gauss
+from simulator.kernel.eventloop import Wakeup, wake_after
 from simulator.scenario.model import AgentSpec
 from simulator.scenario.parts import Latency
 
@@ -123,7 +125,7 @@ def latency_sampler(spec: Latency, stream: random.Random) -> Callable[[], float]
         return lambda: mean
     if spec.dist == "exponential":
         rate = 1.0 / mean if mean > 0 else math.inf
-        return (lambda: stream.expovariate(rate)) if mean > 0 else (lambda: 0.0)
+        return (lambda: expovariate(stream, rate)) if mean > 0 else (lambda: 0.0)
     if spec.dist == "uniform":
         low, high = spec.low or 0.0, spec.high or 0.0
         return lambda: stream.uniform(low, high)
@@ -131,8 +133,7 @@ def latency_sampler(spec: Latency, stream: random.Random) -> Callable[[], float]
         return lambda: 0.0
     sigma = spec.sigma
     mu = math.log(mean) - sigma * sigma / 2
-    gauss, exp = stream.gauss, math.exp
-    return lambda: exp(mu + sigma * gauss())
+    return lambda: math.exp(mu + sigma * gauss(stream))
 
 
 class Agent:
@@ -257,8 +258,7 @@ class Agent:
         draw = self._stream.random()
         result = (self._failure if draw < self._failure_rate
                   else _ACCEPTED if draw < self._async_threshold else _SUCCESS)
-        timer = self.env.timeout(latency, (row, result, reply, ticket, connection))
-        timer.callbacks.append(self._on_timer)
+        wake_after(self.env, latency, self._on_timer, (row, result, reply, ticket, connection))
         return latency
 
     def _start_variant(self, variant: Variant, row: IntentRow, latency: float, reply: Reply, ticket: Any,
@@ -276,11 +276,10 @@ class Agent:
                 variant.served.append(row.nonce)
             elif variant.shadowed is not None:
                 variant.shadowed(ShadowAnswer(row.nonce, tenant, latency, result.success, own_latency, own.success))
-        timer = self.env.timeout(latency, (row, result, reply, ticket, connection))
-        timer.callbacks.append(self._on_timer)
+        wake_after(self.env, latency, self._on_timer, (row, result, reply, ticket, connection))
         return latency
 
-    def _on_timer(self, timer: simpy.Event) -> None:
+    def _on_timer(self, timer: Wakeup) -> None:
         row, result, reply, ticket, connection = cast(tuple["IntentRow", AgentResult, Reply, Any, int], timer.value)
         self._finish(row, result, reply, ticket, connection)
 

@@ -38,6 +38,7 @@ RETRYABLE_INTENT_ERRORS: Final[frozenset[str]] = frozenset(
 )
 #: What a sender gets while the directory process is down, or when it stops mid-wait.
 CONNECTION_REFUSED: Final[RelayOutcome] = RelayOutcome(NO_RESPONSE, False, "DELIVERY_FAILED", "CONNECTION_REFUSED")
+_new_outcome = tuple.__new__  # skips the NamedTuple's Python-level __new__ on the hot path
 _THROWN = RelayOutcome(500, False, "RELAY_ERROR", "RELAY_ERROR", error="Failed to relay intent")
 
 def echo_payload(intent: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -421,7 +422,7 @@ class IntentRelay(ABC):
                 self._stage(row, "acked")
             self.ledger.move(row, "acked")
             if done is not None:
-                done(RelayOutcome(200, True, None, None, result.payload))
+                done(_new_outcome(RelayOutcome, (200, True, None, None, result.payload, False, None, None)))
         else:
             code = result.code or "RESULT_ERROR"
             row.error_code = code

@@ -152,6 +152,9 @@ class ShieldRow(NamedTuple):
     flags: tuple[str, ...]
 
 
+_new_row = tuple.__new__  # skips the NamedTuple's Python-level __new__ on the hot path
+
+
 class SenderHistory:
     """A sender's earlier Shield rows, aggregated for the four anomaly checks."""
 
@@ -269,7 +272,7 @@ class Shield:
             flags = (*flags, rejected)  # Beam's extraFlags come after patterns and anomalies
         else:
             decision = "hold" if risk >= HOLD_RISK or anomalies else "pass"
-        row = ShieldRow(now, nonce, sender, trust, intent, facts.digest, decision, risk, size, flags)
+        row = _new_row(ShieldRow, (now, nonce, sender, trust, intent, facts.digest, decision, risk, size, flags))
         self._record(row, history, now)
         return row
 

@@ -1,0 +1,41 @@
+"""The world's SimPy environment: SimPy's own, with its event loop run by compiled code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+from simpy.core import BoundClass
+
+from simulator.kernel.eventloop import drain
+
+
+class WorldEnvironment(simpy.Environment):
+    """A :class:`simpy.Environment` whose :meth:`run` processes events with
+    :func:`~simulator.kernel.eventloop.drain` instead of calling :meth:`step` once per
+    event; the order of events, the clock and every outcome are SimPy's. ``step`` called
+    on its own still processes exactly one event."""
+
+    def __init__(self, initial_time: float = 0.0) -> None:
+        super().__init__(initial_time)
+        # SimPy binds its classes' constructors (``timeout``, ``process``, ...) to the
+        # instance only for those its exact class defines; bind the base's here too.
+        for name, attribute in vars(simpy.Environment).items():
+            if isinstance(attribute, BoundClass):
+                setattr(self, name, getattr(self, name))
+        self._draining = False
+
+    def run(self, until: Any = None) -> Any:
+        """SimPy's ``run``, its steps taken by the compiled loop."""
+        self._draining = True
+        try:
+            return super().run(until)
+        finally:
+            self._draining = False
+
+    def step(self) -> None:
+        """One event, or, inside :meth:`run`, every event until the run stops."""
+        if self._draining:
+            drain(self)
+        else:
+            super().step()

@@ -1,0 +1,88 @@
+"""SimPy's event loop and its plainest timeout, compiled.
+
+:func:`drain` is :meth:`simpy.Environment.step` in a loop, line for line: it pops the
+queue's next ``(time, priority, id, event)``, sets the clock and calls the event's
+callbacks, until a callback stops the simulation or the queue runs dry (SimPy's own
+exceptions end it, and SimPy's ``run`` catches them). :func:`wake_after` schedules a
+:class:`Wakeup` exactly where ``env.timeout(delay, value)`` would put its ``Timeout``
+(same time, priority and id from the environment's counter), so replacing one with the
+other changes no event's order. Both read the environment's ``_queue``, ``_now`` and
+``_eid``, the attributes SimPy's ``step`` and ``schedule`` use.
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+from typing import Any, Callable, Final
+
+from simpy.core import EmptySchedule, StopSimulation
+
+NORMAL: Final = 1  # simpy.events.NORMAL: a timeout's priority
+
+
+class Wakeup:
+    """A timeout that only calls back: triggered when made, processed at its time like a
+    :class:`simpy.Timeout` (``callbacks``, ``value``), but not an event a process can
+    yield."""
+
+    def __init__(self, env: Any, value: Any, callback: Callable[[Any], Any]) -> None:
+        self.env = env
+        self.callbacks: list[Callable[[Any], Any]] | None = [callback]
+        self._ok = True
+        self._value = value
+
+    @property
+    def value(self) -> Any:
+        """The value given when it was scheduled."""
+        return self._value
+
+    @property
+    def ok(self) -> bool:
+        """Always true: a wakeup cannot fail."""
+        return self._ok
+
+    @property
+    def triggered(self) -> bool:
+        """Always true, as for a timeout."""
+        return True
+
+    @property
+    def processed(self) -> bool:
+        """Whether its callbacks have been called."""
+        return self.callbacks is None
+
+
+def wake_after(env: Any, delay: Any, callback: Callable[[Any], Any], value: Any = None) -> Wakeup:
+    """Call ``callback(wakeup)`` ``delay`` virtual seconds from now, ordered as
+    ``env.timeout(delay, value)`` made now would be."""
+    if delay < 0:
+        raise ValueError(f"Negative delay {delay}")
+    wakeup = Wakeup(env, value, callback)
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), wakeup))
+    return wakeup
+
+
+def drain(env: Any) -> None:
+    """Process ``env``'s events in order until SimPy's :class:`StopSimulation` or
+    :class:`EmptySchedule` ends it (what ``while True: env.step()`` does)."""
+    queue: list[Any] = env._queue
+    while True:
+        if not queue:
+            raise EmptySchedule()
+        now, _, _, event = heappop(queue)
+        env._now = now
+        callbacks = event.callbacks
+        event.callbacks = None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            # As SimPy's step: the callbacks after the one that stopped run when it resumes.
+            event.callbacks = callbacks[callbacks.index(callback) + 1:]
+            env.schedule(event, -1)
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            failure = event._value
+            crash = type(failure)(*failure.args)
+            crash.__cause__ = failure
+            raise crash
