@@ -15,7 +15,7 @@ from simulator.beam.client import ClientRetrier
 from simulator.beam.directory import Directory
 from simulator.beam.relay import Frame, IntentRow
 from simulator.kernel.draws import expovariate
-from simulator.kernel.eventloop import Wakeup, wake_after
+from simulator.kernel.eventloop import Scheduler, Wakeup
 from simulator.kernel.rng import Streams, random_hex_id, random_uuid
 from simulator.quoterun import QuoteRun
 from simulator.policies import CLIENT_RETRY_STREAM, breaker_maker, budget_maker, client_policy
@@ -39,14 +39,15 @@ class Arrivals:
     exponential gaps are memoryless.
     """
 
-    __slots__ = ("traffic", "route", "env", "stream", "send", "shaped", "rate", "change", "sent", "pending",
-                 "limit")
+    __slots__ = ("traffic", "route", "env", "scheduler", "stream", "send", "shaped", "rate", "change", "sent",
+                 "pending", "limit")
 
     def __init__(self, traffic: "Traffic", route: RouteSpec, stream: random.Random,
                  send: Callable[[], Any], shaped: bool) -> None:
         self.traffic = traffic
         self.route = route
         self.env = traffic.env
+        self.scheduler = Scheduler(self.env)
         self.stream = stream
         self.send = send
         self.shaped = shaped
@@ -68,9 +69,9 @@ class Arrivals:
         if self.rate > 0.0:
             gap = expovariate(self.stream, self.rate)
             if now + gap < self.change:
-                self.pending = wake_after(env, gap, self._arrive)
+                self.pending = self.scheduler.wake_after(gap, self._arrive)
                 return
-        self.pending = wake_after(env, self.change - now, self._redraw)
+        self.pending = self.scheduler.wake_after(self.change - now, self._redraw)
 
     def _arrive(self, event: Wakeup) -> None:
         if event is not self.pending:

@@ -1,5 +1,5 @@
 """The compiled event loop: a :class:`WorldEnvironment` processes any program of events in
-SimPy's own order, and a :func:`wake_after` falls where ``env.timeout`` would."""
+SimPy's own order, and a wakeup falls where ``env.timeout`` would."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.kernel.environment import WorldEnvironment
-from simulator.kernel.eventloop import Wakeup, wake_after
+from simulator.kernel.eventloop import Scheduler, Wakeup
 
 #: One step of a program: (delay from a few values, so that times tie; whether the
 #: callback schedules a follow-up; whether it is a process rather than a callback).
@@ -22,10 +22,11 @@ steps = st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.5]), st.booleans(),
 def play(env: simpy.Environment, program: list[Step], wakeups: bool, stops: list[float]) -> list[tuple[Any, ...]]:
     """Run ``program`` on ``env`` in slices ending at ``stops``; the trace of what ran when."""
     trace: list[tuple[Any, ...]] = []
+    scheduler = Scheduler(env)
 
     def later(delay: float, callback: Callable[[Any], None]) -> None:
         if wakeups:
-            wake_after(env, delay, callback)
+            scheduler.wake_after(delay, callback)
         else:
             env.timeout(delay).callbacks.append(callback)
 
@@ -62,13 +63,14 @@ def test_world_environment_runs_simpys_order(program: list[Step], stops: list[fl
     expected = play(simpy.Environment(), program, wakeups=False, stops=stops)
     assert play(WorldEnvironment(), program, wakeups=False, stops=stops) == expected
     assert play(WorldEnvironment(), program, wakeups=True, stops=stops) == expected
+    assert play(simpy.Environment(), program, wakeups=True, stops=stops) == expected  # SimPy's own step
 
 
 def test_step_alone_takes_one_event() -> None:
     env = WorldEnvironment()
     fired: list[float] = []
     for delay in (1.0, 2.0):
-        wake_after(env, delay, lambda _event: fired.append(env.now))
+        Scheduler(env).wake_after(delay, lambda _event: fired.append(env.now))
     env.step()
     assert (fired, env.now, env.peek()) == ([1.0], 1.0, 2.0)
 
@@ -76,12 +78,13 @@ def test_step_alone_takes_one_event() -> None:
 def test_wakeup_reads_like_a_timeout() -> None:
     env = WorldEnvironment()
     seen: list[Any] = []
-    wakeup = wake_after(env, 1.0, seen.append, value=("row", 7))
+    scheduler = Scheduler(env)
+    wakeup = scheduler.wake_after(1.0, seen.append, value=("row", 7))
     assert isinstance(wakeup, Wakeup) and wakeup.triggered and not wakeup.processed
     env.run()
     assert seen == [wakeup] and wakeup.value == ("row", 7) and wakeup.ok and wakeup.processed
     with pytest.raises(ValueError, match="Negative delay -1"):
-        wake_after(env, -1, seen.append)
+        scheduler.wake_after(-1, seen.append)
 
 
 def test_run_until_an_event_keeps_its_later_callbacks() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple, Protocol
 import simpy
 
 from simulator.kernel.draws import expovariate, gauss
-from simulator.kernel.eventloop import Wakeup, wake_after
+from simulator.kernel.eventloop import Scheduler, Wakeup
 from simulator.scenario.model import AgentSpec
 from simulator.scenario.parts import Latency
 
@@ -151,6 +151,7 @@ class Agent:
         handler: HandlerFactory | None = None,
     ) -> None:
         self.env = env
+        self.scheduler = Scheduler(env)
         self.spec = spec
         self.id = spec.id
         self.connected = spec.connected
@@ -258,7 +259,7 @@ class Agent:
         draw = self._stream.random()
         result = (self._failure if draw < self._failure_rate
                   else _ACCEPTED if draw < self._async_threshold else _SUCCESS)
-        wake_after(self.env, latency, self._on_timer, (row, result, reply, ticket, connection))
+        self.scheduler.wake_after(latency, self._on_timer, (row, result, reply, ticket, connection))
         return latency
 
     def _start_variant(self, variant: Variant, row: IntentRow, latency: float, reply: Reply, ticket: Any,
@@ -276,7 +277,7 @@ class Agent:
                 variant.served.append(row.nonce)
             elif variant.shadowed is not None:
                 variant.shadowed(ShadowAnswer(row.nonce, tenant, latency, result.success, own_latency, own.success))
-        wake_after(self.env, latency, self._on_timer, (row, result, reply, ticket, connection))
+        self.scheduler.wake_after(latency, self._on_timer, (row, result, reply, ticket, connection))
         return latency
 
     def _on_timer(self, timer: Wakeup) -> None:

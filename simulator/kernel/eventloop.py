@@ -3,7 +3,7 @@
 :func:`drain` is :meth:`simpy.Environment.step` in a loop, line for line: it pops the
 queue's next ``(time, priority, id, event)``, sets the clock and calls the event's
 callbacks, until a callback stops the simulation or the queue runs dry (SimPy's own
-exceptions end it, and SimPy's ``run`` catches them). :func:`wake_after` schedules a
+exceptions end it, and SimPy's ``run`` catches them). :meth:`Scheduler.wake_after` schedules a
 :class:`Wakeup` exactly where ``env.timeout(delay, value)`` would put its ``Timeout``
 (same time, priority and id from the environment's counter), so replacing one with the
 other changes no event's order. Both read the environment's ``_queue``, ``_now`` and
@@ -13,7 +13,7 @@ other changes no event's order. Both read the environment's ``_queue``, ``_now``
 from __future__ import annotations
 
 from heapq import heappop, heappush
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, Iterator
 
 from simpy.core import EmptySchedule, StopSimulation
 
@@ -52,14 +52,23 @@ class Wakeup:
         return self.callbacks is None
 
 
-def wake_after(env: Any, delay: Any, callback: Callable[[Any], Any], value: Any = None) -> Wakeup:
-    """Call ``callback(wakeup)`` ``delay`` virtual seconds from now, ordered as
-    ``env.timeout(delay, value)`` made now would be."""
-    if delay < 0:
-        raise ValueError(f"Negative delay {delay}")
-    wakeup = Wakeup(env, value, callback)
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), wakeup))
-    return wakeup
+class Scheduler:
+    """Schedules :class:`Wakeup` objects on one environment: holds its queue and id counter,
+    which SimPy never replaces, and reads its clock at each call."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.queue: list[Any] = env._queue
+        self.ids: Iterator[int] = env._eid
+
+    def wake_after(self, delay: Any, callback: Callable[[Any], Any], value: Any = None) -> Wakeup:
+        """Call ``callback(wakeup)`` ``delay`` virtual seconds from now, ordered as
+        ``env.timeout(delay, value)`` made now would be."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        wakeup = Wakeup(self.env, value, callback)
+        heappush(self.queue, (self.env._now + delay, NORMAL, next(self.ids), wakeup))
+        return wakeup
 
 
 def drain(env: Any) -> None:
@@ -71,8 +80,13 @@ def drain(env: Any) -> None:
             raise EmptySchedule()
         now, _, _, event = heappop(queue)
         env._now = now
-        callbacks = event.callbacks
-        event.callbacks = None
+        callbacks: Any
+        if isinstance(event, Wakeup):
+            callbacks = event.callbacks
+            event.callbacks = None
+        else:
+            callbacks = event.callbacks
+            event.callbacks = None
         try:
             for callback in callbacks:
                 callback(event)
@@ -81,7 +95,7 @@ def drain(env: Any) -> None:
             event.callbacks = callbacks[callbacks.index(callback) + 1:]
             env.schedule(event, -1)
             raise
-        if not event._ok and not hasattr(event, "_defused"):
+        if not isinstance(event, Wakeup) and not event._ok and not hasattr(event, "_defused"):
             failure = event._value
             crash = type(failure)(*failure.args)
             crash.__cause__ = failure
