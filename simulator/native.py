@@ -48,6 +48,7 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/kernel/eventloop.py",
     "simulator/kernel/events.py",
     "simulator/kernel/lifecycle.py",
+    "simulator/kernel/percentile.py",
     "simulator/kernel/retention.py",
     "simulator/operator/factstore.py",
     "simulator/operator/observations.py",

@@ -16,13 +16,16 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING, Final
 
-from simulator.kernel.units import to_ms
-
 if TYPE_CHECKING:
     from simulator.beam.shield import Shield, ShieldRow
 
 _NEVER: Final[int] = -(1 << 62)
 _FLAGGED: Final[tuple[str, str]] = ("hold", "reject")
+
+
+def _ms(time: float) -> int:
+    """:func:`~simulator.kernel.units.to_ms` for the non-negative times of Shield rows, compiled here."""
+    return int(time * 1000.0 + 0.5)
 
 
 class _Times:
@@ -47,9 +50,9 @@ class _Times:
         """Drop the rows created before ``cutoff`` ms."""
         times, head, replaced = self.times, self.head, self.replaced
         end = len(times)
-        if head == end or to_ms(times[head]) >= cutoff:
+        if head == end or _ms(times[head]) >= cutoff:
             return
-        while head < end and to_ms(times[head]) < cutoff:
+        while head < end and _ms(times[head]) < cutoff:
             time = times[head]
             left = replaced.get(time)
             if left:
@@ -85,7 +88,7 @@ class ShieldWindow:
         """Note a new Shield row; ``previous`` is the row Shield held for the same nonce
         before it, which the new row deletes (a ``pass`` only deletes)."""
         if previous is not None and row.nonce is not None and previous.decision in _FLAGGED:
-            if to_ms(previous.time) >= self._cutoff:
+            if _ms(previous.time) >= self._cutoff:
                 (self._holds if previous.decision == "hold" else self._rejects).replace(previous.time)
         decision = row.decision
         if decision == "pass":
@@ -109,7 +112,7 @@ class ShieldWindow:
             return found
         latest = self.shield.latest
         for row in reversed(self.shield.rows):
-            if len(found) == limit or to_ms(row.time) < self._cutoff:
+            if len(found) == limit or _ms(row.time) < self._cutoff:
                 break
             if row.decision != "pass" and row.nonce is not None and latest.get(row.nonce) is row:
                 found.append(row.nonce)
