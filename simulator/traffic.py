@@ -40,7 +40,7 @@ class Arrivals:
     """
 
     __slots__ = ("traffic", "route", "env", "scheduler", "stream", "send", "shaped", "rate", "change", "sent",
-                 "pending", "limit")
+                 "pending", "limit", "_on_arrival")
 
     def __init__(self, traffic: "Traffic", route: RouteSpec, stream: random.Random,
                  send: Callable[[], Any], shaped: bool) -> None:
@@ -48,6 +48,7 @@ class Arrivals:
         self.route = route
         self.env = traffic.env
         self.scheduler = Scheduler(self.env)
+        self._on_arrival: Callable[[Wakeup], None] = self._arrive  # bound once, not per arrival
         self.stream = stream
         self.send = send
         self.shaped = shaped
@@ -69,7 +70,7 @@ class Arrivals:
         if self.rate > 0.0:
             gap = expovariate(self.stream, self.rate)
             if now + gap < self.change:
-                self.pending = self.scheduler.wake_after(gap, self._arrive)
+                self.pending = self.scheduler.wake_after(gap, self._on_arrival)
                 return
         self.pending = self.scheduler.wake_after(self.change - now, self._redraw)
 

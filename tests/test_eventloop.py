@@ -81,8 +81,12 @@ def test_wakeup_reads_like_a_timeout() -> None:
     scheduler = Scheduler(env)
     wakeup = scheduler.wake_after(1.0, seen.append, value=("row", 7))
     assert isinstance(wakeup, Wakeup) and wakeup.triggered and not wakeup.processed
+    assert wakeup.callbacks == [seen.append]
+    with pytest.raises(ValueError, match="exactly one callback"):
+        wakeup.callbacks = [seen.append, seen.append]
     env.run()
     assert seen == [wakeup] and wakeup.value == ("row", 7) and wakeup.ok and wakeup.processed
+    assert wakeup.callbacks is None
     with pytest.raises(ValueError, match="Negative delay -1"):
         scheduler.wake_after(-1, seen.append)
 

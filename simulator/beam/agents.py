@@ -152,6 +152,7 @@ class Agent:
     ) -> None:
         self.env = env
         self.scheduler = Scheduler(env)
+        self._on_answer: Callable[[Wakeup], None] = self._on_timer  # bound once, not per intent
         self.spec = spec
         self.id = spec.id
         self.connected = spec.connected
@@ -259,7 +260,7 @@ class Agent:
         draw = self._stream.random()
         result = (self._failure if draw < self._failure_rate
                   else _ACCEPTED if draw < self._async_threshold else _SUCCESS)
-        self.scheduler.wake_after(latency, self._on_timer, (row, result, reply, ticket, connection))
+        self.scheduler.wake_after(latency, self._on_answer, (row, result, reply, ticket, connection))
         return latency
 
     def _start_variant(self, variant: Variant, row: IntentRow, latency: float, reply: Reply, ticket: Any,
@@ -277,7 +278,7 @@ class Agent:
                 variant.served.append(row.nonce)
             elif variant.shadowed is not None:
                 variant.shadowed(ShadowAnswer(row.nonce, tenant, latency, result.success, own_latency, own.success))
-        self.scheduler.wake_after(latency, self._on_timer, (row, result, reply, ticket, connection))
+        self.scheduler.wake_after(latency, self._on_answer, (row, result, reply, ticket, connection))
         return latency
 
     def _on_timer(self, timer: Wakeup) -> None:

@@ -21,15 +21,34 @@ NORMAL: Final = 1  # simpy.events.NORMAL: a timeout's priority
 
 
 class Wakeup:
-    """A timeout that only calls back: triggered when made, processed at its time like a
-    :class:`simpy.Timeout` (``callbacks``, ``value``), but not an event a process can
-    yield."""
+    """A timeout that only calls back: triggered when made and processed at its time like a
+    :class:`simpy.Timeout`, but with the one callback it was made with (no list to append
+    to) and not an event a process can yield. SimPy's own ``step`` reads and sets it
+    through :attr:`callbacks`."""
 
     def __init__(self, env: Any, value: Any, callback: Callable[[Any], Any]) -> None:
         self.env = env
-        self.callbacks: list[Callable[[Any], Any]] | None = [callback]
+        self.callback: Callable[[Any], Any] | None = callback
+        self.done = False
         self._ok = True
         self._value = value
+
+    @property
+    def callbacks(self) -> list[Callable[[Any], Any]] | None:
+        """SimPy's view of the callback: a list while pending, None once processed."""
+        if self.done:
+            return None
+        return [] if self.callback is None else [self.callback]
+
+    @callbacks.setter
+    def callbacks(self, callbacks: list[Callable[[Any], Any]] | None) -> None:
+        if callbacks is None:
+            self.done = True
+        elif len(callbacks) > 1:
+            raise ValueError("a wakeup has exactly one callback, given when it is scheduled")
+        else:
+            self.done = False
+            self.callback = callbacks[0] if callbacks else None
 
     @property
     def value(self) -> Any:
@@ -48,8 +67,8 @@ class Wakeup:
 
     @property
     def processed(self) -> bool:
-        """Whether its callbacks have been called."""
-        return self.callbacks is None
+        """Whether its callback has been called."""
+        return self.done
 
 
 class Scheduler:
@@ -80,13 +99,19 @@ def drain(env: Any) -> None:
             raise EmptySchedule()
         now, _, _, event = heappop(queue)
         env._now = now
-        callbacks: Any
         if isinstance(event, Wakeup):
-            callbacks = event.callbacks
-            event.callbacks = None
-        else:
-            callbacks = event.callbacks
-            event.callbacks = None
+            callback = event.callback
+            event.callback, event.done = None, True
+            if callback is not None:
+                try:
+                    callback(event)
+                except StopSimulation:
+                    event.done = False  # as SimPy's step: processed again, with nothing left to call
+                    env.schedule(event, -1)
+                    raise
+            continue
+        callbacks = event.callbacks
+        event.callbacks = None
         try:
             for callback in callbacks:
                 callback(event)
@@ -95,7 +120,7 @@ def drain(env: Any) -> None:
             event.callbacks = callbacks[callbacks.index(callback) + 1:]
             env.schedule(event, -1)
             raise
-        if not isinstance(event, Wakeup) and not event._ok and not hasattr(event, "_defused"):
+        if not event._ok and not hasattr(event, "_defused"):
             failure = event._value
             crash = type(failure)(*failure.args)
             crash.__cause__ = failure
