@@ -8,7 +8,7 @@ records its decision. :meth:`Security.screen` returns the first refusal, or None
 
 from __future__ import annotations
 
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from simulator.beam.acl import Acl, sender_matches
 from simulator.beam.audit import AuditLog
@@ -19,6 +19,9 @@ from simulator.beam.shield import PAIR_WINDOW, PUBLIC_LIMIT_RISK, TRUST_GATE_RIS
 from simulator.beam.limitseam import RateLimitListener
 from simulator.beam.shieldseam import ShieldSeam
 from simulator.beam.trust import DAY, NEW_AGENT_TRUST, trust_score
+
+if TYPE_CHECKING:
+    from simulator.beam.relay import Frame
 
 UNKNOWN_IP = "unknown"
 PUBLIC_CLEANUP_INTERVAL = 300.0
@@ -128,7 +131,7 @@ class Security:
 
     # -- the layers ----------------------------------------------------------------------
 
-    def screen(self, now: float, frame: Any, origin: str, client_ip: str | None, local: bool) -> tuple[Refusal | None, ShieldRow | None]:
+    def screen(self, now: float, frame: Frame, origin: str, client_ip: str | None, local: bool) -> tuple[Refusal | None, ShieldRow | None]:
         """Run every layer for ``frame`` in order; return the refusal (if any) and the
         Shield row recorded for it (None when the frame never reached a Shield check)."""
         if origin == "http":
@@ -159,7 +162,7 @@ class Security:
         row = self.shield.decide(now, frame.nonce, sender, self.trust(sender), intent, frame.payload, checked[0])
         return _RELAY_REFUSALS[checked[0]]._replace(message=checked[1]), row
 
-    def _middleware(self, now: float, frame: Any, ip: str) -> tuple[Refusal, ShieldRow | None] | None:
+    def _middleware(self, now: float, frame: Frame, ip: str) -> tuple[Refusal, ShieldRow | None] | None:
         limits = self.limits
         if ip not in limits.trusted_ips and not (
                 limits.trusted_senders and any(sender_matches(p, frame.sender) for p in limits.trusted_senders)):

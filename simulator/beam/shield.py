@@ -96,7 +96,11 @@ def payload_facts(payload: dict[str, Any]) -> PayloadFacts:
     """Compute :class:`PayloadFacts` from the payload's JSON text (as Beam's ``JSON.stringify``
     writes it): its length, the first 16 hex digits of its SHA-256, the content sandbox's
     risk and patterns (:mod:`simulator.beam.sandbox`)."""
-    encoded = payload_text(payload)
+    return facts_of_text(payload_text(payload))
+
+
+def facts_of_text(encoded: str) -> PayloadFacts:
+    """:func:`payload_facts` of a payload whose JSON text is ``encoded``."""
     sanitized = sanitize(encoded)
     digest = hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:16]
     return PayloadFacts(len(encoded), digest, sanitized.risk, sanitized.patterns)
@@ -112,14 +116,19 @@ class PayloadCache:
 
     It holds ``limit`` objects and forgets them all when full, so ``limit`` must exceed
     the payload objects sent again and again (one per traffic route), or every send
-    recomputes its facts.
+    recomputes its facts. Facts depend only on the payload's JSON text, so an object it
+    does not hold whose text it has seen (routes with equal payloads) reuses that text's
+    facts: only the text is encoded, not sanitized and hashed again.
     """
 
     def __init__(self, limit: int = PAYLOAD_CACHE_SPARE) -> None:
         self._facts: dict[int, tuple[dict[str, Any], PayloadFacts]] = {}
+        self._by_text: dict[str, PayloadFacts] = {}
         self._limit = limit
-        #: How many times facts were computed (each miss).
+        #: How many times a payload object it did not hold was looked up (each miss).
         self.computed = 0
+        #: How many of those misses were a text not seen before (sanitized and hashed).
+        self.derived = 0
 
     def facts(self, payload: dict[str, Any]) -> PayloadFacts:
         """Return the facts of ``payload``, computed once per object."""
@@ -128,8 +137,14 @@ class PayloadCache:
             return entry[1]
         if len(self._facts) >= self._limit:
             self._facts.clear()
-        facts = payload_facts(payload)
         self.computed += 1
+        encoded = payload_text(payload)
+        facts = self._by_text.get(encoded)
+        if facts is None:
+            if len(self._by_text) >= self._limit:
+                self._by_text.clear()
+            facts = self._by_text[encoded] = facts_of_text(encoded)
+            self.derived += 1
         self._facts[id(payload)] = (payload, facts)
         return facts
 
