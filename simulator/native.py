@@ -25,10 +25,11 @@ from typing import Final, Sequence
 
 #: The modules compiled, as paths from the repository's root: the relay's and the bus's
 #: paths for one intent and what they call on it (cProfile of partner-day), SimPy's event
-#: loop and the per-intent random draws, the event stream and its JSON
-#: encoder (``--events``), and the span recorder, builder, ids and OTLP JSON encoder
-#: (``--traces``). Compiled code keeps a float-typed value as a C double: what must pass
-#: an ``int`` through unchanged (an event's time) is typed ``Any`` there.
+#: loop and the per-intent random draws, the event stream and its JSON encoder
+#: (``--events``), the span recorder, builder, ids and OTLP JSON encoder (``--traces``),
+#: and the latency histogram ``--metrics`` feeds per intent. Compiled code keeps a
+#: float-typed value as a C double: what must pass an ``int`` through unchanged (an
+#: event's time) is typed ``Any`` there.
 MODULES: Final[tuple[str, ...]] = (
     "simulator/beam/acl.py",
     "simulator/beam/agents.py",
@@ -53,6 +54,7 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/operator/factstore.py",
     "simulator/operator/observations.py",
     "simulator/operator/shieldwindow.py",
+    "simulator/telemetry/histogram.py",
     "simulator/telemetry/ids.py",
     "simulator/telemetry/otlpjson.py",
     "simulator/telemetry/spans.py",

@@ -51,9 +51,9 @@ Prometheus are in ``tests/test_telemetry_metrics.py``.
 
 from __future__ import annotations
 
+import functools
 import math
-from bisect import bisect_left
-from typing import TYPE_CHECKING, Any, Callable, Final, Generator, Iterator, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Final, Generator, Iterator, Mapping, TextIO, cast
 
 import simpy
 from prometheus_client.metrics_core import Metric
@@ -64,6 +64,7 @@ from simulator.kernel.units import to_ms
 from simulator.operator.alertrules import stale_peers
 from simulator.operator.inbox import STATUSES
 from simulator.kernel.lifecycle import BUCKETS, STATES
+from simulator.telemetry.histogram import LATENCY_BUCKETS, LatencyHistogram
 from simulator.telemetry.openmetrics import Family, Layout, SampleStore, SeriesKey
 
 if TYPE_CHECKING:
@@ -75,50 +76,8 @@ if TYPE_CHECKING:
     from simulator.world import World
 
 PREFIX: Final[str] = "beamdrill_"
-#: Upper bounds (seconds) of the delivery latency buckets; ``+Inf`` is added on export.
-LATENCY_BUCKETS: Final[tuple[float, ...]] = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-)
 #: The rate-limit layers, in the order a frame meets them.
 RATE_LIMIT_LAYERS: Final[tuple[str, ...]] = ("bus", "public_ip", "public_sender", "trust_gate_pair", "relay_sender")
-
-
-class LatencyHistogram:
-    """A fixed-bucket histogram cheap enough for the hot path: observe is a bisect and
-    two additions; cumulative bucket counts are computed on export."""
-
-    __slots__ = ("bounds", "les", "counts", "sum")
-
-    def __init__(self, bounds: tuple[float, ...] = LATENCY_BUCKETS) -> None:
-        if list(bounds) != sorted(set(bounds)) or not all(math.isfinite(b) for b in bounds):
-            raise ValueError("bucket bounds must be finite, distinct and increasing")
-        self.bounds = bounds
-        #: The ``le`` label of every bucket, ``+Inf`` last.
-        self.les: tuple[str, ...] = (*(repr(float(b)) for b in bounds), "+Inf")
-        self.counts = [0] * (len(bounds) + 1)  # the last one is (bounds[-1], +Inf]
-        self.sum = 0.0
-
-    def observe(self, seconds: float) -> None:
-        """Count one observation (a value equal to a bound falls in that bound's bucket)."""
-        self.counts[bisect_left(self.bounds, seconds)] += 1
-        self.sum += seconds
-
-    @property
-    def count(self) -> int:
-        """How many observations there were."""
-        return sum(self.counts)
-
-    def values(self) -> list[float]:
-        """Cumulative bucket counts (one per :attr:`les`), then the count and the sum,
-        the order Prometheus exposes a histogram's samples in."""
-        running = 0
-        values: list[float] = []
-        for count in self.counts:
-            running += count
-            values.append(running)
-        values.append(running)
-        values.append(self.sum)
-        return values
 
 
 def latency_histogram(directory: Directory) -> LatencyHistogram:
@@ -235,7 +194,7 @@ Getter = Callable[[], float]
 
 
 def _entry(mapping: Mapping[str, int], key: str) -> Getter:
-    return lambda: mapping.get(key, 0)
+    return cast(Getter, functools.partial(mapping.get, key, 0))  # ~100 series a scrape: no Python frame each
 
 
 def _buckets(ledger: Ledger) -> Callable[[str], Getter]:
@@ -253,8 +212,8 @@ def _buckets(ledger: Ledger) -> Callable[[str], Getter]:
     return getter
 
 
-def _accepted(ledger: Ledger) -> Getter:
-    return lambda: ledger.accepted
+def _attribute(owner: object, name: str) -> Getter:
+    return cast(Getter, functools.partial(getattr, owner, name))
 
 
 def _lost(ledger: Ledger) -> Getter:
@@ -356,13 +315,13 @@ class WorldCollector(Collector):
             bucket_getter = _buckets(ledger)
             for name in BUCKETS:
                 add(OUTCOMES, bucket_getter(name), path=ledger.path, outcome=name)
-            add(ACCEPTED, _accepted(ledger), path=ledger.path)
-        add(ATTEMPTS, lambda: bus.attempts)
-        add(RETRIES, lambda: bus.retries)
-        add(QUEUED, lambda: bus.ledger.counts["queued"])
-        add(DEAD_NOW, lambda: bus.ledger.counts["dead_letter"])
-        add(DEAD_TOTAL, lambda: bus.dead_letters_total)
-        add(REQUEUES, lambda: bus.requeues)
+            add(ACCEPTED, _attribute(ledger, "accepted"), path=ledger.path)
+        add(ATTEMPTS, _attribute(bus, "attempts"))
+        add(RETRIES, _attribute(bus, "retries"))
+        add(QUEUED, _entry(bus.ledger.counts, "queued"))
+        add(DEAD_NOW, _entry(bus.ledger.counts, "dead_letter"))
+        add(DEAD_TOTAL, _attribute(bus, "dead_letters_total"))
+        add(REQUEUES, _attribute(bus, "requeues"))
         recorded = security.shield.recorded
         for decision in recorded:
             add(SHIELD, _entry(recorded, decision), decision=decision)
@@ -379,8 +338,8 @@ class WorldCollector(Collector):
         failures = directory.failures_by_code
         for code in sorted(failures):
             add(FAILURES, _entry(failures, code), code=code)
-        add(RESTARTS, lambda: bus.restarts, component="bus")
-        add(RESTARTS, lambda: directory.restarts, component="directory")
+        add(RESTARTS, _attribute(bus, "restarts"), component="bus")
+        add(RESTARTS, _attribute(directory, "restarts"), component="directory")
         add(DIRECTORY_UP, lambda: 1 if directory.up else 0)
         agents = list(world.agents.values())
         add(AGENTS, lambda: sum(1 for agent in agents if agent.connected))
@@ -391,8 +350,8 @@ class WorldCollector(Collector):
             add(INBOX, _inbox_count(world.inbox, status), status=status)
         families = FAMILIES
         observations = world.observations
-        add(WINDOW_INTENTS, lambda: observations.successes, outcome="success")
-        add(WINDOW_INTENTS, lambda: observations.errors, outcome="error")
+        add(WINDOW_INTENTS, _attribute(observations, "successes"), outcome="success")
+        add(WINDOW_INTENTS, _attribute(observations, "errors"), outcome="error")
         add(WINDOW_P95, _p95_seconds(observations))
         add(BACKLOG, observations.backlog_count)
         add(WINDOW_SHIELD, _flagged(observations, 0), decision="hold")
@@ -401,9 +360,9 @@ class WorldCollector(Collector):
             add(WINDOW_CODES, _entry(observations.codes, code), code=code)
         add(STALE_PEERS, _stale_peers(world))
         if bus.budgets is not None:
-            add(BUDGET_REFUSALS, lambda: bus.budget_refusals)
+            add(BUDGET_REFUSALS, _attribute(bus, "budget_refusals"))
         if bus.breakers is not None:
-            add(BREAKER_REJECTIONS, lambda: bus.breaker_rejections)
+            add(BREAKER_REJECTIONS, _attribute(bus, "breaker_rejections"))
             for state in BREAKER_STATES:
                 add(BREAKER_TRANSITIONS, _entry(bus.breaker_transitions, state), to=state)
             for state in BREAKER_STATES:
