@@ -1,9 +1,9 @@
 """SimPy's event loop and its plainest timeout, compiled.
 
-:func:`drain` is :meth:`simpy.Environment.step` in a loop, line for line: it pops the
-queue's next ``(time, priority, id, event)``, sets the clock and calls the event's
-callbacks, until a callback stops the simulation or the queue runs dry (SimPy's own
-exceptions end it, and SimPy's ``run`` catches them). :meth:`Scheduler.wake_after` schedules a
+:func:`step` is :meth:`simpy.Environment.step`, line for line: it pops the queue's next
+``(time, priority, id, event)``, sets the clock and calls the event's callbacks;
+:func:`drain` steps until a callback stops the simulation or the queue runs dry (SimPy's
+own exceptions end it, and SimPy's ``run`` catches them). :meth:`Scheduler.wake_after` schedules a
 :class:`Wakeup` exactly where ``env.timeout(delay, value)`` would put its ``Timeout``
 (same time, priority and id from the environment's counter), so replacing one with the
 other changes no event's order. Both read the environment's ``_queue``, ``_now`` and
@@ -90,38 +90,44 @@ class Scheduler:
         return wakeup
 
 
-def drain(env: Any) -> None:
-    """Process ``env``'s events in order until SimPy's :class:`StopSimulation` or
-    :class:`EmptySchedule` ends it (what ``while True: env.step()`` does)."""
+def step(env: Any) -> None:
+    """Process ``env``'s next event: :meth:`simpy.Environment.step`, line for line, that
+    also sets ``now`` (``env`` is a :class:`~simulator.kernel.environment.WorldEnvironment`)."""
     queue: list[Any] = env._queue
-    while True:
-        if not queue:
-            raise EmptySchedule()
-        now, _, _, event = heappop(queue)
-        env._now = now
-        if isinstance(event, Wakeup):
-            callback = event.callback
-            event.callback, event.done = None, True
-            if callback is not None:
-                try:
-                    callback(event)
-                except StopSimulation:
-                    event.done = False  # as SimPy's step: processed again, with nothing left to call
-                    env.schedule(event, -1)
-                    raise
-            continue
-        callbacks = event.callbacks
-        event.callbacks = None
-        try:
-            for callback in callbacks:
+    if not queue:
+        raise EmptySchedule()
+    now, _, _, event = heappop(queue)
+    env._now = env.now = now
+    if isinstance(event, Wakeup):
+        callback = event.callback
+        event.callback, event.done = None, True
+        if callback is not None:
+            try:
                 callback(event)
-        except StopSimulation:
-            # As SimPy's step: the callbacks after the one that stopped run when it resumes.
-            event.callbacks = callbacks[callbacks.index(callback) + 1:]
-            env.schedule(event, -1)
-            raise
-        if not event._ok and not hasattr(event, "_defused"):
-            failure = event._value
-            crash = type(failure)(*failure.args)
-            crash.__cause__ = failure
-            raise crash
+            except StopSimulation:
+                event.done = False  # as SimPy's step: processed again, with nothing left to call
+                env.schedule(event, -1)
+                raise
+        return
+    callbacks = event.callbacks
+    event.callbacks = None
+    try:
+        for callback in callbacks:
+            callback(event)
+    except StopSimulation:
+        # As SimPy's step: the callbacks after the one that stopped run when it resumes.
+        event.callbacks = callbacks[callbacks.index(callback) + 1:]
+        env.schedule(event, -1)
+        raise
+    if not event._ok and not hasattr(event, "_defused"):
+        failure = event._value
+        crash = type(failure)(*failure.args)
+        crash.__cause__ = failure
+        raise crash
+
+
+def drain(env: Any) -> None:
+    """:func:`step` until SimPy's :class:`StopSimulation` or :class:`EmptySchedule` ends
+    it (what ``while True: env.step()`` does, without a Python call per event)."""
+    while True:
+        step(env)
