@@ -3,6 +3,7 @@ backfill file, and (integration) a real Prometheus serving the backfilled blocks
 
 from __future__ import annotations
 
+import bisect
 import io
 import math
 import re
@@ -25,10 +26,9 @@ from simulator.kernel.events import Event
 from simulator.operator.inbox import STATUSES
 from simulator.beam.relay import Frame
 from simulator import load_scenario, parse_scenario
+from simulator.telemetry.histogram import LATENCY_BUCKETS, LatencyHistogram
 from simulator.telemetry.metrics import (
     FAMILIES,
-    LATENCY_BUCKETS,
-    LatencyHistogram,
     MetricsRecorder,
     WorldCollector,
     latency_histogram,
@@ -614,3 +614,16 @@ def test_alert_series_in_the_openmetrics_file_start_at_their_first_firing_and_st
         {inbox("new"): 3, inbox("acknowledged"): 0, inbox("acted"): 0}
     assert parsed.families["beamdrill_alerts_firing"]["type"] == "gauge"
     assert parsed.families["beamdrill_inbox_items"]["type"] == "gauge"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(LATENCY_BUCKETS), st.floats(min_value=0, max_value=120)), max_size=50))
+def test_latency_histogram_buckets_as_bisect_left(latencies: list[float]) -> None:
+    """A latency equal to a bound counts in that bound's bucket; one past the last in +Inf."""
+    histogram = LatencyHistogram()
+    expected = [0] * (len(LATENCY_BUCKETS) + 1)
+    for seconds in latencies:
+        histogram.observe(seconds)
+        expected[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+    assert histogram.counts == expected and histogram.count == len(latencies)
+    assert histogram.sum == sum(latencies)

@@ -14,8 +14,7 @@ ratios and averages (half-way cases go towards +∞, unlike Python's ``round``).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right, insort
-from itertools import accumulate
+from bisect import bisect_left, insort
 from typing import Final, Iterable
 
 #: Values below this many milliseconds are counted per millisecond; larger ones are kept sorted.
@@ -124,18 +123,17 @@ class MsHistogram:
         """The ``k``-th smallest value, counting from 0."""
         if not 0 <= k < self.count:
             raise IndexError(k)
-        blocks = self.blocks
-        if k < self.under and self.watch <= FINE_LIMIT:
-            # The k-th value is below ``watch``: only the blocks up to watch's own can hold it.
-            blocks = blocks[:((self.watch - 1) >> BLOCK_SHIFT) + 1]
-        running = list(accumulate(blocks))  # cumulative counts, computed in C
-        block = bisect_right(running, k)
-        if block < len(running):
-            before = running[block - 1] if block else 0
-            start = block << BLOCK_SHIFT
-            cells = list(accumulate(self.cells[start:start + _BLOCK]))
-            return start + bisect_right(cells, k - before)
-        return self.overflow[k - running[-1]]
+        blocks, cells = self.blocks, self.cells
+        below = 0  # values in the blocks walked so far
+        for block in range(len(blocks)):  # compiled: a plain loop, left at the block holding it
+            count = blocks[block]
+            if below + count > k:
+                for ms in range(block << BLOCK_SHIFT, (block + 1) << BLOCK_SHIFT):
+                    below += cells[ms]
+                    if below > k:
+                        return ms
+            below += count
+        return self.overflow[k - below]
 
     def below(self, ms: int) -> int:
         """How many values are smaller than ``ms``."""
