@@ -344,40 +344,20 @@ class Bus:
                 then = functools.partial(self._recorded, breaker, self.env.now, msg.nonce, then)
         self.attempts += 1
         msg.attempts += 1
-        number = msg.attempts
-        settled = [False]
-
-        def settle(attempt: Attempt) -> None:
-            if settled[0]:
-                return
-            settled[0] = True
-            if epoch != self._epoch:
-                return  # the bus restarted meanwhile; this process no longer exists
-            if self.events.active:
-                self.events.emit("attempt", msg.nonce, number=number, delivered=attempt.delivered,
-                                 http_status=attempt.http_status, code=attempt.error_code, error=attempt.error)
-            then(attempt)
-
         frame = Frame(msg.sender, msg.recipient, msg.intent, msg.payload, msg.nonce, self.env.now)
-
-        def answered(outcome: RelayOutcome) -> None:
-            settle(attempt_from_relay(outcome))
-
-        def deliver() -> None:
-            self.directory.submit(frame, "http", answered, self.ip)
-
+        attempt = DeliveryAttempt(self, msg, epoch, then, frame)
         effect = self.links.effect("bus->directory") if self.links is not None and self.links.active else None
         if effect is None:
-            deliver()
+            attempt.deliver()
         elif effect.reset:
-            settle(_CONNECTION_RESET)
+            attempt.settle(_CONNECTION_RESET)
         elif effect.dropped:
             if effect.closes_after is not None and effect.closes_after < self.attempt_timeout:
-                self.env.timeout(effect.closes_after).callbacks.append(lambda _event: settle(_CONNECTION_RESET))
+                self.env.timeout(effect.closes_after).callbacks.append(attempt.reset)
         else:
-            self.env.timeout(effect.delay).callbacks.append(lambda _event: deliver())
-        if not settled[0]:
-            self.env.timeout(self.attempt_timeout).callbacks.append(lambda _event: settle(_ABORTED))
+            self.env.timeout(effect.delay).callbacks.append(attempt.deliver)
+        if not attempt.settled:
+            self.env.timeout(self.attempt_timeout).callbacks.append(attempt.abort)
 
     def _fail_fast(self, msg: BusMessage, breaker: CircuitBreaker, then: Callable[[Attempt], Any]) -> None:
         """The pair's breaker refused the attempt: it fails at once with ``CIRCUIT_OPEN``,
@@ -818,6 +798,52 @@ class Bus:
 
     def _forget(self, msg: BusMessage) -> None:
         self.by_id.pop(msg.id, None)
+
+
+class DeliveryAttempt:
+    """One attempt of a bus message through the directory: it settles once, with the
+    directory's answer, a link's reset or the bus's attempt timeout, whichever comes first,
+    and then calls ``then`` (unless the bus restarted since). Its bound methods are the
+    callbacks, so nothing refers back to it in a cycle: it is freed when the last one goes."""
+
+    def __init__(self, bus: Bus, msg: BusMessage, epoch: int, then: Callable[[Attempt], Any], frame: Frame) -> None:
+        self.bus = bus
+        self.msg = msg
+        self.epoch = epoch
+        self.number = msg.attempts
+        self.then = then
+        self.frame = frame
+        self.settled = False
+
+    def settle(self, attempt: Attempt) -> None:
+        """End the attempt with ``attempt`` (only the first call counts)."""
+        if self.settled:
+            return
+        self.settled = True
+        bus = self.bus
+        if self.epoch != bus._epoch:
+            return  # the bus restarted meanwhile; this process no longer exists
+        if bus.events.active:
+            bus.events.emit("attempt", self.msg.nonce, number=self.number, delivered=attempt.delivered,
+                            http_status=attempt.http_status, code=attempt.error_code, error=attempt.error)
+        self.then(attempt)
+
+    def deliver(self, _event: Any = None) -> None:
+        """Relay the frame through the directory."""
+        bus = self.bus
+        bus.directory.submit(self.frame, "http", self.answered, bus.ip)
+
+    def answered(self, outcome: RelayOutcome) -> None:
+        """The directory's answer."""
+        self.settle(attempt_from_relay(outcome))
+
+    def reset(self, _event: Any) -> None:
+        """The link dropped the request and the connection closed."""
+        self.settle(_CONNECTION_RESET)
+
+    def abort(self, _event: Any) -> None:
+        """The bus's attempt timeout ran out first."""
+        self.settle(_ABORTED)
 
 
 def _test_or_demo(agent: str) -> bool:
