@@ -14,7 +14,7 @@ from typing import Any, Callable, Final, cast
 
 import simpy
 
-from simulator.beam.agents import Agent, AgentResult, WorkObserver
+from simulator.beam.agents import Agent, AgentResult, Reply, WorkObserver
 from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger, is_allowed
 from simulator.beam.links import Links
@@ -106,6 +106,7 @@ class IntentRelay(ABC):
         #: Told when the echo agent, which the directory answers for itself, handles an
         #: intent (agents tell their own :attr:`Agent.observer`); None when unused.
         self.echo_observer: WorkObserver | None = None
+        self._reply: Reply = self._on_result  # bound once: an agent is handed it per intent
 
     def watch(self) -> None:
         """Start emitting transition events (call after sinks subscribe)."""
@@ -294,11 +295,11 @@ class IntentRelay(ABC):
         timeout = self.timeouts[row.origin]
         answer_in: float | None = None
         if effect is None or not (effect.dropped or effect.delay):
-            answer_in = agent.accept(row, self._on_result, ticket)
+            answer_in = agent.accept(row, self._reply, ticket)
         elif not effect.dropped:
             def arrive(_event: simpy.Event) -> None:
                 if agent.connected:
-                    agent.accept(row, self._on_result, ticket)
+                    agent.accept(row, self._reply, ticket)
             self.env.timeout(effect.delay).callbacks.append(arrive)
         if answer_in is None or answer_in >= timeout:
             self.env.timeout(timeout, ticket).callbacks.append(self._on_timeout)
