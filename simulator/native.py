@@ -34,6 +34,7 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/beam/acl.py",
     "simulator/beam/agents.py",
     "simulator/beam/bus.py",
+    "simulator/beam/busattempt.py",
     "simulator/beam/busmarks.py",
     "simulator/beam/busrows.py",
     "simulator/beam/catalog.py",

@@ -7,7 +7,8 @@ in :mod:`~simulator.beam.relay`), the process that stops and boots again with re
 (:mod:`~simulator.beam.trust`), Shield (:mod:`~simulator.beam.shield`), the ACL
 (:mod:`~simulator.beam.acl`), the catalog (:mod:`~simulator.beam.catalog`) and the audit
 log (:mod:`~simulator.beam.audit`); the message bus (:mod:`~simulator.beam.bus`, with its
-rows and attempts in :mod:`~simulator.beam.busrows`) and its retry policies
+rows and attempts in :mod:`~simulator.beam.busrows`, one delivery attempt through the
+directory in :mod:`~simulator.beam.busattempt`) and its retry policies
 (:mod:`~simulator.beam.retry`); agents (:mod:`~simulator.beam.agents`) and Toxiproxy-style
 links (:mod:`~simulator.beam.links`).
 

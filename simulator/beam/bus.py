@@ -1,9 +1,10 @@
 """Beam's message bus on virtual time (beam-model §4, requirements §14.3–§14.11).
 
 Send validation and dedupe, the per-sender sliding window
-(:class:`~simulator.beam.ratelimit.SlidingWindow`), one synchronous attempt,
-the retry worker, dead letters, requeue, poll and ack, restart recovery and stats.
-Every status change goes through the bus :class:`~simulator.kernel.lifecycle.Ledger`.
+(:class:`~simulator.beam.ratelimit.SlidingWindow`), one synchronous attempt (a
+:class:`~simulator.beam.busattempt.DeliveryAttempt`), the retry worker, dead letters,
+requeue, poll and ack, restart recovery and stats. Every status change goes through the
+bus :class:`~simulator.kernel.lifecycle.Ledger`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Callable, Final, Generator
 
 import simpy
 
+from simulator.beam.busattempt import CONNECTION_RESET, DeliveryAttempt, attempt_from_relay
 from simulator.beam.busmarks import (
     RESTART_ERROR, LifecycleRefused, js_stringify, js_truthy, mark_acked, mark_dead_letter, mark_delivered,
     mark_dispatched, mark_failed, recover, requeue_message, schedule_retry,
@@ -27,7 +29,7 @@ from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse, pol
 from simulator.beam.limitseam import RateLimitListener, SendLimitSeam
 from simulator.beam.links import Links
 from simulator.beam.ratelimit import SlidingWindow
-from simulator.beam.relay import NO_RESPONSE, Frame, FrameRelay, RelayOutcome
+from simulator.beam.relay import NO_RESPONSE, Frame, FrameRelay
 from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger
 from simulator.kernel.retention import Retention
@@ -41,9 +43,6 @@ __all__ = ["BreakerMaker", "BudgetMaker", "CIRCUIT_OPEN", "RESTART_ERROR", "RETR
 #: Bus statuses whose rows are done with unless an operator acts (retention may forget them).
 SETTLED: Final[frozenset[str]] = frozenset({"delivered", "acked"})
 
-_ABORTED: Final[Attempt] = Attempt(False, None, "TIMEOUT", "Delivery timeout (30s)")
-_CONNECTION_FAILED: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: connect ECONNREFUSED")
-_CONNECTION_RESET: Final[Attempt] = Attempt(False, None, "DELIVERY_FAILED", "Connection error: socket hang up")
 #: What a sender gets while the bus process is down (its store destroyed): no HTTP answer.
 UNREACHABLE: Final[BusResponse] = BusResponse(NO_RESPONSE, {"error": "connect ECONNREFUSED",
                                                             "errorCode": "DELIVERY_FAILED"})
@@ -53,26 +52,6 @@ INTERNAL_ERROR: Final[BusResponse] = BusResponse(500, {}, "Internal Server Error
 CIRCUIT_OPEN: Final[str] = "CIRCUIT_OPEN"
 #: The code of a row dead-lettered because the retry budget refused its retry.
 RETRY_BUDGET_EXHAUSTED: Final[str] = "RETRY_BUDGET_EXHAUSTED"
-
-
-def attempt_from_relay(outcome: RelayOutcome) -> Attempt:
-    """Map the directory's answer to ``POST /intents/send`` onto a bus attempt.
-
-    The attempt's ``error`` is what ``deliverToDirectory`` makes of the body: its
-    ``error`` text, else the code (or "Unknown directory error") for a 2xx, else
-    ``HTTP <status>: <body text>``.
-    """
-    status = outcome.http_status
-    if status == NO_RESPONSE:
-        return _CONNECTION_FAILED
-    if 200 <= status < 300 and outcome.success:
-        return Attempt(True, status, None, None, outcome.payload)
-    code = outcome.error_code
-    if outcome.error is not None:
-        return Attempt(False, status, code, outcome.error)
-    if 200 <= status < 300:
-        return Attempt(False, status, code, code or "Unknown directory error")
-    return Attempt(False, status, code, f"HTTP {status}: ")
 
 
 class Bus:
@@ -189,6 +168,11 @@ class Bus:
         done = self.env.event()
         self.submit(sender, recipient, intent, payload, nonce, priority, done.succeed)
         return done
+
+    @property
+    def epoch(self) -> int:
+        """The bus process's incarnation: each restart starts a new one."""
+        return self._epoch
 
     def submit(self, sender: str | None, recipient: str | None, intent: str | None,
                payload: Any = None, nonce: str | None = None, priority: int = 0,
@@ -350,7 +334,7 @@ class Bus:
         if effect is None:
             attempt.deliver()
         elif effect.reset:
-            attempt.settle(_CONNECTION_RESET)
+            attempt.settle(CONNECTION_RESET)
         elif effect.dropped:
             if effect.closes_after is not None and effect.closes_after < self.attempt_timeout:
                 self.env.timeout(effect.closes_after).callbacks.append(attempt.reset)
@@ -798,52 +782,6 @@ class Bus:
 
     def _forget(self, msg: BusMessage) -> None:
         self.by_id.pop(msg.id, None)
-
-
-class DeliveryAttempt:
-    """One attempt of a bus message through the directory: it settles once, with the
-    directory's answer, a link's reset or the bus's attempt timeout, whichever comes first,
-    and then calls ``then`` (unless the bus restarted since). Its bound methods are the
-    callbacks, so nothing refers back to it in a cycle: it is freed when the last one goes."""
-
-    def __init__(self, bus: Bus, msg: BusMessage, epoch: int, then: Callable[[Attempt], Any], frame: Frame) -> None:
-        self.bus = bus
-        self.msg = msg
-        self.epoch = epoch
-        self.number = msg.attempts
-        self.then = then
-        self.frame = frame
-        self.settled = False
-
-    def settle(self, attempt: Attempt) -> None:
-        """End the attempt with ``attempt`` (only the first call counts)."""
-        if self.settled:
-            return
-        self.settled = True
-        bus = self.bus
-        if self.epoch != bus._epoch:
-            return  # the bus restarted meanwhile; this process no longer exists
-        if bus.events.active:
-            bus.events.emit("attempt", self.msg.nonce, number=self.number, delivered=attempt.delivered,
-                            http_status=attempt.http_status, code=attempt.error_code, error=attempt.error)
-        self.then(attempt)
-
-    def deliver(self, _event: Any = None) -> None:
-        """Relay the frame through the directory."""
-        bus = self.bus
-        bus.directory.submit(self.frame, "http", self.answered, bus.ip)
-
-    def answered(self, outcome: RelayOutcome) -> None:
-        """The directory's answer."""
-        self.settle(attempt_from_relay(outcome))
-
-    def reset(self, _event: Any) -> None:
-        """The link dropped the request and the connection closed."""
-        self.settle(_CONNECTION_RESET)
-
-    def abort(self, _event: Any) -> None:
-        """The bus's attempt timeout ran out first."""
-        self.settle(_ABORTED)
 
 
 def _test_or_demo(agent: str) -> bool:
