@@ -3,11 +3,11 @@
 :func:`step` is :meth:`simpy.Environment.step`, line for line: it pops the queue's next
 ``(time, priority, id, event)``, sets the clock and calls the event's callbacks;
 :func:`drain` steps until a callback stops the simulation or the queue runs dry (SimPy's
-own exceptions end it, and SimPy's ``run`` catches them). :meth:`Scheduler.wake_after` schedules a
-:class:`Wakeup` exactly where ``env.timeout(delay, value)`` would put its ``Timeout``
-(same time, priority and id from the environment's counter), so replacing one with the
-other changes no event's order. Both read the environment's ``_queue``, ``_now`` and
-``_eid``, the attributes SimPy's ``step`` and ``schedule`` use.
+own exceptions end it, and SimPy's ``run`` catches them). :meth:`Scheduler.wake_after`
+schedules a :class:`Wakeup` exactly where ``env.timeout(delay, value)`` would put its
+``Timeout`` (same time, priority and id from the environment's counter), so replacing one
+with the other changes no event's order. Both read the environment's ``_queue``, ``_now``
+and ``_eid``, the attributes SimPy's ``step`` and ``schedule`` use.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ _FLAGGED: Final[tuple[str, str]] = ("hold", "reject")
 
 
 def _ms(time: float) -> int:
-    """:func:`~simulator.kernel.units.to_ms` for the non-negative times of Shield rows, compiled here."""
+    """:func:`~simulator.kernel.units.to_ms` for the non-negative times of Shield rows,
+    compiled with this module."""
     return int(time * 1000.0 + 0.5)
 
 
