@@ -16,7 +16,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from typer.testing import CliRunner
 
 from simulator import load_scenario
-from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.recorder import MetricsRecorder
 from simulator.telemetry.sampling import parse_sampling
 from simulator.telemetry.spans import SpanRecorder
 from simulator.world import Summary, World

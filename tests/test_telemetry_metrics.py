@@ -27,13 +27,8 @@ from simulator.operator.inbox import STATUSES
 from simulator.beam.relay import Frame
 from simulator import load_scenario, parse_scenario
 from simulator.telemetry.histogram import LATENCY_BUCKETS, LatencyHistogram
-from simulator.telemetry.metrics import (
-    FAMILIES,
-    MetricsRecorder,
-    WorldCollector,
-    latency_histogram,
-    world_registry,
-)
+from simulator.telemetry.metrics import FAMILIES, WorldCollector, latency_histogram, world_registry
+from simulator.telemetry.recorder import MetricsRecorder
 from simulator.telemetry.openmetrics import SampleStore
 from simulator import Summary, World
 from test_world import worlds

@@ -18,7 +18,7 @@ from drills.benchmark.worlds import HOUR
 from drills.runs.files import EventLog
 from simulator import Scenario, load_scenario
 from simulator.kernel.gctune import tuned_gc
-from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.recorder import MetricsRecorder
 from simulator.telemetry.otlp import OtlpJsonlWriter
 from simulator.telemetry.sampling import parse_sampling
 from simulator.telemetry.spans import SpanRecorder

@@ -24,7 +24,7 @@ from drills.runs.interrupt import Interrupted
 from simulator import ConservationError
 from simulator.operator.inbox import MAX_LIMIT
 from simulator.kernel.illegal import IllegalTransition
-from simulator.telemetry.metrics import MetricsRecorder
+from simulator.telemetry.recorder import MetricsRecorder
 from simulator.telemetry.otlp import OtlpExportError, OtlpJsonlWriter, export_otlp_http
 from simulator.telemetry.sampling import Sampling
 from simulator.telemetry.spans import SpanRecorder

@@ -2,8 +2,10 @@
 
 Each module is one concept; import them directly:
 
-- :mod:`simulator.telemetry.metrics`, :mod:`simulator.telemetry.openmetrics`: Prometheus
-  metrics of a world and their timestamped OpenMetrics backfill file.
+- :mod:`simulator.telemetry.metrics`, :mod:`simulator.telemetry.histogram`,
+  :mod:`simulator.telemetry.recorder`, :mod:`simulator.telemetry.openmetrics`: Prometheus
+  metrics of a world, the latency histogram the directory feeds, the scraper on virtual
+  time, and their timestamped OpenMetrics backfill file.
 - :mod:`simulator.telemetry.sampling`: which intents' traces are kept.
 - :mod:`simulator.telemetry.ids`: seeded, process-independent trace and span ids.
 - :mod:`simulator.telemetry.spans`: the event stream turned into one compact trace per

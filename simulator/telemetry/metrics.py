@@ -1,4 +1,5 @@
-"""Prometheus metrics of a world, and a scraper on virtual time that keeps them for backfill.
+"""Prometheus metrics of a world, read at scrape time (the scraper on virtual time that keeps
+them for backfill is :mod:`~simulator.telemetry.recorder`).
 
 Names follow Prometheus conventions: one prefix (``beamdrill_``), base units in names
 (``_seconds``), counters ending in ``_total``, and only bounded label values (path, state,
@@ -21,8 +22,9 @@ state (``AlertEngine.severities`` as of its last evaluation, the inbox's items).
 the hot path pays nothing for counters and gauges and the values are the summary's own
 numbers by construction. The one thing no counter holds, the delivery latency
 distribution, comes from a single hook in ``Directory._finish``
-(:attr:`Directory.on_result_latency`) feeding :class:`LatencyHistogram`, a bisect and two
-additions per settled intent.
+(:attr:`Directory.on_result_latency`) feeding
+:class:`~simulator.telemetry.histogram.LatencyHistogram`, a bucket found and two additions
+per settled intent.
 
 The alternative the issue proposed, a sink fed by the event stream, was measured on ``partner-day`` (seed 1,
 in-process, 7 interleaved rounds, medians, a shared 2-core machine with about 5% noise);
@@ -53,9 +55,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING, Any, Callable, Final, Generator, Iterator, Mapping, TextIO, cast
+from typing import TYPE_CHECKING, Any, Callable, Final, Iterator, Mapping, cast
 
-import simpy
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
@@ -64,8 +65,8 @@ from simulator.kernel.units import to_ms
 from simulator.operator.alertrules import stale_peers
 from simulator.operator.inbox import STATUSES
 from simulator.kernel.lifecycle import BUCKETS, STATES
-from simulator.telemetry.histogram import LATENCY_BUCKETS, LatencyHistogram
-from simulator.telemetry.openmetrics import Family, Layout, SampleStore, SeriesKey
+from simulator.telemetry.histogram import LatencyHistogram
+from simulator.telemetry.openmetrics import Family, Layout, SeriesKey
 
 if TYPE_CHECKING:
     from simulator.operator.alerts import AlertEngine
@@ -281,8 +282,8 @@ class WorldCollector(Collector):
     """Reads a world's running counters at scrape time: a custom Prometheus collector.
 
     :meth:`snapshot` gives one scrape as a :class:`Layout` and a flat list of values (what
-    :class:`MetricsRecorder` stores); :meth:`collect` turns the same snapshot into metric
-    families for any Prometheus consumer, so both always agree.
+    :class:`~simulator.telemetry.recorder.MetricsRecorder` stores); :meth:`collect` turns
+    the same snapshot into metric families for any Prometheus consumer, so both always agree.
     """
 
     def __init__(self, world: World, histogram: LatencyHistogram) -> None:
@@ -440,53 +441,3 @@ def world_registry(world: World) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(WorldCollector(world, latency_histogram(world.directory)))
     return registry
-
-
-class MetricsRecorder:
-    """A virtual Prometheus scraper: samples ``registry`` (the world's by default) now and
-    then every ``interval`` virtual seconds, keeping the samples in a compact store.
-
-    Call :meth:`finish` when the run ends so the last values are recorded, then
-    :meth:`write_openmetrics`. Scraping adds events to the SimPy queue but draws no
-    random numbers and changes no state, so a run's results are the same with or without.
-    """
-
-    def __init__(self, world: World, interval: float = 15.0, *, registry: CollectorRegistry | None = None) -> None:
-        if not math.isfinite(interval) or interval <= 0:
-            raise ValueError(f"interval must be a positive number of seconds, not {interval}")
-        self.world = world
-        self.interval = interval
-        self.store = SampleStore()
-        self._snapshot: Callable[[], tuple[Layout, list[float]]] | None = None
-        if registry is None:
-            collector = WorldCollector(world, latency_histogram(world.directory))
-            registry = CollectorRegistry()
-            registry.register(collector)
-            self._snapshot = collector.snapshot  # the registry's only collector: read it directly
-        self.registry = registry
-        self.sample()
-        self.process: simpy.Process = world.env.process(self._scrape())
-
-    def _scrape(self) -> Generator[simpy.Event, Any, None]:
-        timeout = self.world.env.timeout
-        while True:
-            yield timeout(self.interval)
-            self.sample()
-
-    def sample(self) -> None:
-        """Scrape the registry now (a second scrape at the same virtual time replaces the first)."""
-        if self._snapshot is not None:
-            self.store.record_values(self.world.env.now, *self._snapshot())
-        else:
-            self.store.record(self.world.env.now, self.registry.collect())
-
-    def finish(self) -> None:
-        """Take the final scrape at the current virtual time."""
-        self.sample()
-
-    def write_openmetrics(self, stream: TextIO, epoch_s: float, more: str = "") -> int:
-        """Write every scrape as OpenMetrics text for ``promtool tsdb create-blocks-from
-        openmetrics``: timestamps ``epoch_s + virtual time`` in seconds, then ``more``
-        (whole families of series kept elsewhere), ``# EOF`` last. Return the number of
-        scraped samples written."""
-        return self.store.write(stream, epoch_s, more)
