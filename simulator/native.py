@@ -52,6 +52,7 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/kernel/lifecycle.py",
     "simulator/kernel/percentile.py",
     "simulator/kernel/retention.py",
+    "simulator/kernel/row.py",
     "simulator/operator/factstore.py",
     "simulator/operator/observations.py",
     "simulator/operator/shieldwindow.py",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +15,7 @@ from simulator.kernel.lifecycle import (
     is_allowed,
     is_terminal,
 )
+from simulator.kernel.row import LifecycleRow
 
 # §2.1, in the spec's order.
 SPEC_STATES = (
@@ -197,8 +197,8 @@ def test_is_terminal(state, expected):
 # --- Ledger -----------------------------------------------------------------------------
 
 
-def _item(nonce: str = "n-1") -> SimpleNamespace:
-    return SimpleNamespace(nonce=nonce, status=None)
+def _item(nonce: str = "n-1") -> LifecycleRow:
+    return LifecycleRow(nonce)
 
 
 def _zero_counts() -> dict[str, int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Final, NamedTuple
 
+from simulator.kernel.row import LIFECYCLE_FIELDS, LifecycleRow
+
 
 class BusResponse(NamedTuple):
     """An HTTP answer of the bus API: status code and JSON body, or for a plain-text
@@ -22,15 +24,16 @@ MESSAGE_FIELDS: Final[tuple[str, ...]] = (
     "acked_at", "failed_at", "error", "response", "trace_id", "finished_at", "queue_seq", "attempts",
     "error_code", "backoff",
 )
+_OWN_MESSAGE_FIELDS: Final[tuple[str, ...]] = tuple(name for name in MESSAGE_FIELDS if name not in LIFECYCLE_FIELDS)
 
 
-class BusMessage:
+class BusMessage(LifecycleRow):
     """One ``beam_messages`` row, plus the simulator's bookkeeping (``finished_at``,
     ``queue_seq``, ``attempts``, ``error_code``: the code of the failure whose text
     ``error`` holds, which Beam does not store, and ``backoff``: the wait before the last
     retry, which decorrelated jitter grows from)."""
 
-    __slots__ = MESSAGE_FIELDS
+    __slots__ = _OWN_MESSAGE_FIELDS
 
     def __init__(self, message_id: str, nonce: str, sender: str, recipient: str, intent: str,
                  payload: dict[str, Any], priority: int, max_retries: int, now: float) -> None:
@@ -52,7 +55,7 @@ class BusMessage:
         self.error: str | None = None
         self.response: Any = None
         self.trace_id: str | None = None
-        self.finished_at: float | None = None
+        self.finished_at = None
         self.queue_seq = 0
         self.attempts = 0
         self.error_code: str | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Final, Literal, NamedTuple, Protocol
 
 from simulator.beam.agents import AgentResult
+from simulator.kernel.row import LIFECYCLE_FIELDS, LifecycleRow
 
 if TYPE_CHECKING:
     from simulator.beam.shield import ShieldRow
@@ -82,16 +83,17 @@ ROW_FIELDS: Final[tuple[str, ...]] = (
     "requested_at", "delivered_at", "finished_at", "error_code", "result", "generation",
     "answer", "waiting", "shield", "trace_newest",
 )
+_OWN_ROW_FIELDS: Final[tuple[str, ...]] = tuple(name for name in ROW_FIELDS if name not in LIFECYCLE_FIELDS)
 
 
-class IntentRow:
+class IntentRow(LifecycleRow):
     """One ``intent_log`` row: the directory's record of a nonce.
 
     ``trace_newest`` is the newest trace stage as Beam orders them (timestamp, then id);
     it is kept only when an as-coded trace quirk is on.
     """
 
-    __slots__ = ROW_FIELDS
+    __slots__ = _OWN_ROW_FIELDS
 
     def __init__(self, frame: Frame, origin: Origin, now: float) -> None:
         self.nonce = frame.nonce
@@ -103,7 +105,7 @@ class IntentRow:
         self.status = ""
         self.requested_at = now
         self.delivered_at: float | None = None
-        self.finished_at: float | None = None
+        self.finished_at = None
         self.error_code: str | None = None
         self.result: AgentResult | None = None
         self.generation = 0

@@ -7,9 +7,10 @@ conservation check compares against the stores at the end of a run.
 
 from __future__ import annotations
 
-from typing import Callable, Final, Literal, Protocol
+from typing import Callable, Final, Literal
 
 from simulator.kernel.illegal import IllegalTransition
+from simulator.kernel.row import LifecycleRow
 
 Path = Literal["bus", "directory"]
 
@@ -83,13 +84,6 @@ def is_allowed(previous: str | None, next: str, path: str = "bus") -> bool:
     return allowed is not None and next in allowed
 
 
-class Tracked(Protocol):
-    """Anything whose lifecycle a ledger tracks: it has a nonce and a status."""
-
-    nonce: str
-    status: str
-
-
 #: Called on every state change: (nonce, previous state or None, next state, forced).
 TransitionHook = Callable[[str, "str | None", str, bool], None]
 
@@ -118,7 +112,7 @@ class Ledger:
         self.journal: list[str] | None = None
         self._table = TRANSITIONS[path]
 
-    def admit(self, item: Tracked, then: str | None = None) -> None:
+    def admit(self, item: LifecycleRow, then: str | None = None) -> None:
         """Start tracking ``item`` in the initial state, and move it on to ``then`` if given."""
         self.accepted += 1
         if self.journal is not None:
@@ -138,7 +132,7 @@ class Ledger:
             self.counts[INITIAL_STATE] += 1
             raise IllegalTransition(item.nonce, self.path, INITIAL_STATE, then)
 
-    def move(self, item: Tracked, next: str) -> None:
+    def move(self, item: LifecycleRow, next: str) -> None:
         """Change ``item``'s state to ``next``, or raise :class:`IllegalTransition`."""
         previous = item.status
         if next not in self._table[previous]:
@@ -150,7 +144,7 @@ class Ledger:
         if self.hook is not None:
             self.hook(item.nonce, previous, next, False)
 
-    def force(self, item: Tracked, next: str) -> None:
+    def force(self, item: LifecycleRow, next: str) -> None:
         """Set ``item``'s state without the table check.
 
         Only Beam's as-coded quirks use this, to reproduce its raw SQL updates of

@@ -10,19 +10,12 @@ of its nonce, an ack of its id) behaves as if it never existed.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable, Collection, Protocol
+from typing import Any, Callable, Collection
 
 import simpy
 
 from simulator.kernel.events import EventStream
-
-
-class Row(Protocol):
-    """A store row: a nonce, a status, and when it last finished."""
-
-    nonce: str
-    status: str
-    finished_at: float | None
+from simulator.kernel.row import LifecycleRow
 
 
 class Retention:
@@ -54,11 +47,11 @@ class Retention:
         self.forget = forget
         self.compacted: dict[str, int] = {}
         self._width = horizon / 10 if horizon else 0.0
-        self._current: list[Row] = []
+        self._current: list[LifecycleRow] = []
         self._bucket_end = self._width
-        self._buckets: deque[tuple[float, list[Row]]] = deque()
+        self._buckets: deque[tuple[float, list[LifecycleRow]]] = deque()
 
-    def finished(self, row: Row) -> None:
+    def finished(self, row: LifecycleRow) -> None:
         """Note that ``row`` just finished (its ``finished_at`` is now)."""
         if self.horizon is None:
             return
@@ -89,7 +82,7 @@ class Retention:
                 if self.events.active:
                     self.events.emit("forgotten", row.nonce, path=self.path, status=row.status)
 
-    def compact(self, row: Row) -> None:
+    def compact(self, row: LifecycleRow) -> None:
         """Forget ``row`` now, as an operator's prune does: it leaves the index and is
         counted in :attr:`compacted` exactly like a row the horizon compacted."""
         if self.index.get(row.nonce) is not row:
