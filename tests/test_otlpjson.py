@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.telemetry.ids import SeededIds, span_ids, trace_id
-from simulator.telemetry.otlpjson import OtlpJsonEncoder
+from simulator.telemetry.otlpjson import PIECE_SPANS, OtlpJsonEncoder
 from simulator.telemetry.records import SpanShape, SpanView
 
 EPOCH_NS = 1_775_203_200_000_000_000
@@ -68,6 +68,21 @@ def test_compact_spans_encode_as_their_records_do(batches: list[list[list[SpanVi
         assert fast.view_request(views) == fast.request([view.record() for view in views])
         assert fast.view_request(views) == generic.request([view.record() for view in views]).replace(
             generic.head, fast.head)
+
+
+def test_a_request_written_in_pieces_is_the_request_line() -> None:
+    """Pieces of at most PIECE_SPANS spans, the head and tail apart, joined: the same line."""
+    encoder = OtlpJsonEncoder(EPOCH_NS, {})
+    shape = SpanShape("send b@x", "PRODUCER", {"beam.path": "bus"})
+    for count in (0, 1, PIECE_SPANS - 1, PIECE_SPANS, PIECE_SPANS + 1, 2 * PIECE_SPANS + 1):
+        views = [SpanView(f"{index:032x}", f"{index:016x}", None, shape, index * 0.5, index * 0.5 + 0.25,
+                          (("messaging.message.id", f"n-{index}"),), (), "UNSET", "", ())
+                 for index in range(count)]
+        pieces = encoder.view_pieces(views)
+        assert "".join(pieces) == encoder.request([view.record() for view in views])
+        assert (pieces[0], pieces[-1]) == (encoder.head, encoder.tail)
+        assert [piece.count('"traceId"') for piece in pieces[1:-1]] == [
+            min(PIECE_SPANS, count - first) for first in range(0, count, PIECE_SPANS)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -84,7 +84,7 @@ class OtlpJsonlWriter:
 
     def _flush(self) -> None:
         if self._pending:
-            self.stream.write(self._encoder.view_request(self._pending))
+            self.stream.writelines(self._encoder.view_pieces(self._pending))
             self.written += len(self._pending)
             self._pending = []
 
@@ -107,7 +107,7 @@ def write_otlp_jsonl(traces: Iterable[list[SpanRecord]], stream: TextIO, epoch_n
     with tuned_gc():
         if isinstance(traces, RecordedTraces):
             for views in batches(traces.views(), batch):
-                stream.write(encoder.view_request(views))
+                stream.writelines(encoder.view_pieces(views))
                 written += len(views)
         else:
             for spans in batches(traces, batch):
