@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.kernel.environment import WorldEnvironment
-from simulator.kernel.eventloop import Scheduler, Wakeup
+from simulator.kernel.eventloop import Entry, Scheduler, Wakeup
 
 #: One step of a program: (delay from a few values, so that times tie; whether the
 #: callback schedules a follow-up; whether it is a process rather than a callback).
@@ -64,6 +64,34 @@ def test_world_environment_runs_simpys_order(program: list[Step], stops: list[fl
     assert play(WorldEnvironment(), program, wakeups=False, stops=stops) == expected
     assert play(WorldEnvironment(), program, wakeups=True, stops=stops) == expected
     assert play(simpy.Environment(), program, wakeups=True, stops=stops) == expected  # SimPy's own step
+
+
+#: Times as SimPy may hold them: equal and near-equal floats, zeros of both signs, ints,
+#: and ints beyond 2**53 whose floats are equal.
+entry_times = st.one_of(st.sampled_from([0, 0.0, -0.0, 1, 1.0, 2.5, 2**53, 2**53 + 1, float(2**53)]),
+                        st.floats(0, 1e6, allow_nan=False), st.integers(0, 2**60))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(entry_times, st.sampled_from([-1, 0, 1])), max_size=30))
+def test_entries_order_as_simpys_tuples(keys: list[tuple[Any, int]]) -> None:
+    tuples = [(time, priority, eid, f"event {eid}") for eid, (time, priority) in enumerate(keys)]
+    entries = [Entry(*fields) for fields in tuples]
+    by_entry = [(entry.time, entry.priority, entry.eid, entry.event) for entry in sorted(entries)]
+    assert by_entry == sorted(tuples)
+    assert all(type(entry.time) is type(fields[0]) for entry, fields in zip(entries, tuples))
+
+
+def test_a_world_queue_holds_entries_and_peeks_their_time() -> None:
+    env = WorldEnvironment(0)  # an int clock stays an int, as in SimPy
+    env.timeout(2)
+    Scheduler(env).wake_after(1.5, lambda _event: None)
+    assert all(isinstance(entry, Entry) for entry in env._queue)
+    assert env.peek() == 1.5
+    env.step()
+    assert env.peek() == 2 and type(env.peek()) is int
+    env.step()
+    assert env.now == 2 and type(env.now) is int
 
 
 def test_step_alone_takes_one_event() -> None:

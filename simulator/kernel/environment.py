@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import simpy
-from simpy.core import BoundClass
+from simpy.core import BoundClass, Infinity, SimTime
+from simpy.events import NORMAL, EventPriority
 
 from simulator.kernel import eventloop
 
@@ -33,6 +34,17 @@ class WorldEnvironment(simpy.Environment):
                 setattr(self, name, getattr(self, name))
         self._draining = False
         self.now = self._now
+        self._entries = True  # the queue holds eventloop.Entry objects, not SimPy's tuples
+
+    def schedule(self, event: simpy.Event, priority: EventPriority = NORMAL, delay: SimTime = 0) -> None:
+        """SimPy's ``schedule``: ``event`` goes on the queue at ``now + delay``, as an
+        :class:`~simulator.kernel.eventloop.Entry`."""
+        eventloop.schedule(self, event, priority, delay)
+
+    def peek(self) -> SimTime:
+        """The time of the next event, or infinity when there is none."""
+        queue: list[Any] = self._queue  # eventloop.Entry objects
+        return queue[0].time if queue else Infinity
 
     def run(self, until: Any = None) -> Any:
         """SimPy's ``run``, its steps taken by the compiled loop."""

@@ -8,6 +8,12 @@ schedules a :class:`Wakeup` exactly where ``env.timeout(delay, value)`` would pu
 ``Timeout`` (same time, priority and id from the environment's counter), so replacing one
 with the other changes no event's order. Both read the environment's ``_queue``, ``_now``
 and ``_eid``, the attributes SimPy's ``step`` and ``schedule`` use.
+
+On a :class:`~simulator.kernel.environment.WorldEnvironment` the queue holds
+:class:`Entry` objects instead of SimPy's tuples (its ``schedule`` makes them): ordered
+exactly as those tuples, but compared by compiled code on the time as a C double, each in
+one object, where a tuple comparison calls two Python comparisons and reads a separate
+float object, on every level of the heap.
 """
 
 from __future__ import annotations
@@ -71,6 +77,36 @@ class Wakeup:
         return self.done
 
 
+class Entry:
+    """One scheduled event on a world's queue: SimPy's ``(time, priority, id, event)``,
+    ordered as that tuple is (time, then priority, then id). ``time`` is kept as given (an
+    ``int`` stays one) and also as a C double, ``key``, which decides unless two keys are
+    equal."""
+
+    __slots__ = ("key", "time", "priority", "eid", "event")
+
+    def __init__(self, time: Any, priority: int, eid: int, event: Any) -> None:
+        self.key: float = time
+        self.time = time
+        self.priority = priority
+        self.eid = eid
+        self.event = event
+
+    def __lt__(self, other: Entry) -> bool:
+        if self.key != other.key:
+            return self.key < other.key
+        if self.time != other.time:  # only ints beyond 2**53 (or their floats) get here
+            return bool(self.time < other.time)
+        if self.priority != other.priority:
+            return self.priority < other.priority
+        return self.eid < other.eid
+
+
+def schedule(env: Any, event: Any, priority: int, delay: Any) -> None:
+    """:meth:`simpy.Environment.schedule` for a world: an :class:`Entry` on its queue."""
+    heappush(env._queue, Entry(env._now + delay, priority, next(env._eid), event))
+
+
 class Scheduler:
     """Schedules :class:`Wakeup` objects on one environment: holds its queue and id counter,
     which SimPy never replaces, and reads its clock at each call."""
@@ -79,6 +115,8 @@ class Scheduler:
         self.env = env
         self.queue: list[Any] = env._queue
         self.ids: Iterator[int] = env._eid
+        #: Whether the queue holds :class:`Entry` objects (a world's) or SimPy's tuples.
+        self.entries: bool = getattr(env, "_entries", False)
 
     def wake_after(self, delay: Any, callback: Callable[[Any], Any], value: Any = None) -> Wakeup:
         """Call ``callback(wakeup)`` ``delay`` virtual seconds from now, ordered as
@@ -86,7 +124,10 @@ class Scheduler:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         wakeup = Wakeup(self.env, value, callback)
-        heappush(self.queue, (self.env._now + delay, NORMAL, next(self.ids), wakeup))
+        if self.entries:
+            heappush(self.queue, Entry(self.env._now + delay, NORMAL, next(self.ids), wakeup))
+        else:
+            heappush(self.queue, (self.env._now + delay, NORMAL, next(self.ids), wakeup))
         return wakeup
 
 
@@ -96,8 +137,9 @@ def step(env: Any) -> None:
     queue: list[Any] = env._queue
     if not queue:
         raise EmptySchedule()
-    now, _, _, event = heappop(queue)
-    env._now = env.now = now
+    entry: Entry = heappop(queue)
+    event = entry.event
+    env._now = env.now = entry.time
     if isinstance(event, Wakeup):
         callback = event.callback
         event.callback, event.done = None, True
