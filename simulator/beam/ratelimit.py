@@ -26,8 +26,11 @@ class FixedWindows:
     def hit(self, key: str, limit: int, now: float) -> bool:
         """Count one request for ``key``; return False (and count nothing) if over ``limit``."""
         row = self._rows.get(key)
-        if row is None or row[0] < now - self.window:
+        if row is None:
             self._rows[key] = [now, 1.0]
+            return limit >= 1
+        if row[0] < now - self.window:  # a new window, in the key's own row
+            row[0], row[1] = now, 1.0
             return limit >= 1
         if row[1] >= limit:
             return False
