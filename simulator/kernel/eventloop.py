@@ -124,10 +124,8 @@ class Scheduler:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         wakeup = Wakeup(self.env, value, callback)
-        if self.entries:
-            heappush(self.queue, Entry(self.env._now + delay, NORMAL, next(self.ids), wakeup))
-        else:
-            heappush(self.queue, (self.env._now + delay, NORMAL, next(self.ids), wakeup))
+        at, eid = self.env._now + delay, next(self.ids)
+        heappush(self.queue, Entry(at, NORMAL, eid, wakeup) if self.entries else (at, NORMAL, eid, wakeup))
         return wakeup
 
 
