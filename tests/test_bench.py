@@ -11,7 +11,7 @@ import yaml
 
 from conftest import beamdrill
 from drills.benchmark.generated import INTENT, TOTAL_RATE, agent_id, constant_rate, ring_scenario, scenario_yaml
-from drills.benchmark.linearity import LONG_JOB, SHORT_JOB, LinearityCase
+from drills.benchmark.linearity import LONG_JOB, SHORT_JOB, WARM_JOB, LinearityCase
 from drills.benchmark.loading import BUILD_JOB, LOAD_JOB, LoadingCase
 from drills.benchmark.modes import FULL, QUICK, BenchConfig
 from drills.benchmark.partnerday import REFERENCE_JOB, SCENARIO, WORLD_JOB, PartnerDayCases
@@ -196,20 +196,25 @@ def test_linearity_rows_and_verdicts():
     case = LinearityCase(FULL)
     assert case.short_repeats == 10
     samples = {LONG_JOB: samples_of([25e-6, 28e-6, 30e-6], 1_000_000),
-               SHORT_JOB: samples_of([24e-6, 26e-6, 25e-6], 100_000)}
+               SHORT_JOB: samples_of([24e-6, 26e-6, 25e-6], 100_000),
+               WARM_JOB: samples_of([20e-6, 22e-6, 21e-6], 100_000)}
     rows = case.rows(samples)
-    assert [entry.figure for entry in rows] == ["per-intent µs, to 10,000 intents", "per-intent µs, to 1,000,000 intents",
-                                                "ratio 1,000,000 / 10,000 intents"]
+    assert [entry.figure for entry in rows] == [
+        "per-intent µs, to 10,000 intents", "per-intent µs, to 1,000,000 intents", "ratio 1,000,000 / 10,000 intents",
+        "per-intent µs, to 100,000 intents", "ratio 1,000,000 / 100,000 intents (no bound)"]
     assert (rows[2].best, rows[2].median) == pytest.approx((25 / 24, 28 / 25))
     assert rows[2].verdict == "best round only"
     assert rows[0].note == "10,000 intents × 10 a round"
+    assert (rows[3].best, rows[3].median) == pytest.approx((20.0, 21.0))
+    assert (rows[4].best, rows[4].median, rows[4].bound, rows[4].verdict) == pytest.approx((1.25, 28 / 21, None, None))
 
 
 def test_quick_runs_show_the_million_intent_bounds_without_judging_them():
     cases = PartnerDayCases(QUICK)
     cases.peak_rss_mib = 100.0
     rows = cases.rows({WORLD_JOB: samples_of([1e-5], 200_000), REFERENCE_JOB: samples_of([1e-6], 200_000)})
-    rows += LinearityCase(QUICK).rows({LONG_JOB: samples_of([3e-5], 200_000), SHORT_JOB: samples_of([1e-5], 20_000)})
+    rows += LinearityCase(QUICK).rows({LONG_JOB: samples_of([3e-5], 200_000), SHORT_JOB: samples_of([1e-5], 20_000),
+                                       WARM_JOB: samples_of([2e-5], 20_000)})
     verdicts = {entry.case: entry.verdict for entry in rows if entry.bound is not None}
     assert verdicts == {"(a) throughput": "does not hold", "(d) linearity": "not judged", "(e) memory": "not judged"}
 
@@ -310,9 +315,10 @@ TINY = BenchConfig(mode="quick", intents=4000, small_intents=2000, scaling_sizes
 def test_a_tiny_run_fills_the_table_in_case_order():
     jobs: list[str] = []
     report = run_cases(TINY, lambda _number, name, _sample: jobs.append(name))
-    assert jobs == [WORLD_JOB, REFERENCE_JOB, LONG_JOB, SHORT_JOB, job_name(10), job_name(20), LOAD_JOB, BUILD_JOB] * 2
+    assert jobs == [WORLD_JOB, REFERENCE_JOB, LONG_JOB, SHORT_JOB, WARM_JOB, job_name(10), job_name(20), LOAD_JOB,
+                    BUILD_JOB] * 2
     assert [entry.case for entry in report.rows] == (
-        ["(a) throughput"] * 3 + ["(b) agent scaling"] * 3 + ["(c) scenario load"] * 3 + ["(d) linearity"] * 3
+        ["(a) throughput"] * 3 + ["(b) agent scaling"] * 3 + ["(c) scenario load"] * 3 + ["(d) linearity"] * 5
         + ["(e) memory"])
     assert all(entry.rounds == 2 for entry in report.rows if entry.case != "(e) memory")
     assert [entry.verdict for entry in report.rows if entry.case in ("(d) linearity", "(e) memory")
