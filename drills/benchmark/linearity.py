@@ -19,7 +19,7 @@ from simulator import Scenario, load_scenario
 from simulator.world import World
 
 LINEARITY: Final[Bound] = Bound(op="<=", value=1.1)
-#: The short run's slices: it stops within ten minutes of virtual time of its count.
+#: The short runs' and the warm run's slices: each stops within ten minutes of virtual time of its count.
 SHORT_STEP: Final[float] = 600.0
 LONG_JOB: Final[str] = "constant-rate partner-day, long run"
 SHORT_JOB: Final[str] = "constant-rate partner-day, short runs"
@@ -50,7 +50,7 @@ class LinearityCase:
         return run_world(World(self.scenario, self.config.seed), self.config.intents, HOUR).sample
 
     def _warm(self) -> Sample:
-        return run_world(World(self.scenario, self.config.seed), self.warm_intents, HOUR).sample
+        return run_world(World(self.scenario, self.config.seed), self.warm_intents, SHORT_STEP).sample
 
     def _short(self) -> Sample:
         seconds, intents = 0.0, 0
