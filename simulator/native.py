@@ -42,6 +42,7 @@ MODULES: Final[tuple[str, ...]] = (
     "simulator/beam/intentrelay.py",
     "simulator/beam/ratelimit.py",
     "simulator/beam/relay.py",
+    "simulator/beam/retryqueue.py",
     "simulator/beam/security.py",
     "simulator/beam/shield.py",
     "simulator/beam/shieldseam.py",

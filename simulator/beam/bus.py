@@ -2,7 +2,8 @@
 
 Send validation and dedupe, the per-sender sliding window
 (:class:`~simulator.beam.ratelimit.SlidingWindow`), one synchronous attempt (a
-:class:`~simulator.beam.busattempt.DeliveryAttempt`), the retry worker, dead letters,
+:class:`~simulator.beam.busattempt.DeliveryAttempt`), the retry worker (its queue a
+:class:`~simulator.beam.retryqueue.RetryQueue`), dead letters,
 requeue, poll and ack, restart recovery and stats. Every status change goes through the
 bus :class:`~simulator.kernel.lifecycle.Ledger`.
 """
@@ -10,7 +11,6 @@ bus :class:`~simulator.kernel.lifecycle.Ledger`.
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import random
 from collections import deque
@@ -29,6 +29,7 @@ from simulator.beam.busrows import Answer, Attempt, BusMessage, BusResponse, pol
 from simulator.beam.limitseam import RateLimitListener, SendLimitSeam
 from simulator.beam.links import Links
 from simulator.beam.ratelimit import SlidingWindow
+from simulator.beam.retryqueue import RetryQueue
 from simulator.beam.relay import NO_RESPONSE, Frame, FrameRelay
 from simulator.kernel.events import EventStream
 from simulator.kernel.lifecycle import Ledger
@@ -110,12 +111,8 @@ class Bus:
         self.retention = Retention(env, events, "bus", retention, self.by_nonce, forgettable, self._forget)
         #: Sends accepted per sender in the last minute (§4.3); refused sends do not count.
         self.send_windows = SlidingWindow()
-        # The worker's view of `status='queued'`: rows by next_retry_at, and those already due
-        # by (priority desc, created_at asc). An entry is live while the row is queued under
-        # the same schedule (`queue_seq`); stale entries are dropped when met.
-        self._due: list[tuple[float, int, BusMessage]] = []
-        self._ready: list[tuple[int, float, int, BusMessage]] = []
-        self._seq = 0
+        #: The worker's view of ``status='queued'`` rows.
+        self.retry_queue = RetryQueue()
         self._epoch = 0
         self._created: deque[float] = deque()
         self.sent_by_agent: dict[str, int] = {}
@@ -389,7 +386,7 @@ class Bus:
         msg.backoff = delay
         schedule_retry(self.ledger, msg, retry_count, base_time + delay, attempt.error or "")
         msg.error_code = attempt.error_code
-        self._enqueue(msg, base_time + delay)
+        self.retry_queue.put(msg, base_time + delay)
         if self.events.active:
             name = self._policy_name if policy is self.policy else policy.name
             if name is None:
@@ -469,11 +466,6 @@ class Bus:
 
     # -- the retry worker --------------------------------------------------------------
 
-    def _enqueue(self, msg: BusMessage, at: float) -> None:
-        self._seq += 1
-        msg.queue_seq = self._seq
-        heapq.heappush(self._due, (at, self._seq, msg))
-
     def _run_worker(self, epoch: int) -> Generator[simpy.Event, Any, None]:
         """Every interval, select up to a batch of due rows and work through them in turn.
 
@@ -487,27 +479,9 @@ class Bus:
             yield self.env.timeout(self.worker_interval)
             if epoch != self._epoch:
                 return
-            batch = self._select_due()
+            batch = self.retry_queue.take(self.env.now, self.worker_batch)
             if batch:
                 self.env.process(self._run_batch(batch, epoch))
-
-    def _select_due(self) -> list[tuple[BusMessage, int]]:
-        """``status='queued' AND next_retry_at <= now ORDER BY priority DESC, created_at ASC``."""
-        now = self.env.now
-        due, ready = self._due, self._ready
-        while due and due[0][0] <= now:
-            _, seq, msg = heapq.heappop(due)
-            if msg.queue_seq == seq and msg.status == "queued":
-                heapq.heappush(ready, (-msg.priority, msg.created_at, seq, msg))
-        taken: list[tuple[int, float, int, BusMessage]] = []
-        while ready and len(taken) < self.worker_batch:
-            entry = heapq.heappop(ready)
-            msg = entry[3]
-            if msg.queue_seq == entry[2] and msg.status == "queued":
-                taken.append(entry)
-        for entry in taken:  # still queued until attempted: later ticks may select them too
-            heapq.heappush(ready, entry)
-        return [(entry[3], entry[2]) for entry in taken]
 
     def _run_batch(self, batch: list[tuple[BusMessage, int]], epoch: int) -> Generator[simpy.Event, Any, None]:
         """Work through ``batch`` one row at a time. A row update Beam's table refuses (an
@@ -679,7 +653,7 @@ class Bus:
         elif status == "queued":
             due = now if next_retry_at is None else next_retry_at
             schedule_retry(self.ledger, msg, retry_count, due, error)
-            self._enqueue(msg, due)
+            self.retry_queue.put(msg, due)
         else:
             raise ValueError(f"cannot mark a bus row {status!r}")
 
@@ -727,7 +701,7 @@ class Bus:
                            key=lambda m: m.created_at)
         for msg in recovered:
             recover(self.ledger, msg, now)
-            self._enqueue(msg, now)
+            self.retry_queue.put(msg, now)
         self.events.emit("restart", None, component="bus", recovered=len(recovered))
         if clean_test_data:
             self.clean_test_messages()
@@ -753,12 +727,11 @@ class Bus:
         """Rebuild what the process derives from its rows after they were replaced (a
         restore): the retry worker's queue and the 24-hour window of ``created`` times."""
         self._created = deque(created)
-        self._due.clear()
-        self._ready.clear()
+        self.retry_queue.clear()
         now = self.env.now
         for msg in sorted(self.by_id.values(), key=lambda m: m.created_at):
             if msg.status == "queued":
-                self._enqueue(msg, now if msg.next_retry_at is None else msg.next_retry_at)
+                self.retry_queue.put(msg, now if msg.next_retry_at is None else msg.next_retry_at)
 
     def created_times(self) -> tuple[float, ...]:
         """When each row of the last 24 hours was created (what stats' ``last_24h`` counts)."""

@@ -1,7 +1,7 @@
 """SimPy's event loop and its plainest timeout, compiled.
 
 :func:`step` is :meth:`simpy.Environment.step`, line for line: it pops the queue's next
-``(time, priority, id, event)``, sets the clock and calls the event's callbacks;
+entry (time, priority, id, event), sets the clock and calls the event's callbacks;
 :func:`drain` steps until a callback stops the simulation or the queue runs dry (SimPy's
 own exceptions end it, and SimPy's ``run`` catches them). :meth:`Scheduler.wake_after`
 schedules a :class:`Wakeup` exactly where ``env.timeout(delay, value)`` would put its
